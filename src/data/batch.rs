@@ -1,0 +1,39 @@
+//! A batch of model inputs: named tensors whose first dimension is the batch.
+//!
+//! Text becomes `input_ids`, `attention_mask` and `token_type_ids`; each model takes the ones its
+//! graph declares (see [`crate::model::onnx`]).
+
+use ndarray::{Array2, ArrayD};
+
+/// One named input tensor.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InputTensor {
+    Int64(Array2<i64>),
+    Float32(ArrayD<f32>),
+}
+
+impl InputTensor {
+    pub fn dtype_name(&self) -> &'static str {
+        match self {
+            InputTensor::Int64(_) => "int64",
+            InputTensor::Float32(_) => "float32",
+        }
+    }
+}
+
+/// Named input tensors for `rows` examples.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Batch {
+    pub rows: usize,
+    pub tensors: Vec<(String, InputTensor)>,
+}
+
+impl Batch {
+    pub fn get(&self, name: &str) -> Option<&InputTensor> {
+        self.tensors.iter().find(|(n, _)| n == name).map(|(_, t)| t)
+    }
+
+    pub fn names(&self) -> Vec<&str> {
+        self.tensors.iter().map(|(n, _)| n.as_str()).collect()
+    }
+}

@@ -1,0 +1,96 @@
+//! Evaluation data: examples read from JSONL or CSV, their columns, and encoded batches.
+//!
+//! Readers turn each row into an [`Example`] (text, optional text pair, optional gold label,
+//! subgroup attributes) and name the file, line or row, and column of anything they cannot read.
+
+pub mod batch;
+pub mod columns;
+mod csv_reader;
+mod jsonl_reader;
+pub mod text;
+
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+pub use batch::{Batch, InputTensor};
+pub use columns::{Columns, RawLabel};
+
+use crate::model::LabelNames;
+
+/// One evaluation example.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Example {
+    /// Where the example came from, for messages: "line 12" (JSONL) or "row 12" (CSV, 1-based data row).
+    pub origin: String,
+    pub text: String,
+    /// Second text of a pair (NLI hypothesis), when a pair column is configured.
+    pub text_pair: Option<String>,
+    /// Gold class index, when the data has labels.
+    pub label: Option<usize>,
+    /// Subgroup attributes in the order of [`Columns::groups`].
+    pub attributes: Vec<String>,
+}
+
+/// A dataset read from one file.
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    pub path: PathBuf,
+    pub columns: Columns,
+    pub examples: Vec<Example>,
+}
+
+#[derive(Debug, Error)]
+pub enum DataError {
+    #[error("cannot read data file {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {origin}: {message}")]
+    Row { path: PathBuf, origin: String, message: String },
+    #[error("{path}: no column '{column}' ({what}); the file has: {available}. Pass {flag} to name the right column")]
+    MissingColumn { path: PathBuf, column: String, what: &'static str, flag: &'static str, available: String },
+    #[error("{path}: the file holds no examples; fidelity needs at least one row to compare models")]
+    Empty { path: PathBuf },
+    #[error("{path}: unknown data format '{extension}'; use a .jsonl or .csv file, or pass --data-format jsonl|csv")]
+    UnknownFormat { path: PathBuf, extension: String },
+}
+
+/// File formats fidelity reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DataFormat {
+    Jsonl,
+    Csv,
+}
+
+impl DataFormat {
+    /// Guesses the format from the file extension.
+    pub fn from_path(path: &Path) -> Result<Self, DataError> {
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+        match ext.as_str() {
+            "jsonl" | "ndjson" | "json" => Ok(Self::Jsonl),
+            "csv" => Ok(Self::Csv),
+            _ => Err(DataError::UnknownFormat { path: path.to_path_buf(), extension: ext }),
+        }
+    }
+}
+
+/// Reads a whole data file into memory.
+///
+/// `labels` resolves label names ("positive") to class indices; without it only index labels work.
+pub fn read_dataset(
+    path: &Path,
+    format: DataFormat,
+    columns: &Columns,
+    labels: Option<&LabelNames>,
+) -> Result<Dataset, DataError> {
+    let io = |source| DataError::Io { path: path.to_path_buf(), source };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let reader = std::io::BufReader::new(file);
+    let examples = match format {
+        DataFormat::Jsonl => jsonl_reader::read(reader, path, columns, labels)?,
+        DataFormat::Csv => csv_reader::read(reader, path, columns, labels)?,
+    };
+    if examples.is_empty() {
+        return Err(DataError::Empty { path: path.to_path_buf() });
+    }
+    Ok(Dataset { path: path.to_path_buf(), columns: columns.clone(), examples })
+}

@@ -1,0 +1,10 @@
+//! fidelity: does a compressed model behave like its teacher?
+//!
+//! The library behind the `fidelity` command. Folders are stages:
+//! [`data`] reads and encodes examples, [`model`] runs them through ONNX Runtime behind the
+//! [`model::Backend`] seam, [`evaluate`] compares every student with the teacher, [`metrics`] holds
+//! the pure metric functions, and [`report`] is the one report model every writer renders.
+
+pub mod data;
+pub mod metrics;
+pub mod model;

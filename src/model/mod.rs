@@ -1,0 +1,58 @@
+//! Models: the [`Backend`] seam every evaluation goes through, the ONNX Runtime implementation,
+//! where the ONNX Runtime library comes from, and class names from `config.json`.
+
+pub mod label_names;
+pub mod onnx;
+pub mod runtime_library;
+
+use crate::data::Batch;
+use ndarray::Array2;
+use serde::Serialize;
+use std::path::PathBuf;
+use thiserror::Error;
+
+pub use label_names::LabelNames;
+pub use onnx::{OnnxBackend, Runtime};
+
+/// What a loaded model is, for reports and messages.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ModelInfo {
+    /// Short name used in tables ("teacher", or the file stem).
+    pub name: String,
+    pub path: PathBuf,
+    pub sha256: String,
+    pub bytes: u64,
+    /// Graph inputs fidelity feeds.
+    pub inputs: Vec<String>,
+    /// The graph output read as class scores.
+    pub output: String,
+    /// Number of classes when the graph states it; otherwise learned from the first batch.
+    pub classes: Option<usize>,
+    /// Execution provider the session runs on.
+    pub provider: String,
+}
+
+/// The execution seam: one batch in, one row of raw class scores (logits or probabilities) per
+/// example out. ONNX Runtime implements it; tests implement it with small deterministic models.
+pub trait Backend {
+    fn info(&self) -> &ModelInfo;
+    fn predict(&mut self, batch: &Batch) -> Result<Array2<f32>, ModelError>;
+}
+
+#[derive(Debug, Error)]
+pub enum ModelError {
+    #[error("model {model}: cannot read {path}: {source}")]
+    Io { model: String, path: PathBuf, source: std::io::Error },
+    #[error("model {model}: {path} is not a loadable ONNX model ({message}). Is the file complete, and is it an .onnx file?")]
+    Load { model: String, path: PathBuf, message: String },
+    #[error("model {model} has no float32 output shaped [batch, classes]; its outputs are: {outputs}")]
+    NoClassOutput { model: String, outputs: String },
+    #[error("model {model} needs input '{input}', which the data does not provide (fidelity provides: {provided})")]
+    MissingInput { model: String, input: String, provided: String },
+    #[error("model {model}: input '{input}' must be {expected}, but the data gives {given}")]
+    InputType { model: String, input: String, expected: String, given: String },
+    #[error("model {model} failed during inference: {message}")]
+    Inference { model: String, message: String },
+    #[error("model {model} returned {got} rows of class scores for a batch of {expected}")]
+    OutputRows { model: String, expected: usize, got: usize },
+}

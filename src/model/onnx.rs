@@ -1,0 +1,177 @@
+//! The ONNX Runtime backend: one session per model, inputs discovered from the graph.
+
+use super::runtime_library::{self, LibraryLocation, RuntimeLibraryError};
+use super::{Backend, ModelError, ModelInfo};
+use crate::data::{Batch, InputTensor};
+use ndarray::{Array2, Ix2};
+use ort::session::Session;
+use ort::value::{TensorElementType, TensorRef, ValueType};
+use sha2::{Digest, Sha256};
+use std::borrow::Cow;
+use std::path::Path;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum RuntimeError {
+    #[error(transparent)]
+    Locate(#[from] RuntimeLibraryError),
+    #[error("cannot load ONNX Runtime from {path} (found via {origin}): {message}. Point --ort-lib or ORT_DYLIB_PATH at a libonnxruntime shared library, version 1.20 or newer")]
+    Load { path: String, origin: String, message: String },
+}
+
+/// A loaded ONNX Runtime: the environment every session is built in.
+pub struct Runtime {
+    environment: ort::environment::Environment,
+    pub library: LibraryLocation,
+    /// The library's version, e.g. "1.31.1".
+    pub version: String,
+}
+
+impl Runtime {
+    /// Finds and loads the library (see [`runtime_library`]); never panics on a missing library.
+    pub fn load(explicit: Option<&Path>) -> Result<Self, RuntimeError> {
+        let library = runtime_library::locate(explicit)?;
+        let load_error = |message: String| RuntimeError::Load {
+            path: library.path.display().to_string(),
+            origin: library.origin.clone(),
+            message,
+        };
+        let builder = ort::init_from(&library.path).map_err(|e| load_error(e.to_string()))?;
+        let environment = builder.with_name("fidelity").build().map_err(|e| load_error(e.to_string()))?;
+        Ok(Self { environment, version: version_from_build_info(ort::info()), library })
+    }
+}
+
+/// "git-branch=rel-1.31.1, ..." -> "1.31.1"; the whole string when it has no such field.
+fn version_from_build_info(info: &str) -> String {
+    info.split([',', ' '])
+        .find_map(|part| part.strip_prefix("git-branch=rel-"))
+        .map(str::to_string)
+        .unwrap_or_else(|| info.trim().to_string())
+}
+
+/// A model in an ONNX Runtime session.
+pub struct OnnxBackend {
+    session: Session,
+    info: ModelInfo,
+    /// Graph inputs with their element types, in graph order.
+    inputs: Vec<(String, TensorElementType)>,
+}
+
+/// Builds the session in a function returning `ort::Result`: `SessionBuilder` errors are not
+/// `Send`, so they are turned into messages here and nowhere else.
+fn build_session(runtime: &Runtime, bytes: &[u8]) -> ort::Result<Session> {
+    Ok(Session::builder(&runtime.environment)?.commit_from_memory(bytes)?)
+}
+
+fn describe_outputs(session: &Session) -> String {
+    session.outputs().iter().map(|o| format!("{}: {}", o.name(), o.dtype())).collect::<Vec<_>>().join(", ")
+}
+
+impl OnnxBackend {
+    pub fn load(runtime: &Runtime, name: &str, path: &Path) -> Result<Self, ModelError> {
+        let bytes = std::fs::read(path).map_err(|source| ModelError::Io {
+            model: name.into(),
+            path: path.into(),
+            source,
+        })?;
+        let session = build_session(runtime, &bytes).map_err(|e| ModelError::Load {
+            model: name.into(),
+            path: path.into(),
+            message: e.to_string(),
+        })?;
+        let (output, classes) = session
+            .outputs()
+            .iter()
+            .find_map(|o| match o.dtype() {
+                ValueType::Tensor { ty: TensorElementType::Float32, shape, .. } if shape.len() == 2 => {
+                    Some((o.name().to_string(), (shape[1] > 0).then_some(shape[1] as usize)))
+                }
+                _ => None,
+            })
+            .ok_or_else(|| ModelError::NoClassOutput { model: name.into(), outputs: describe_outputs(&session) })?;
+        let inputs = session
+            .inputs()
+            .iter()
+            .map(|i| (i.name().to_string(), i.dtype().tensor_type().unwrap_or(TensorElementType::Float32)))
+            .collect::<Vec<_>>();
+        let info = ModelInfo {
+            name: name.into(),
+            path: path.into(),
+            sha256: format!("{:x}", Sha256::digest(&bytes)),
+            bytes: bytes.len() as u64,
+            inputs: inputs.iter().map(|(n, _)| n.clone()).collect(),
+            output,
+            classes,
+            provider: "CPUExecutionProvider".into(),
+        };
+        Ok(Self { session, info, inputs })
+    }
+
+    /// The graph's inputs, each matched to a batch tensor of a compatible type.
+    fn session_inputs<'b>(&self, batch: &'b Batch) -> Result<Vec<(Cow<'b, str>, ort::session::SessionInputValue<'b>)>, ModelError> {
+        let model = || self.info.name.clone();
+        let mut values = Vec::with_capacity(self.inputs.len());
+        for (name, ty) in &self.inputs {
+            let tensor = batch.get(name).ok_or_else(|| ModelError::MissingInput {
+                model: model(),
+                input: name.clone(),
+                provided: batch.names().join(", "),
+            })?;
+            let type_error = || ModelError::InputType {
+                model: model(),
+                input: name.clone(),
+                expected: format!("{ty}"),
+                given: tensor.dtype_name().into(),
+            };
+            let ort_error = |e: ort::Error| ModelError::Inference { model: model(), message: e.to_string() };
+            let value: ort::session::SessionInputValue<'b> = match (tensor, ty) {
+                (InputTensor::Int64(a), TensorElementType::Int64) => TensorRef::from_array_view(a.view()).map_err(ort_error)?.into(),
+                // Some exporters declare int32 ids: convert rather than refuse.
+                (InputTensor::Int64(a), TensorElementType::Int32) => {
+                    let converted = a.mapv(|x| x as i32);
+                    ort::value::Tensor::from_array(converted).map_err(ort_error)?.into()
+                }
+                (InputTensor::Float32(a), TensorElementType::Float32) => TensorRef::from_array_view(a.view()).map_err(ort_error)?.into(),
+                _ => return Err(type_error()),
+            };
+            values.push((Cow::Owned(name.clone()), value));
+        }
+        Ok(values)
+    }
+}
+
+impl Backend for OnnxBackend {
+    fn info(&self) -> &ModelInfo {
+        &self.info
+    }
+
+    fn predict(&mut self, batch: &Batch) -> Result<Array2<f32>, ModelError> {
+        let inputs = self.session_inputs(batch)?;
+        let model = self.info.name.clone();
+        let inference = |e: ort::Error| ModelError::Inference { model: model.clone(), message: e.to_string() };
+        let outputs = self.session.run(inputs).map_err(inference)?;
+        let scores = outputs[self.info.output.as_str()]
+            .try_extract_array::<f32>()
+            .map_err(inference)?
+            .into_dimensionality::<Ix2>()
+            .map_err(|e| ModelError::Inference { model: model.clone(), message: e.to_string() })?
+            .to_owned();
+        if scores.nrows() != batch.rows {
+            return Err(ModelError::OutputRows { model, expected: batch.rows, got: scores.nrows() });
+        }
+        Ok(scores)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_version_from_build_info() {
+        let info = "ORT Build Info: git-branch=rel-1.31.1, git-commit-id=abc, build type=Release";
+        assert_eq!(version_from_build_info(info), "1.31.1");
+        assert_eq!(version_from_build_info("custom"), "custom");
+    }
+}

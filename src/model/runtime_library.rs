@@ -1,0 +1,184 @@
+//! Where the ONNX Runtime shared library comes from.
+//!
+//! fidelity loads ONNX Runtime at run time (`ort`'s `load-dynamic`), so one binary runs any
+//! ONNX Runtime from 1.2x to 1.31 that a host already has. In order:
+//! 1. an explicit path: `--ort-lib` or `ORT_DYLIB_PATH`;
+//! 2. the cache: `$FIDELITY_CACHE_DIR`, else `$XDG_CACHE_HOME/fidelity`, else `~/.cache/fidelity`,
+//!    holding `onnxruntime-<PINNED_VERSION>/`;
+//! 3. a first-run fetch of the pinned PyPI `onnxruntime` wheel with `python3 -m pip download`
+//!    (`$FIDELITY_PYTHON` overrides the interpreter), whose `onnxruntime/capi/` libraries are
+//!    extracted into the cache. ort's own binary download is off: its CDN is not reachable from
+//!    many CI machines, PyPI usually is.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, SystemTime};
+use thiserror::Error;
+
+/// The ONNX Runtime version fetched when no library is given. Fixture golden values were computed
+/// with the same version.
+pub const PINNED_VERSION: &str = "1.31.1";
+
+#[derive(Debug, Error)]
+pub enum RuntimeLibraryError {
+    #[error("ONNX Runtime library {path} (from {origin}) does not exist. Point --ort-lib or ORT_DYLIB_PATH at libonnxruntime.so, or unset it to let fidelity fetch ONNX Runtime {PINNED_VERSION}")]
+    ExplicitMissing { path: PathBuf, origin: String },
+    #[error("no ONNX Runtime library found. Tried: {tried}. Fix: install python3 with pip (fidelity then fetches onnxruntime=={PINNED_VERSION} from PyPI on first run), or pass --ort-lib / set ORT_DYLIB_PATH to a libonnxruntime shared library (1.20 or newer)")]
+    NotFound { tried: String },
+}
+
+/// Where the library was found, for the report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LibraryLocation {
+    pub path: PathBuf,
+    pub origin: String,
+}
+
+fn library_file_name(version: &str) -> String {
+    if cfg!(target_os = "macos") {
+        format!("libonnxruntime.{version}.dylib")
+    } else if cfg!(target_os = "windows") {
+        "onnxruntime.dll".to_string()
+    } else {
+        format!("libonnxruntime.so.{version}")
+    }
+}
+
+/// fidelity's cache directory.
+pub fn cache_dir() -> Option<PathBuf> {
+    let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    var("FIDELITY_CACHE_DIR")
+        .or_else(|| var("XDG_CACHE_HOME").map(|p| p.join("fidelity")))
+        .or_else(|| var("HOME").map(|p| p.join(".cache").join("fidelity")))
+}
+
+/// Finds (or fetches) the library. `explicit` is the `--ort-lib` / `ORT_DYLIB_PATH` value.
+pub fn locate(explicit: Option<&Path>) -> Result<LibraryLocation, RuntimeLibraryError> {
+    if let Some(path) = explicit {
+        let origin = "--ort-lib / ORT_DYLIB_PATH".to_string();
+        return if path.is_file() {
+            Ok(LibraryLocation { path: path.to_path_buf(), origin })
+        } else {
+            Err(RuntimeLibraryError::ExplicitMissing { path: path.to_path_buf(), origin })
+        };
+    }
+    let mut tried = vec!["--ort-lib / ORT_DYLIB_PATH (not set)".to_string()];
+    let Some(cache) = cache_dir() else {
+        tried.push("the cache (no FIDELITY_CACHE_DIR, XDG_CACHE_HOME or HOME)".into());
+        return Err(RuntimeLibraryError::NotFound { tried: tried.join("; ") });
+    };
+    let dir = cache.join(format!("onnxruntime-{PINNED_VERSION}"));
+    let lib = dir.join(library_file_name(PINNED_VERSION));
+    if lib.is_file() {
+        return Ok(LibraryLocation { path: lib, origin: format!("cache {}", dir.display()) });
+    }
+    tried.push(format!("the cache ({} is absent)", lib.display()));
+    match fetch_wheel_into(&cache, &dir) {
+        Ok(()) if lib.is_file() => Ok(LibraryLocation { path: lib, origin: format!("fetched into {}", dir.display()) }),
+        Ok(()) => {
+            tried.push(format!("the PyPI wheel onnxruntime=={PINNED_VERSION} (it has no {})", library_file_name(PINNED_VERSION)));
+            Err(RuntimeLibraryError::NotFound { tried: tried.join("; ") })
+        }
+        Err(why) => {
+            tried.push(format!("fetching onnxruntime=={PINNED_VERSION} with pip ({why})"));
+            Err(RuntimeLibraryError::NotFound { tried: tried.join("; ") })
+        }
+    }
+}
+
+/// Removes the lock file when the fetch ends, however it ends.
+struct LockGuard(PathBuf);
+impl Drop for LockGuard {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Downloads the pinned wheel with pip and extracts its `onnxruntime/capi/` libraries into `target`.
+/// Concurrent first runs (parallel tests) wait for one fetch instead of racing.
+fn fetch_wheel_into(cache: &Path, target: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(cache).map_err(|e| format!("cannot create {}: {e}", cache.display()))?;
+    let lock = cache.join(format!("onnxruntime-{PINNED_VERSION}.lock"));
+    let deadline = SystemTime::now() + Duration::from_secs(600);
+    let _guard = loop {
+        match std::fs::OpenOptions::new().write(true).create_new(true).open(&lock) {
+            Ok(_) => break LockGuard(lock.clone()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                if target.is_dir() {
+                    return Ok(()); // another process finished the fetch
+                }
+                let stale = std::fs::metadata(&lock)
+                    .and_then(|m| m.modified())
+                    .map(|t| t.elapsed().unwrap_or_default() > Duration::from_secs(600))
+                    .unwrap_or(true);
+                if stale || SystemTime::now() > deadline {
+                    let _ = std::fs::remove_file(&lock);
+                }
+                std::thread::sleep(Duration::from_millis(250));
+            }
+            Err(e) => return Err(format!("cannot create lock {}: {e}", lock.display())),
+        }
+    };
+    if target.is_dir() {
+        return Ok(());
+    }
+    let python = std::env::var("FIDELITY_PYTHON").unwrap_or_else(|_| "python3".into());
+    let staging = cache.join(format!(".fetch-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&staging);
+    eprintln!(
+        "fidelity: first run: fetching ONNX Runtime {PINNED_VERSION} from PyPI with `{python} -m pip download` into {}",
+        target.display()
+    );
+    let result = download_and_extract(&python, &staging).and_then(|()| {
+        std::fs::rename(staging.join("lib"), target).map_err(|e| format!("cannot move into {}: {e}", target.display()))
+    });
+    let _ = std::fs::remove_dir_all(&staging);
+    result
+}
+
+fn download_and_extract(python: &str, staging: &Path) -> Result<(), String> {
+    let run = |args: &[&str]| -> Result<(), String> {
+        let out = Command::new(python)
+            .args(args)
+            .output()
+            .map_err(|e| format!("cannot run {python}: {e}"))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let last = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("no message");
+            Err(format!("`{python} {}` failed: {last}", args.first().copied().unwrap_or("")))
+        }
+    };
+    let wheels = staging.join("wheels");
+    let wheels_s = wheels.to_string_lossy().to_string();
+    let spec = format!("onnxruntime=={PINNED_VERSION}");
+    run(&["-m", "pip", "download", "--quiet", "--disable-pip-version-check", "--no-deps", "--only-binary=:all:", "-d", &wheels_s, &spec])?;
+    // The wheel is a zip; Python (already needed for pip) extracts it, so fidelity needs no zip crate.
+    const EXTRACT: &str = "import glob, os, sys, zipfile\n\
+        wheel = glob.glob(os.path.join(sys.argv[1], 'onnxruntime-*.whl'))[0]\n\
+        os.makedirs(sys.argv[2], exist_ok=True)\n\
+        z = zipfile.ZipFile(wheel)\n\
+        for name in z.namelist():\n\
+        \x20   base = os.path.basename(name)\n\
+        \x20   if name.startswith('onnxruntime/capi/') and ('onnxruntime' in base) and ('.so' in base or base.endswith('.dylib') or base.endswith('.dll')):\n\
+        \x20       open(os.path.join(sys.argv[2], base), 'wb').write(z.read(name))\n";
+    let lib = staging.join("lib").to_string_lossy().to_string();
+    run(&["-c", EXTRACT, &wheels_s, &lib])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn explicit_missing_path_is_a_clear_error() {
+        let err = locate(Some(Path::new("/nonexistent/libonnxruntime.so"))).unwrap_err().to_string();
+        assert!(err.contains("/nonexistent/libonnxruntime.so") && err.contains("ORT_DYLIB_PATH"), "{err}");
+    }
+
+    #[test]
+    fn library_name_carries_the_version() {
+        assert!(library_file_name("1.31.1").contains("1.31.1") || cfg!(target_os = "windows"));
+    }
+}
