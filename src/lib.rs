@@ -8,3 +8,8 @@
 pub mod data;
 pub mod metrics;
 pub mod model;
+pub mod cli;
+pub mod compare;
+pub mod evaluate;
+pub mod plan;
+pub mod report;

@@ -1,1 +1,41 @@
-fn main() {}
+//! The `fidelity` binary: parse, run, map the outcome to an exit code.
+//!
+//! Exit codes: 0 all passed, 1 a gate failed, 2 an error (bad input, missing file, runtime failure).
+
+use clap::Parser;
+use fidelity::cli::{Cli, Command};
+use std::io::Write;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Compare(args) => {
+            let plan = fidelity::plan::ComparePlan::from_args(&args)?;
+            let report = fidelity::compare::run(&plan)?;
+            let table = fidelity::report::terminal::render(&report);
+            // A closed pipe (`fidelity compare ... | head`) is not an error.
+            match std::io::stdout().write_all(&table) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e.into()),
+                _ => {}
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

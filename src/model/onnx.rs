@@ -38,7 +38,26 @@ impl Runtime {
         };
         let builder = ort::init_from(&library.path).map_err(|e| load_error(e.to_string()))?;
         let environment = builder.with_name("fidelity").build().map_err(|e| load_error(e.to_string()))?;
-        Ok(Self { environment, version: version_from_build_info(ort::info()), library })
+        let version = library_version(&library.path).unwrap_or_else(|| version_from_build_info(ort::info()));
+        Ok(Self { environment, version, library })
+    }
+}
+
+/// Asks the library itself (`OrtGetApiBase()->GetVersionString()`), as ort does before loading it;
+/// ort keeps that answer private.
+fn library_version(path: &Path) -> Option<String> {
+    // SAFETY: the same library ort has just loaded and checked; OrtGetApiBase and GetVersionString
+    // are ONNX Runtime's stable C entry points, and the returned string is static in the library.
+    unsafe {
+        let lib = libloading::Library::new(path).ok()?;
+        let get_base: libloading::Symbol<unsafe extern "C" fn() -> *const ort::sys::OrtApiBase> =
+            lib.get(b"OrtGetApiBase").ok()?;
+        let base = get_base();
+        if base.is_null() {
+            return None;
+        }
+        let version = ((*base).GetVersionString)();
+        (!version.is_null()).then(|| std::ffi::CStr::from_ptr(version).to_string_lossy().into_owned())
     }
 }
 

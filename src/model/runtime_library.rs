@@ -161,7 +161,7 @@ fn download_and_extract(python: &str, staging: &Path) -> Result<(), String> {
         z = zipfile.ZipFile(wheel)\n\
         for name in z.namelist():\n\
         \x20   base = os.path.basename(name)\n\
-        \x20   if name.startswith('onnxruntime/capi/') and ('onnxruntime' in base) and ('.so' in base or base.endswith('.dylib') or base.endswith('.dll')):\n\
+        \x20   if name.startswith('onnxruntime/capi/') and (base.startswith('libonnxruntime') or base == 'onnxruntime.dll'):\n\
         \x20       open(os.path.join(sys.argv[2], base), 'wb').write(z.read(name))\n";
     let lib = staging.join("lib").to_string_lossy().to_string();
     run(&["-c", EXTRACT, &wheels_s, &lib])

@@ -1,0 +1,167 @@
+//! `fidelity compare`: load, encode, run the teacher, then each student; write the report after
+//! every student so an interrupted run keeps what it finished.
+
+use crate::data::text::{TextEncoder, TextError};
+use crate::data::{read_dataset, DataError, Example};
+use crate::evaluate::{compare, run_pass, EvalError, ModelPass, PassOptions};
+use crate::model::label_names::LabelNamesError;
+use crate::model::onnx::RuntimeError;
+use crate::model::{Backend, LabelNames, ModelError, OnnxBackend, Runtime};
+use crate::plan::ComparePlan;
+use crate::report::files::{write_atomically, WriteError};
+use crate::report::{self, Batching, Conventions, DataInfo, ModelReport, Report, RuntimeInfo, StudentReport};
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum CompareError {
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
+    #[error(transparent)]
+    LabelNames(#[from] LabelNamesError),
+    #[error(transparent)]
+    Data(#[from] DataError),
+    #[error(transparent)]
+    Text(#[from] TextError),
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    #[error(transparent)]
+    Eval(#[from] EvalError),
+    #[error(transparent)]
+    Write(#[from] WriteError),
+    #[error("{config} names {names} classes (id2label) but model {model} outputs {classes}; use the config.json that belongs to the model")]
+    LabelNamesCount { config: String, names: usize, model: String, classes: usize },
+}
+
+/// Prints progress to stderr unless quiet.
+struct Progress {
+    quiet: bool,
+}
+
+impl Progress {
+    fn say(&self, message: impl AsRef<str>) {
+        if !self.quiet {
+            eprintln!("fidelity: {}", message.as_ref());
+        }
+    }
+}
+
+fn model_report(backend: &dyn Backend, pass: &ModelPass, accuracy: Option<f64>) -> ModelReport {
+    ModelReport {
+        info: backend.info().clone(),
+        output_kind: pass.output_kind,
+        output_kind_detected: pass.output_kind_detected,
+        accuracy,
+        inference_seconds: pass.inference_seconds,
+    }
+}
+
+fn check_labels(plan: &ComparePlan, examples: &[Example], classes: usize) -> Result<(), EvalError> {
+    match examples.iter().find(|e| e.label.is_some_and(|l| l >= classes)) {
+        Some(e) => Err(EvalError::LabelOutOfRange {
+            path: plan.data.display().to_string(),
+            origin: e.origin.clone(),
+            label: e.label.unwrap_or_default(),
+            classes,
+            last: classes.saturating_sub(1),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Runs the whole comparison and returns the final report (also written to `plan.out`).
+pub fn run(plan: &ComparePlan) -> Result<Report, CompareError> {
+    let progress = Progress { quiet: plan.quiet };
+    let runtime = Runtime::load(plan.ort_lib.as_deref())?;
+    progress.say(format!("ONNX Runtime {} from {}", runtime.version, runtime.library.path.display()));
+
+    let label_names = match &plan.config {
+        Some(path) => LabelNames::from_config(path)?,
+        None => None,
+    };
+    let dataset = read_dataset(&plan.data, plan.data_format, &plan.columns, label_names.as_ref())?;
+    let encoder = TextEncoder::from_file(&plan.tokenizer, plan.max_length)?;
+    let encoded = encoder.encode(&dataset.examples)?;
+    let labels: Vec<Option<usize>> = dataset.examples.iter().map(|e| e.label).collect();
+    progress.say(format!("{} examples from {}", dataset.examples.len(), plan.data.display()));
+
+    // Load every model before running any, so a bad student file fails in seconds, not after the teacher.
+    let mut teacher = OnnxBackend::load(&runtime, &plan.teacher.name, &plan.teacher.path)?;
+    let mut students = plan
+        .students
+        .iter()
+        .map(|s| OnnxBackend::load(&runtime, &s.name, &s.path))
+        .collect::<Result<Vec<_>, _>>()?;
+
+    let options = PassOptions { batch_size: plan.batch_size, outputs: plan.outputs };
+    let origin = |i: usize| dataset.examples[i].origin.clone();
+    let teacher_pass = run_pass(&mut teacher, &encoded, options, &origin)?;
+    let classes = teacher_pass.probabilities.classes;
+    if let (Some(names), Some(config)) = (&label_names, &plan.config) {
+        if names.len() != classes {
+            return Err(CompareError::LabelNamesCount {
+                config: config.display().to_string(),
+                names: names.len(),
+                model: plan.teacher.name.clone(),
+                classes,
+            });
+        }
+    }
+    check_labels(plan, &dataset.examples, classes)?;
+    let self_comparison = compare(&teacher_pass.probabilities, &teacher_pass.probabilities, &labels, plan.js_base);
+    progress.say(format!("{}: {:.2} s in ONNX Runtime", plan.teacher.name, teacher_pass.inference_seconds));
+
+    let mut report = Report {
+        schema_version: report::SCHEMA_VERSION,
+        tool: report::Tool::default(),
+        complete: false,
+        runtime: RuntimeInfo {
+            onnxruntime_version: runtime.version.clone(),
+            library: runtime.library.path.clone(),
+            library_origin: runtime.library.origin.clone(),
+        },
+        data: DataInfo {
+            path: plan.data.clone(),
+            format: plan.data_format,
+            examples: dataset.examples.len(),
+            labelled: labels.iter().filter(|l| l.is_some()).count(),
+            columns: plan.columns.clone(),
+            tokenizer: plan.tokenizer.clone(),
+            max_length: encoded.max_length,
+            truncated: encoded.truncated,
+            label_names: label_names.as_ref().map(|l| l.names().to_vec()),
+        },
+        batching: Batching {
+            batch_size: plan.batch_size,
+            order: "file order",
+            padding: "each batch padded to its longest example",
+            pad_id: encoded.pad_id,
+        },
+        conventions: Conventions::new(plan.js_base),
+        teacher: model_report(&teacher, &teacher_pass, self_comparison.metrics.teacher_accuracy),
+        students: Vec::with_capacity(students.len()),
+    };
+
+    for student in students.iter_mut() {
+        let pass = run_pass(student, &encoded, options, &origin)?;
+        if pass.probabilities.classes != classes {
+            return Err(EvalError::ClassCount {
+                model: student.info().name.clone(),
+                got: pass.probabilities.classes,
+                reference: format!("teacher {}", plan.teacher.name),
+                expected: classes,
+            }
+            .into());
+        }
+        let comparison = compare(&teacher_pass.probabilities, &pass.probabilities, &labels, plan.js_base);
+        progress.say(format!("{}: {:.2} s in ONNX Runtime", student.info().name, pass.inference_seconds));
+        report.students.push(StudentReport {
+            model: model_report(student, &pass, comparison.metrics.student_accuracy),
+            fidelity: comparison.metrics,
+        });
+        write_atomically(&plan.out, &report::json::render(&report))?;
+    }
+    report.complete = true;
+    write_atomically(&plan.out, &report::json::render(&report))?;
+    progress.say(format!("report written to {}", plan.out.display()));
+    Ok(report)
+}

@@ -1,0 +1,29 @@
+//! Running models over the data and comparing each student with the teacher.
+//!
+//! - [`source`]: where batches come from (encoded text today; tensors later), in file order.
+//! - [`pass`]: one model over every batch, outputs turned into probability rows.
+//! - [`compare`]: a student's probability rows against the teacher's.
+
+pub mod compare;
+pub mod pass;
+pub mod source;
+
+use thiserror::Error;
+
+pub use compare::{compare, StudentComparison};
+pub use pass::{run_pass, ModelPass, PassOptions, ProbabilityTable};
+pub use source::BatchSource;
+
+use crate::model::ModelError;
+
+#[derive(Debug, Error)]
+pub enum EvalError {
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    #[error("model {model}, {origin}: {message}")]
+    Output { model: String, origin: String, message: String },
+    #[error("model {model} outputs {got} classes but {reference} has {expected}; fidelity compares models over the same classes")]
+    ClassCount { model: String, got: usize, reference: String, expected: usize },
+    #[error("{path}: {origin}: label {label} is outside the model's {classes} classes (0..{last})")]
+    LabelOutOfRange { path: String, origin: String, label: usize, classes: usize, last: usize },
+}
