@@ -13,3 +13,4 @@ pub mod compare;
 pub mod evaluate;
 pub mod plan;
 pub mod report;
+pub mod stats;
