@@ -14,3 +14,4 @@ pub mod evaluate;
 pub mod plan;
 pub mod report;
 pub mod stats;
+pub mod subgroups;
