@@ -52,6 +52,21 @@ pub struct CompareArgs {
     /// Subgroup attribute column to keep with each example (repeatable).
     #[arg(long = "group-column")]
     pub group_columns: Vec<String>,
+    /// Groups smaller than this are reported as too small to judge (no interval, no test, no rank).
+    #[arg(long, default_value_t = 30)]
+    pub min_group_size: usize,
+    /// Bootstrap resamples for confidence intervals (0 turns intervals off).
+    #[arg(long, default_value_t = 1000)]
+    pub bootstrap: usize,
+    /// Two-sided confidence level of the intervals.
+    #[arg(long, default_value_t = 0.95)]
+    pub confidence: f64,
+    /// Seed of every random draw (bootstrap resamples).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Multiple-testing control across subgroups for McNemar p-values.
+    #[arg(long, value_enum, default_value = "holm")]
+    pub correction: crate::stats::Correction,
     /// Examples per ONNX Runtime call; each batch is padded to its longest example.
     #[arg(long, default_value_t = 32)]
     pub batch_size: usize,

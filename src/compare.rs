@@ -9,7 +9,8 @@ use crate::model::onnx::RuntimeError;
 use crate::model::{Backend, LabelNames, ModelError, OnnxBackend, Runtime};
 use crate::plan::ComparePlan;
 use crate::report::files::{write_atomically, WriteError};
-use crate::report::{self, Batching, Conventions, DataInfo, ModelReport, Report, RuntimeInfo, StudentReport};
+use crate::report::{self, Batching, Conventions, DataInfo, ModelReport, Report, RuntimeInfo, StatisticsInfo, StudentReport};
+use crate::subgroups::{analyse, define_groups};
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -82,6 +83,8 @@ pub fn run(plan: &ComparePlan) -> Result<Report, CompareError> {
     let encoder = TextEncoder::from_file(&plan.tokenizer, plan.max_length)?;
     let encoded = encoder.encode(&dataset.examples)?;
     let labels: Vec<Option<usize>> = dataset.examples.iter().map(|e| e.label).collect();
+    let attribute_values: Vec<Vec<String>> = dataset.examples.iter().map(|e| e.attributes.clone()).collect();
+    let groups = define_groups(&plan.columns.groups, &attribute_values);
     progress.say(format!("{} examples from {}", dataset.examples.len(), plan.data.display()));
 
     // Load every model before running any, so a bad student file fails in seconds, not after the teacher.
@@ -137,6 +140,7 @@ pub fn run(plan: &ComparePlan) -> Result<Report, CompareError> {
             pad_id: encoded.pad_id,
         },
         conventions: Conventions::new(plan.js_base),
+        statistics: StatisticsInfo { settings: plan.subgroups, group_attributes: plan.columns.groups.clone() },
         teacher: model_report(&teacher, &teacher_pass, self_comparison.metrics.teacher_accuracy),
         students: Vec::with_capacity(students.len()),
     };
@@ -154,9 +158,11 @@ pub fn run(plan: &ComparePlan) -> Result<Report, CompareError> {
         }
         let comparison = compare(&teacher_pass.probabilities, &pass.probabilities, &labels, plan.js_base);
         progress.say(format!("{}: {:.2} s in ONNX Runtime", student.info().name, pass.inference_seconds));
+        let statistics = analyse(&comparison.examples, &comparison.metrics, &groups, plan.subgroups);
         report.students.push(StudentReport {
             model: model_report(student, &pass, comparison.metrics.student_accuracy),
             fidelity: comparison.metrics,
+            statistics,
         });
         write_atomically(&plan.out, &report::json::render(&report))?;
     }

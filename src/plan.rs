@@ -3,6 +3,8 @@
 use crate::cli::{CompareArgs, JsBase, OutputsArg};
 use crate::data::{Columns, DataFormat};
 use crate::metrics::{LogBase, OutputKind};
+use crate::stats::BootstrapSettings;
+use crate::subgroups::SubgroupSettings;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
@@ -10,6 +12,10 @@ use thiserror::Error;
 pub enum PlanError {
     #[error("--batch-size must be at least 1")]
     BatchSize,
+    #[error("--confidence must be between 0 and 1 (e.g. 0.95), got {0}")]
+    Confidence(f64),
+    #[error("--group-column {0} is given twice")]
+    DuplicateGroup(String),
     #[error("--max-length must be at least 2 (room for the special tokens)")]
     MaxLength,
     #[error("{first} and {second} are the same file ({path}); give each model once")]
@@ -64,6 +70,7 @@ pub struct ComparePlan {
     pub out: PathBuf,
     pub ort_lib: Option<PathBuf>,
     pub quiet: bool,
+    pub subgroups: SubgroupSettings,
 }
 
 fn beside(model: &Path, file: &str) -> PathBuf {
@@ -87,6 +94,14 @@ impl ComparePlan {
         }
         if args.max_length < 2 {
             return Err(PlanError::MaxLength);
+        }
+        if !(args.confidence > 0.0 && args.confidence < 1.0) {
+            return Err(PlanError::Confidence(args.confidence));
+        }
+        for (i, g) in args.group_columns.iter().enumerate() {
+            if args.group_columns[..i].contains(g) {
+                return Err(PlanError::DuplicateGroup(g.clone()));
+            }
         }
         let teacher = ModelSource::parse(&args.teacher);
         let students: Vec<ModelSource> = args.students.iter().map(|s| ModelSource::parse(s)).collect();
@@ -146,6 +161,11 @@ impl ComparePlan {
             },
             ort_lib: args.ort_lib.clone(),
             quiet: args.quiet,
+            subgroups: SubgroupSettings {
+                min_group_size: args.min_group_size,
+                bootstrap: BootstrapSettings { resamples: args.bootstrap, confidence: args.confidence, seed: args.seed },
+                correction: args.correction,
+            },
         })
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod batch;
 pub mod columns;
+pub mod npy;
 mod csv_reader;
 mod jsonl_reader;
 pub mod text;

@@ -25,8 +25,18 @@ pub struct Report {
     pub data: DataInfo,
     pub batching: Batching,
     pub conventions: Conventions,
+    pub statistics: StatisticsInfo,
     pub teacher: ModelReport,
     pub students: Vec<StudentReport>,
+}
+
+/// How intervals, tests and groups were computed.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatisticsInfo {
+    #[serde(flatten)]
+    pub settings: crate::subgroups::SubgroupSettings,
+    /// Attribute columns the groups come from.
+    pub group_attributes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -81,6 +91,12 @@ pub struct Conventions {
     pub flip_rates: &'static str,
     pub kl: &'static str,
     pub probabilities: &'static str,
+    pub intervals: &'static str,
+    pub mcnemar: &'static str,
+    pub groups: &'static str,
+    pub representation: &'static str,
+    pub amplification: &'static str,
+    pub harm_ranking: &'static str,
 }
 
 impl Conventions {
@@ -93,6 +109,12 @@ impl Conventions {
             flip_rates: "negative flip: teacher right and student wrong; positive flip: teacher wrong and student right; both over labelled examples",
             kl: "mean KL(P_teacher || P_student) in nats; null when a student gives zero probability to a class the teacher does not (counted in kl_infinite)",
             probabilities: "logits go through a float64 softmax; probability outputs (rows non-negative, summing to 1 within 1e-4) are renormalised in float64",
+            intervals: "paired bootstrap, percentile method (numpy linear quantiles): each resample draws n examples with replacement and takes teacher and student outcomes on them together; every student sees the same resamples; group g uses seed + g + 1",
+            mcnemar: "exact two-sided McNemar test on teacher-vs-student correctness: min(1, 2 P(X <= min(b, c))), X ~ Binomial(b + c, 1/2), b = teacher right & student wrong, c = teacher wrong & student right; p_adjusted across the judged groups of one student",
+            groups: "each attribute alone, then every pair of attributes crossed; groups below min_group_size are too small to judge: point metrics only, no interval, test or rank",
+            representation: "share of the teacher-student disagreements that fall in the group, divided by the group's share of the data",
+            amplification: "((err_s,g - err_t,g) / err_t,g) / ((err_s - err_t) / err_t), err = 1 - accuracy; null when a denominator is 0 (after Hooker et al. 2020)",
+            harm_ranking: "judged groups by accuracy change, most negative first; ties by lower label loyalty",
         }
     }
 }
@@ -114,4 +136,6 @@ pub struct ModelReport {
 pub struct StudentReport {
     pub model: ModelReport,
     pub fidelity: FidelityMetrics,
+    /// Intervals, McNemar test and per-group results.
+    pub statistics: crate::subgroups::SubgroupSummary,
 }

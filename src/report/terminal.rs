@@ -2,6 +2,8 @@
 //! (Acc, label loyalty, probability loyalty), plus flip rates and KL.
 
 use super::Report;
+use crate::stats::Interval;
+use crate::subgroups::analysis::McNemar;
 use std::fmt::Write;
 
 fn percent(x: Option<f64>) -> String {
@@ -84,6 +86,7 @@ pub fn render(report: &Report) -> Vec<u8> {
          NFR/PFR: negative/positive flip rate; KL: mean KL(teacher||student), nats.",
         report.conventions.js_log_base
     );
+    render_statistics(report, &mut out);
     if d.truncated > 0 {
         let _ = writeln!(out, "warning: {} examples were truncated to {} tokens.", d.truncated, d.max_length);
     }
@@ -91,6 +94,78 @@ pub fn render(report: &Report) -> Vec<u8> {
         let _ = writeln!(out, "warning: the run did not finish; this report is incomplete.");
     }
     out.into_bytes()
+}
+
+fn with_interval(point: Option<f64>, interval: Option<Interval>, signed: bool) -> String {
+    let fmt = |x: f64| if signed { format!("{:+.2}", 100.0 * x) } else { format!("{:.2}", 100.0 * x) };
+    match (point, interval) {
+        (Some(p), Some(i)) => format!("{} [{}, {}]", fmt(p), fmt(i.lower), fmt(i.upper)),
+        (Some(p), None) => fmt(p),
+        _ => "-".into(),
+    }
+}
+
+fn p_value(m: Option<&McNemar>) -> String {
+    match m {
+        Some(McNemar { p_adjusted: Some(p), .. }) | Some(McNemar { p_value: p, p_adjusted: None, .. }) => {
+            if *p < 1e-4 { format!("{p:.1e}") } else { format!("{p:.4}") }
+        }
+        None => "-".into(),
+    }
+}
+
+/// Overall intervals per student, then one table of groups per student.
+fn render_statistics(report: &Report, out: &mut String) {
+    let level = format!("{:.0}%", 100.0 * report.statistics.settings.bootstrap.confidence);
+    let mut rows = vec![vec!["student".into(), format!("ΔAcc [{level}]"), format!("L-L [{level}]"), format!("P-L [{level}]"), "McNemar p".into()]];
+    for s in &report.students {
+        let st = &s.statistics;
+        let iv = st.intervals.as_ref();
+        rows.push(vec![
+            s.model.info.name.clone(),
+            with_interval(s.fidelity.accuracy_delta, iv.and_then(|i| i.accuracy_delta), true),
+            with_interval(Some(s.fidelity.label_loyalty), iv.map(|i| i.label_loyalty), false),
+            with_interval(Some(s.fidelity.probability_loyalty), iv.map(|i| i.probability_loyalty), false),
+            p_value(st.mcnemar.as_ref()),
+        ]);
+    }
+    if report.statistics.settings.bootstrap.resamples > 0 {
+        out.push('\n');
+        out.push_str(&render_table(&rows));
+    }
+    if report.statistics.group_attributes.is_empty() {
+        return;
+    }
+    let correction = match report.statistics.settings.correction {
+        crate::stats::Correction::Holm => "Holm",
+        crate::stats::Correction::BenjaminiHochberg => "Benjamini-Hochberg",
+    };
+    for s in &report.students {
+        let st = &s.statistics;
+        let worst = st.worst_group.as_deref().unwrap_or("none large enough to judge");
+        let _ = write!(out, "\n{} by group (worst: {worst}; McNemar p {correction}-adjusted):\n", s.model.info.name);
+        let mut rows = vec![["group", "n", "share", "Acc T", "Acc S", &format!("ΔAcc [{level}]"), &format!("L-L [{level}]"), "P-L", "repr", "ampl", "p adj", ""]
+            .map(String::from)
+            .to_vec()];
+        for g in &st.groups {
+            let iv = g.intervals.as_ref();
+            rows.push(vec![
+                g.name.clone(),
+                g.metrics.n.to_string(),
+                format!("{:.1}%", 100.0 * g.share),
+                percent(g.metrics.teacher_accuracy),
+                percent(g.metrics.student_accuracy),
+                with_interval(g.metrics.accuracy_delta, iv.and_then(|i| i.accuracy_delta), true),
+                with_interval(Some(g.metrics.label_loyalty), iv.map(|i| i.label_loyalty), false),
+                percent(Some(g.metrics.probability_loyalty)),
+                g.representation.map_or_else(|| "-".into(), |r| format!("{r:.2}")),
+                g.amplification.map_or_else(|| "-".into(), |a| format!("{a:.2}")),
+                if g.too_small { "-".into() } else { p_value(g.mcnemar.as_ref()) },
+                if g.too_small { format!("too small (< {})", report.statistics.settings.min_group_size) } else { g.harm_rank.map_or_else(String::new, |r| format!("#{r}")) },
+            ]);
+        }
+        out.push_str(&render_table(&rows));
+    }
 }
 
 #[cfg(test)]

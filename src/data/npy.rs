@@ -1,0 +1,162 @@
+//! NumPy `.npy` arrays and `.npz` archives (what `np.savez` / `np.savez_compressed` write).
+//!
+//! Supported element types: float32/float64 (read as f32), int8–int64 and uint8–uint32 (as i64),
+//! bool (as i64), and fixed-width strings (`<U`, `|S`). C order only; Fortran-ordered arrays are
+//! refused with a hint to save them with `np.ascontiguousarray`.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum NpyData {
+    F32(Vec<f32>),
+    I64(Vec<i64>),
+    Str(Vec<String>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NpyArray {
+    pub shape: Vec<usize>,
+    pub data: NpyData,
+}
+
+#[derive(Debug, Error)]
+pub enum NpyError {
+    #[error("{path}: {message}")]
+    Archive { path: PathBuf, message: String },
+    #[error("{path}: array '{array}': {message}")]
+    Array { path: PathBuf, array: String, message: String },
+}
+
+fn field<'a>(header: &'a str, key: &str) -> Option<&'a str> {
+    let start = header.find(&format!("'{key}'"))? + key.len() + 2;
+    let rest = header[start..].trim_start().strip_prefix(':')?.trim_start();
+    Some(rest)
+}
+
+/// Parses one `.npy` file's bytes.
+pub fn parse_npy(bytes: &[u8]) -> Result<NpyArray, String> {
+    if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
+        return Err("not a .npy array (bad magic)".into());
+    }
+    let (header_len, offset) = match bytes[6] {
+        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
+        2 | 3 if bytes.len() >= 12 => (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12),
+        v => return Err(format!("unsupported .npy version {v}")),
+    };
+    let header = std::str::from_utf8(bytes.get(offset..offset + header_len).ok_or("truncated header")?)
+        .map_err(|_| "header is not text")?;
+    let descr = field(header, "descr").and_then(|r| r.strip_prefix('\'')).and_then(|r| r.split('\'').next()).ok_or("no descr in header")?;
+    if field(header, "fortran_order").is_some_and(|r| r.starts_with("True")) {
+        return Err("Fortran-ordered array; save it with np.ascontiguousarray".into());
+    }
+    let shape_text = field(header, "shape").and_then(|r| r.strip_prefix('(')).and_then(|r| r.split(')').next()).ok_or("no shape in header")?;
+    let shape: Vec<usize> = shape_text
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse::<usize>().map_err(|_| format!("bad shape '{shape_text}'")))
+        .collect::<Result<_, _>>()?;
+    let count: usize = shape.iter().product();
+    let body = &bytes[offset + header_len..];
+    let (order, kind, width) = {
+        let mut chars = descr.chars();
+        let order = chars.next().ok_or("empty descr")?;
+        let kind = chars.next().ok_or("short descr")?;
+        let width: usize = chars.as_str().parse().map_err(|_| format!("unsupported dtype '{descr}'"))?;
+        (order, kind, width)
+    };
+    if order == '>' && width > 1 {
+        return Err(format!("big-endian dtype '{descr}' is not supported; save with little-endian ('<') types"));
+    }
+    let elem = if kind == 'U' { 4 * width } else { width };
+    let body = body.get(..count * elem).ok_or_else(|| format!("data is shorter than shape {shape:?} of '{descr}' needs"))?;
+    let chunks = body.chunks_exact(elem.max(1));
+    let data = match (kind, width) {
+        ('f', 4) => NpyData::F32(chunks.map(|c| f32::from_le_bytes(c.try_into().unwrap_or_default())).collect()),
+        ('f', 8) => NpyData::F32(chunks.map(|c| f64::from_le_bytes(c.try_into().unwrap_or_default()) as f32).collect()),
+        ('i', 1) => NpyData::I64(chunks.map(|c| c[0] as i8 as i64).collect()),
+        ('i', 2) => NpyData::I64(chunks.map(|c| i16::from_le_bytes([c[0], c[1]]) as i64).collect()),
+        ('i', 4) => NpyData::I64(chunks.map(|c| i32::from_le_bytes(c.try_into().unwrap_or_default()) as i64).collect()),
+        ('i', 8) => NpyData::I64(chunks.map(|c| i64::from_le_bytes(c.try_into().unwrap_or_default())).collect()),
+        ('u', 1) | ('b', 1) => NpyData::I64(chunks.map(|c| c[0] as i64).collect()),
+        ('u', 2) => NpyData::I64(chunks.map(|c| u16::from_le_bytes([c[0], c[1]]) as i64).collect()),
+        ('u', 4) => NpyData::I64(chunks.map(|c| u32::from_le_bytes(c.try_into().unwrap_or_default()) as i64).collect()),
+        ('U', _) => NpyData::Str(
+            chunks
+                .map(|c| {
+                    c.chunks_exact(4)
+                        .map(|u| u32::from_le_bytes(u.try_into().unwrap_or_default()))
+                        .take_while(|&u| u != 0)
+                        .map(|u| char::from_u32(u).unwrap_or(char::REPLACEMENT_CHARACTER))
+                        .collect()
+                })
+                .collect(),
+        ),
+        ('S', _) => NpyData::Str(
+            chunks.map(|c| String::from_utf8_lossy(&c[..c.iter().position(|&b| b == 0).unwrap_or(c.len())]).into_owned()).collect(),
+        ),
+        _ => return Err(format!("unsupported dtype '{descr}' (use float32, an integer type, bool or str)")),
+    };
+    Ok(NpyArray { shape, data })
+}
+
+/// Reads every array of an `.npz` archive, in archive order.
+pub fn read_npz(path: &Path) -> Result<Vec<(String, NpyArray)>, NpyError> {
+    let archive_error = |message: String| NpyError::Archive { path: path.to_path_buf(), message };
+    let file = std::fs::File::open(path).map_err(|e| archive_error(format!("cannot open: {e}")))?;
+    let mut zip = zip::ZipArchive::new(file).map_err(|e| archive_error(format!("not a readable .npz (zip) archive: {e}")))?;
+    let mut arrays = Vec::new();
+    for i in 0..zip.len() {
+        let mut entry = zip.by_index(i).map_err(|e| archive_error(format!("cannot read entry {i}: {e}")))?;
+        let name = entry.name().map_err(|e| archive_error(format!("entry {i} has an unreadable name: {e}")))?;
+        let name = name.trim_end_matches(".npy").to_string();
+        let mut bytes = Vec::new();
+        entry.read_to_end(&mut bytes).map_err(|e| archive_error(format!("cannot read '{name}': {e}")))?;
+        let array = parse_npy(&bytes).map_err(|message| NpyError::Array { path: path.to_path_buf(), array: name.clone(), message })?;
+        arrays.push((name, array));
+    }
+    Ok(arrays)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn npy(descr: &str, shape: &str, body: &[u8]) -> Vec<u8> {
+        let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
+        while (10 + header.len() + 1) % 64 != 0 {
+            header.push(' ');
+        }
+        header.push('\n');
+        let mut out = b"\x93NUMPY\x01\x00".to_vec();
+        out.extend((header.len() as u16).to_le_bytes());
+        out.extend(header.as_bytes());
+        out.extend(body);
+        out
+    }
+
+    #[test]
+    fn parses_floats_ints_and_strings() {
+        let body: Vec<u8> = [1.5f32, -2.0, 0.25, 4.0].iter().flat_map(|x| x.to_le_bytes()).collect();
+        let a = parse_npy(&npy("<f4", "(2, 2)", &body)).unwrap();
+        assert_eq!(a.shape, vec![2, 2]);
+        assert_eq!(a.data, NpyData::F32(vec![1.5, -2.0, 0.25, 4.0]));
+        let body: Vec<u8> = [3i64, -1].iter().flat_map(|x| x.to_le_bytes()).collect();
+        assert_eq!(parse_npy(&npy("<i8", "(2,)", &body)).unwrap().data, NpyData::I64(vec![3, -1]));
+        let body: Vec<u8> = ["Male", "Fé"].iter().flat_map(|s| {
+            let mut v: Vec<u8> = s.chars().flat_map(|c| (c as u32).to_le_bytes()).collect();
+            v.resize(16, 0);
+            v
+        }).collect();
+        assert_eq!(parse_npy(&npy("<U4", "(2,)", &body)).unwrap().data, NpyData::Str(vec!["Male".into(), "Fé".into()]));
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_read() {
+        assert!(parse_npy(b"hello world").unwrap_err().contains("magic"));
+        assert!(parse_npy(&npy("<c8", "(1,)", &[0; 8])).unwrap_err().contains("unsupported dtype"));
+        assert!(parse_npy(&npy("<f4", "(4,)", &[0; 8])).unwrap_err().contains("shorter"));
+    }
+}
