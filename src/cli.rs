@@ -37,6 +37,10 @@ pub struct CompareArgs {
     /// Hugging Face config.json whose id2label names the classes [default: config.json beside the teacher, if any].
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// Feature columns of tabular data (comma-separated; `f*` matches every column starting with
+    /// `f`, in file order): they form the model's float input instead of text.
+    #[arg(long, value_delimiter = ',')]
+    pub feature_columns: Vec<String>,
     /// Column holding the text (the premise, for text pairs).
     #[arg(long, default_value = "text")]
     pub text_column: String,

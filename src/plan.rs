@@ -28,6 +28,8 @@ pub enum PlanError {
     MissingData { path: PathBuf },
     #[error("no tokenizer: {path} does not exist. Pass --tokenizer with the model's tokenizer.json")]
     MissingTokenizer { path: PathBuf },
+    #[error("--tokenizer {path} is for text data, but this data is tensors (.npz or --feature-columns); drop --tokenizer")]
+    TokenizerWithTensors { path: PathBuf },
     #[error(transparent)]
     Format(#[from] crate::data::DataError),
 }
@@ -53,6 +55,15 @@ impl ModelSource {
     }
 }
 
+/// What the models take.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InputPlan {
+    /// Text through a Hugging Face tokenizer.
+    Text { tokenizer: PathBuf, max_length: usize },
+    /// Float features or images: an `.npz` archive, or CSV/JSONL feature columns.
+    Tensors,
+}
+
 /// Everything `compare` needs, validated.
 #[derive(Debug, Clone)]
 pub struct ComparePlan {
@@ -61,10 +72,9 @@ pub struct ComparePlan {
     pub data: PathBuf,
     pub data_format: DataFormat,
     pub columns: Columns,
-    pub tokenizer: PathBuf,
+    pub inputs: InputPlan,
     pub config: Option<PathBuf>,
     pub batch_size: usize,
-    pub max_length: usize,
     pub js_base: LogBase,
     pub outputs: Option<OutputKind>,
     pub out: PathBuf,
@@ -128,16 +138,26 @@ impl ComparePlan {
             Some(f) => f,
             None => DataFormat::from_path(&args.data)?,
         };
-        let tokenizer = args.tokenizer.clone().unwrap_or_else(|| beside(&teacher.path, "tokenizer.json"));
-        if !tokenizer.is_file() {
-            return Err(PlanError::MissingTokenizer { path: tokenizer });
-        }
+        let tensors = data_format == DataFormat::Npz || !args.feature_columns.is_empty();
+        let inputs = if tensors {
+            if let Some(t) = &args.tokenizer {
+                return Err(PlanError::TokenizerWithTensors { path: t.clone() });
+            }
+            InputPlan::Tensors
+        } else {
+            let tokenizer = args.tokenizer.clone().unwrap_or_else(|| beside(&teacher.path, "tokenizer.json"));
+            if !tokenizer.is_file() {
+                return Err(PlanError::MissingTokenizer { path: tokenizer });
+            }
+            InputPlan::Text { tokenizer, max_length: args.max_length }
+        };
         let config = args.config.clone().or_else(|| Some(beside(&teacher.path, "config.json")).filter(|p| p.is_file()));
         let columns = Columns {
-            text: args.text_column.clone(),
-            text_pair: args.text_pair_column.clone(),
+            text: (!tensors).then(|| args.text_column.clone()),
+            text_pair: args.text_pair_column.clone().filter(|_| !tensors),
             label: (!args.unlabelled).then(|| args.label_column.clone()),
             groups: args.group_columns.clone(),
+            features: args.feature_columns.clone(),
         };
         Ok(Self {
             out: args.out.clone().unwrap_or_else(|| default_out(&teacher.path)),
@@ -146,10 +166,9 @@ impl ComparePlan {
             data: args.data.clone(),
             data_format,
             columns,
-            tokenizer,
+            inputs,
             config,
             batch_size: args.batch_size,
-            max_length: args.max_length,
             js_base: match args.js_base {
                 JsBase::E => LogBase::E,
                 JsBase::Two => LogBase::Two,

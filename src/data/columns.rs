@@ -1,5 +1,5 @@
-//! Which columns of a data file hold the text(s), the gold label and the subgroup attributes, and
-//! how one row's cells become an [`Example`].
+//! Which columns of a data file hold the text(s) or the features, the gold label and the subgroup
+//! attributes, and how one row's cells become an [`Example`].
 
 use super::Example;
 use crate::model::LabelNames;
@@ -8,18 +8,22 @@ use serde::Serialize;
 /// Column mapping, from flags or a suite file.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Columns {
-    pub text: String,
+    /// Text column; `None` for tensor data (features instead of text).
+    pub text: Option<String>,
     /// Second text of a pair (e.g. the NLI hypothesis).
     pub text_pair: Option<String>,
     /// Gold label column; `None` for unlabelled data (loyalty only, no accuracy).
     pub label: Option<String>,
     /// Subgroup attribute columns, kept with each example.
     pub groups: Vec<String>,
+    /// Feature columns of tabular (CSV) tensor data, in order; a name ending in `*` matches every
+    /// column with that prefix, in file order (readers expand the patterns).
+    pub features: Vec<String>,
 }
 
 impl Default for Columns {
     fn default() -> Self {
-        Self { text: "text".into(), text_pair: None, label: Some("label".into()), groups: vec![] }
+        Self { text: Some("text".into()), text_pair: None, label: Some("label".into()), groups: vec![], features: vec![] }
     }
 }
 
@@ -66,7 +70,10 @@ impl Columns {
         mut cell: impl FnMut(&str) -> Option<Cell>,
         labels: Option<&LabelNames>,
     ) -> Result<Example, RowProblem> {
-        let text = self.text_cell(&mut cell, &self.text, "the text", "--text-column")?;
+        let text = match &self.text {
+            Some(col) => Some(self.text_cell(&mut cell, col, "the text", "--text-column")?),
+            None => None,
+        };
         let text_pair = match &self.text_pair {
             Some(col) => Some(self.text_cell(&mut cell, col, "the second text of a pair", "--text-pair-column")?),
             None => None,
@@ -93,7 +100,35 @@ impl Columns {
                 })
             })
             .collect::<Result<_, _>>()?;
-        Ok(Example { origin, text, text_pair, label, attributes })
+        let features = self
+            .features
+            .iter()
+            .map(|f| match cell(f) {
+                None => Err(RowProblem::Missing { column: f.clone(), what: "a feature", flag: "--feature-columns" }),
+                Some(Cell::Integer(i)) => Ok(i as f32),
+                Some(Cell::Text(t) | Cell::Other(t)) => t.trim().parse::<f32>().map_err(|_| {
+                    RowProblem::Invalid(format!("feature column '{f}' holds '{t}', not a number"))
+                }),
+                Some(Cell::Null) => Err(RowProblem::Invalid(format!("feature column '{f}' is empty"))),
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Example { origin, text, text_pair, label, attributes, features })
+    }
+
+    /// Expands feature patterns (`f*`) against a file's column names, keeping file order.
+    pub fn expand_features(&self, available: &[&str]) -> Result<Vec<String>, String> {
+        let mut out = Vec::new();
+        for pattern in &self.features {
+            let matched: Vec<String> = match pattern.strip_suffix('*') {
+                Some(prefix) => available.iter().filter(|c| c.starts_with(prefix)).map(|c| c.to_string()).collect(),
+                None => available.iter().filter(|c| *c == pattern).map(|c| c.to_string()).collect(),
+            };
+            if matched.is_empty() {
+                return Err(pattern.clone());
+            }
+            out.extend(matched);
+        }
+        Ok(out)
     }
 
     fn text_cell(
@@ -148,6 +183,11 @@ fn resolve_label(cell: Cell, labels: Option<&LabelNames>) -> Result<usize, Strin
     }
 }
 
+/// A label written as text (an `.npz` string or integer array): a class name or an index.
+pub fn parse_label(text: &str, labels: Option<&LabelNames>) -> Result<usize, String> {
+    resolve_label(Cell::Text(text.to_string()), labels)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,10 +217,30 @@ mod tests {
             _ => None,
         };
         let e = cols.example("line 1".into(), row, Some(&names())).unwrap();
-        assert_eq!((e.text.as_str(), e.label, e.attributes[0].as_str()), ("hello", Some(2), "apple"));
-        let cols = Columns { text: "body".into(), ..Columns::default() };
+        assert_eq!((e.text.as_deref(), e.label, e.attributes[0].as_str()), (Some("hello"), Some(2), "apple"));
+        let cols = Columns { text: Some("body".into()), ..Columns::default() };
         match cols.example("line 1".into(), row, Some(&names())) {
             Err(RowProblem::Missing { column, flag, .. }) => assert_eq!((column.as_str(), flag), ("body", "--text-column")),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn feature_patterns_expand_in_file_order_and_parse() {
+        let cols = Columns { text: None, features: vec!["f*".into(), "age".into()], ..Columns::default() };
+        let expanded = cols.expand_features(&["label", "f1", "f0", "age"]).unwrap();
+        assert_eq!(expanded, ["f1", "f0", "age"]);
+        assert_eq!(cols.expand_features(&["label"]).unwrap_err(), "f*");
+        let cols = Columns { features: expanded, ..cols };
+        let row = |c: &str| match c {
+            "f0" => Some(Cell::Text("0.5".into())),
+            "f1" => Some(Cell::Text("-1e-3".into())),
+            "age" => Some(Cell::Text("x".into())),
+            "label" => Some(Cell::Integer(1)),
+            _ => None,
+        };
+        match cols.example("row 1".into(), row, None) {
+            Err(RowProblem::Invalid(m)) => assert!(m.contains("'age'") && m.contains("'x'"), "{m}"),
             other => panic!("unexpected {other:?}"),
         }
     }

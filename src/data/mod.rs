@@ -8,6 +8,7 @@ pub mod columns;
 pub mod npy;
 mod csv_reader;
 mod jsonl_reader;
+pub mod tensors;
 pub mod text;
 
 use std::path::{Path, PathBuf};
@@ -23,13 +24,16 @@ use crate::model::LabelNames;
 pub struct Example {
     /// Where the example came from, for messages: "line 12" (JSONL) or "row 12" (CSV, 1-based data row).
     pub origin: String,
-    pub text: String,
+    /// The text, for text data.
+    pub text: Option<String>,
     /// Second text of a pair (NLI hypothesis), when a pair column is configured.
     pub text_pair: Option<String>,
     /// Gold class index, when the data has labels.
     pub label: Option<usize>,
     /// Subgroup attributes in the order of [`Columns::groups`].
     pub attributes: Vec<String>,
+    /// Feature values in the order of [`Columns::features`] (tabular tensor data).
+    pub features: Vec<f32>,
 }
 
 /// A dataset read from one file.
@@ -50,8 +54,13 @@ pub enum DataError {
     MissingColumn { path: PathBuf, column: String, what: &'static str, flag: &'static str, available: String },
     #[error("{path}: the file holds no examples; fidelity needs at least one row to compare models")]
     Empty { path: PathBuf },
-    #[error("{path}: unknown data format '{extension}'; use a .jsonl or .csv file, or pass --data-format jsonl|csv")]
+    #[error("{path}: unknown data format '{extension}'; use a .jsonl, .csv or .npz file, or pass --data-format jsonl|csv|npz")]
     UnknownFormat { path: PathBuf, extension: String },
+}
+
+/// A row-level error for a data file.
+pub(crate) fn source_error(path: &Path, origin: &str, message: String) -> DataError {
+    DataError::Row { path: path.to_path_buf(), origin: origin.to_string(), message }
 }
 
 /// File formats fidelity reads.
@@ -60,6 +69,8 @@ pub enum DataError {
 pub enum DataFormat {
     Jsonl,
     Csv,
+    /// NumPy archive: one array per model input, plus label and attribute arrays.
+    Npz,
 }
 
 impl DataFormat {
@@ -69,6 +80,7 @@ impl DataFormat {
         match ext.as_str() {
             "jsonl" | "ndjson" | "json" => Ok(Self::Jsonl),
             "csv" => Ok(Self::Csv),
+            "npz" => Ok(Self::Npz),
             _ => Err(DataError::UnknownFormat { path: path.to_path_buf(), extension: ext }),
         }
     }
@@ -86,12 +98,19 @@ pub fn read_dataset(
     let io = |source| DataError::Io { path: path.to_path_buf(), source };
     let file = std::fs::File::open(path).map_err(io)?;
     let reader = std::io::BufReader::new(file);
-    let examples = match format {
-        DataFormat::Jsonl => jsonl_reader::read(reader, path, columns, labels)?,
+    let (examples, columns) = match format {
+        DataFormat::Jsonl => (jsonl_reader::read(reader, path, columns, labels)?, columns.clone()),
         DataFormat::Csv => csv_reader::read(reader, path, columns, labels)?,
+        DataFormat::Npz => {
+            return Err(DataError::Row {
+                path: path.to_path_buf(),
+                origin: "file".into(),
+                message: "an .npz archive is read with data::tensors::read_npz_dataset".into(),
+            })
+        }
     };
     if examples.is_empty() {
         return Err(DataError::Empty { path: path.to_path_buf() });
     }
-    Ok(Dataset { path: path.to_path_buf(), columns: columns.clone(), examples })
+    Ok(Dataset { path: path.to_path_buf(), columns, examples })
 }

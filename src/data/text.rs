@@ -83,9 +83,10 @@ impl TextEncoder {
         let results: Vec<Result<(EncodedText, bool), TextError>> = examples
             .par_iter()
             .map(|ex| {
+                let text = ex.text.as_deref().unwrap_or_default();
                 let input: EncodeInput = match &ex.text_pair {
-                    Some(pair) => (ex.text.as_str(), pair.as_str()).into(),
-                    None => ex.text.as_str().into(),
+                    Some(pair) => (text, pair.as_str()).into(),
+                    None => text.into(),
                 };
                 let enc = self.tokenizer.encode_fast(input, true).map_err(|e| TextError::Encode {
                     path: self.path.clone(),

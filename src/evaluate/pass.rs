@@ -115,7 +115,7 @@ mod tests {
                 path: "mem".into(),
                 sha256: String::new(),
                 bytes: 0,
-                inputs: vec!["input_ids".into()],
+                inputs: vec![crate::model::InputInfo { name: "input_ids".into(), element_type: "int64".into() }],
                 output: "logits".into(),
                 classes: Some(2),
                 provider: "test".into(),

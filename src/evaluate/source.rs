@@ -1,5 +1,6 @@
 //! Batches in file order, built on demand so a pass never holds more than one padded batch.
 
+use crate::data::tensors::TensorData;
 use crate::data::text::{text_batch, EncodedTexts};
 use crate::data::Batch;
 use std::ops::Range;
@@ -22,6 +23,16 @@ impl BatchSource for EncodedTexts {
 
     fn batch(&self, range: Range<usize>) -> Batch {
         text_batch(&self.items[range], self.pad_id)
+    }
+}
+
+impl BatchSource for TensorData {
+    fn len(&self) -> usize {
+        self.n
+    }
+
+    fn batch(&self, range: Range<usize>) -> Batch {
+        TensorData::batch(self, range)
     }
 }
 

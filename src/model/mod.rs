@@ -23,13 +23,21 @@ pub struct ModelInfo {
     pub sha256: String,
     pub bytes: u64,
     /// Graph inputs fidelity feeds.
-    pub inputs: Vec<String>,
+    pub inputs: Vec<InputInfo>,
     /// The graph output read as class scores.
     pub output: String,
     /// Number of classes when the graph states it; otherwise learned from the first batch.
     pub classes: Option<usize>,
     /// Execution provider the session runs on.
     pub provider: String,
+}
+
+/// One graph input.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InputInfo {
+    pub name: String,
+    /// ONNX element type, e.g. "int64" or "float32".
+    pub element_type: String,
 }
 
 /// The execution seam: one batch in, one row of raw class scores (logits or probabilities) per

@@ -69,6 +69,17 @@ fn version_from_build_info(info: &str) -> String {
         .unwrap_or_else(|| info.trim().to_string())
 }
 
+fn element_type_name(t: TensorElementType) -> String {
+    match t {
+        TensorElementType::Float32 => "float32".into(),
+        TensorElementType::Float64 => "float64".into(),
+        TensorElementType::Float16 => "float16".into(),
+        TensorElementType::Int64 => "int64".into(),
+        TensorElementType::Int32 => "int32".into(),
+        other => format!("{other:?}").to_lowercase(),
+    }
+}
+
 /// A model in an ONNX Runtime session.
 pub struct OnnxBackend {
     session: Session,
@@ -119,7 +130,7 @@ impl OnnxBackend {
             path: path.into(),
             sha256: format!("{:x}", Sha256::digest(&bytes)),
             bytes: bytes.len() as u64,
-            inputs: inputs.iter().map(|(n, _)| n.clone()).collect(),
+            inputs: inputs.iter().map(|(n, t)| super::InputInfo { name: n.clone(), element_type: element_type_name(*t) }).collect(),
             output,
             classes,
             provider: "CPUExecutionProvider".into(),

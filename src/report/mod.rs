@@ -65,11 +65,25 @@ pub struct DataInfo {
     pub examples: usize,
     pub labelled: usize,
     pub columns: crate::data::Columns,
-    pub tokenizer: PathBuf,
-    pub max_length: usize,
-    /// Examples cut to `max_length` tokens.
-    pub truncated: usize,
+    pub inputs: InputsInfo,
     pub label_names: Option<Vec<String>>,
+}
+
+/// What the models were fed.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum InputsInfo {
+    Text {
+        tokenizer: PathBuf,
+        max_length: usize,
+        /// Examples cut to `max_length` tokens.
+        truncated: usize,
+        pad_id: u32,
+    },
+    Tensors {
+        /// (name, shape) of every array.
+        arrays: Vec<(String, Vec<usize>)>,
+    },
 }
 
 /// How examples were grouped into batches; dynamically quantized models depend on it.
@@ -78,7 +92,6 @@ pub struct Batching {
     pub batch_size: usize,
     pub order: &'static str,
     pub padding: &'static str,
-    pub pad_id: u32,
 }
 
 /// Every convention the numbers depend on, stated in the report itself.

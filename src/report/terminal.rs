@@ -87,8 +87,10 @@ pub fn render(report: &Report) -> Vec<u8> {
         report.conventions.js_log_base
     );
     render_statistics(report, &mut out);
-    if d.truncated > 0 {
-        let _ = writeln!(out, "warning: {} examples were truncated to {} tokens.", d.truncated, d.max_length);
+    if let super::InputsInfo::Text { truncated, max_length, .. } = &d.inputs {
+        if *truncated > 0 {
+            let _ = writeln!(out, "warning: {truncated} examples were truncated to {max_length} tokens.");
+        }
     }
     if !report.complete {
         let _ = writeln!(out, "warning: the run did not finish; this report is incomplete.");

@@ -1,8 +1,10 @@
 //! `fidelity compare`: load, encode, run the teacher, then each student; write the report after
 //! every student so an interrupted run keeps what it finished.
 
-use crate::data::text::{TextEncoder, TextError};
-use crate::data::{read_dataset, DataError, Example};
+mod inputs;
+
+use crate::data::text::TextError;
+use crate::data::{DataError, Example};
 use crate::evaluate::{compare, run_pass, EvalError, ModelPass, PassOptions};
 use crate::model::label_names::LabelNamesError;
 use crate::model::onnx::RuntimeError;
@@ -29,6 +31,8 @@ pub enum CompareError {
     Eval(#[from] EvalError),
     #[error(transparent)]
     Write(#[from] WriteError),
+    #[error("model {model} must have exactly one float32 input for --feature-columns, but has: {inputs}; give the data as .npz with one array per input")]
+    FeatureInput { model: String, inputs: String },
     #[error("{config} names {names} classes (id2label) but model {model} outputs {classes}; use the config.json that belongs to the model")]
     LabelNamesCount { config: String, names: usize, model: String, classes: usize },
 }
@@ -79,15 +83,8 @@ pub fn run(plan: &ComparePlan) -> Result<Report, CompareError> {
         Some(path) => LabelNames::from_config(path)?,
         None => None,
     };
-    let dataset = read_dataset(&plan.data, plan.data_format, &plan.columns, label_names.as_ref())?;
-    let encoder = TextEncoder::from_file(&plan.tokenizer, plan.max_length)?;
-    let encoded = encoder.encode(&dataset.examples)?;
-    let labels: Vec<Option<usize>> = dataset.examples.iter().map(|e| e.label).collect();
-    let attribute_values: Vec<Vec<String>> = dataset.examples.iter().map(|e| e.attributes.clone()).collect();
-    let groups = define_groups(&plan.columns.groups, &attribute_values);
-    progress.say(format!("{} examples from {}", dataset.examples.len(), plan.data.display()));
-
-    // Load every model before running any, so a bad student file fails in seconds, not after the teacher.
+    // Load every model before reading the data, so a bad model file fails in seconds, and CSV
+    // features know the teacher's input name.
     let mut teacher = OnnxBackend::load(&runtime, &plan.teacher.name, &plan.teacher.path)?;
     let mut students = plan
         .students
@@ -95,9 +92,15 @@ pub fn run(plan: &ComparePlan) -> Result<Report, CompareError> {
         .map(|s| OnnxBackend::load(&runtime, &s.name, &s.path))
         .collect::<Result<Vec<_>, _>>()?;
 
+    let data = inputs::prepare(plan, teacher.info(), label_names.as_ref())?;
+    let labels: Vec<Option<usize>> = data.examples.iter().map(|e| e.label).collect();
+    let attribute_values: Vec<Vec<String>> = data.examples.iter().map(|e| e.attributes.clone()).collect();
+    let groups = define_groups(&plan.columns.groups, &attribute_values);
+    progress.say(format!("{} examples from {}", data.examples.len(), plan.data.display()));
+
     let options = PassOptions { batch_size: plan.batch_size, outputs: plan.outputs };
-    let origin = |i: usize| dataset.examples[i].origin.clone();
-    let teacher_pass = run_pass(&mut teacher, &encoded, options, &origin)?;
+    let origin = |i: usize| data.examples[i].origin.clone();
+    let teacher_pass = run_pass(&mut teacher, data.source.as_ref(), options, &origin)?;
     let classes = teacher_pass.probabilities.classes;
     if let (Some(names), Some(config)) = (&label_names, &plan.config) {
         if names.len() != classes {
@@ -109,7 +112,7 @@ pub fn run(plan: &ComparePlan) -> Result<Report, CompareError> {
             });
         }
     }
-    check_labels(plan, &dataset.examples, classes)?;
+    check_labels(plan, &data.examples, classes)?;
     let self_comparison = compare(&teacher_pass.probabilities, &teacher_pass.probabilities, &labels, plan.js_base);
     progress.say(format!("{}: {:.2} s in ONNX Runtime", plan.teacher.name, teacher_pass.inference_seconds));
 
@@ -125,19 +128,16 @@ pub fn run(plan: &ComparePlan) -> Result<Report, CompareError> {
         data: DataInfo {
             path: plan.data.clone(),
             format: plan.data_format,
-            examples: dataset.examples.len(),
+            examples: data.examples.len(),
             labelled: labels.iter().filter(|l| l.is_some()).count(),
-            columns: plan.columns.clone(),
-            tokenizer: plan.tokenizer.clone(),
-            max_length: encoded.max_length,
-            truncated: encoded.truncated,
+            columns: data.columns.clone(),
+            inputs: data.info.clone(),
             label_names: label_names.as_ref().map(|l| l.names().to_vec()),
         },
         batching: Batching {
             batch_size: plan.batch_size,
             order: "file order",
-            padding: "each batch padded to its longest example",
-            pad_id: encoded.pad_id,
+            padding: data.padding,
         },
         conventions: Conventions::new(plan.js_base),
         statistics: StatisticsInfo { settings: plan.subgroups, group_attributes: plan.columns.groups.clone() },
@@ -146,7 +146,7 @@ pub fn run(plan: &ComparePlan) -> Result<Report, CompareError> {
     };
 
     for student in students.iter_mut() {
-        let pass = run_pass(student, &encoded, options, &origin)?;
+        let pass = run_pass(student, data.source.as_ref(), options, &origin)?;
         if pass.probabilities.classes != classes {
             return Err(EvalError::ClassCount {
                 model: student.info().name.clone(),
