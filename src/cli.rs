@@ -71,9 +71,23 @@ pub struct CompareArgs {
     /// Multiple-testing control across subgroups for McNemar p-values.
     #[arg(long, value_enum, default_value = "holm")]
     pub correction: crate::stats::Correction,
-    /// Examples per ONNX Runtime call; each batch is padded to its longest example.
+    /// Examples per ONNX Runtime call during evaluation; each batch is padded to its longest example.
     #[arg(long, default_value_t = 32)]
     pub batch_size: usize,
+    /// How evaluation batches are formed: file order, or sorted by length (less padding; kept only
+    /// for models the batch-invariance check shows invariant).
+    #[arg(long, value_enum, default_value = "file")]
+    pub batch_order: crate::evaluate::BatchOrder,
+    /// The batch size production serves at (1 for latency serving) [default: --batch-size].
+    /// Models whose outputs depend on their batch are re-run at it, in file order.
+    #[arg(long)]
+    pub serving_batch_size: Option<usize>,
+    /// Examples in the seeded batch-invariance check of every model (0 turns it off).
+    #[arg(long, default_value_t = 256)]
+    pub invariance_sample: usize,
+    /// Largest probability change between batchings still counted as float noise.
+    #[arg(long, default_value_t = crate::evaluate::invariance::DEFAULT_TOLERANCE)]
+    pub invariance_tolerance: f64,
     /// Maximum tokens per example when the tokenizer sets no truncation itself.
     #[arg(long, default_value_t = 512)]
     pub max_length: usize,

@@ -3,6 +3,8 @@
 use crate::cli::{CompareArgs, JsBase, OutputsArg};
 use crate::data::{Columns, DataFormat};
 use crate::metrics::{LogBase, OutputKind};
+use crate::evaluate::invariance::InvarianceSettings;
+use crate::evaluate::BatchOrder;
 use crate::stats::BootstrapSettings;
 use crate::subgroups::SubgroupSettings;
 use std::path::{Path, PathBuf};
@@ -10,12 +12,14 @@ use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum PlanError {
-    #[error("--batch-size must be at least 1")]
+    #[error("--batch-size and --serving-batch-size must be at least 1")]
     BatchSize,
     #[error("--confidence must be between 0 and 1 (e.g. 0.95), got {0}")]
     Confidence(f64),
     #[error("--group-column {0} is given twice")]
     DuplicateGroup(String),
+    #[error("--invariance-tolerance must be a non-negative number, got {0}")]
+    Tolerance(f64),
     #[error("--max-length must be at least 2 (room for the special tokens)")]
     MaxLength,
     #[error("{first} and {second} are the same file ({path}); give each model once")]
@@ -75,6 +79,9 @@ pub struct ComparePlan {
     pub inputs: InputPlan,
     pub config: Option<PathBuf>,
     pub batch_size: usize,
+    pub batch_order: BatchOrder,
+    pub serving_batch_size: usize,
+    pub invariance: InvarianceSettings,
     pub js_base: LogBase,
     pub outputs: Option<OutputKind>,
     pub out: PathBuf,
@@ -99,8 +106,11 @@ fn default_out(teacher: &Path) -> PathBuf {
 
 impl ComparePlan {
     pub fn from_args(args: &CompareArgs) -> Result<Self, PlanError> {
-        if args.batch_size == 0 {
+        if args.batch_size == 0 || args.serving_batch_size == Some(0) {
             return Err(PlanError::BatchSize);
+        }
+        if !(args.invariance_tolerance >= 0.0) {
+            return Err(PlanError::Tolerance(args.invariance_tolerance));
         }
         if args.max_length < 2 {
             return Err(PlanError::MaxLength);
@@ -169,6 +179,9 @@ impl ComparePlan {
             inputs,
             config,
             batch_size: args.batch_size,
+            batch_order: args.batch_order,
+            serving_batch_size: args.serving_batch_size.unwrap_or(args.batch_size),
+            invariance: InvarianceSettings { sample: args.invariance_sample, seed: args.seed, tolerance: args.invariance_tolerance },
             js_base: match args.js_base {
                 JsBase::E => LogBase::E,
                 JsBase::Two => LogBase::Two,

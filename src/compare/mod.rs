@@ -2,10 +2,12 @@
 //! every student so an interrupted run keeps what it finished.
 
 mod inputs;
+pub mod model_run;
 
 use crate::data::text::TextError;
 use crate::data::{DataError, Example};
-use crate::evaluate::{compare, run_pass, EvalError, ModelPass, PassOptions};
+use crate::evaluate::{compare, EvalError};
+use model_run::{plans, run_model, Batchings, ModelRun};
 use crate::model::label_names::LabelNamesError;
 use crate::model::onnx::RuntimeError;
 use crate::model::{Backend, LabelNames, ModelError, OnnxBackend, Runtime};
@@ -50,13 +52,15 @@ impl Progress {
     }
 }
 
-fn model_report(backend: &dyn Backend, pass: &ModelPass, accuracy: Option<f64>) -> ModelReport {
+fn model_report(backend: &dyn Backend, run: &ModelRun, accuracy: Option<f64>) -> ModelReport {
     ModelReport {
         info: backend.info().clone(),
-        output_kind: pass.output_kind,
-        output_kind_detected: pass.output_kind_detected,
+        output_kind: run.pass.output_kind,
+        output_kind_detected: run.pass.output_kind_detected,
         accuracy,
-        inference_seconds: pass.inference_seconds,
+        batching: run.batching.clone(),
+        batch_invariance: run.invariance.clone(),
+        inference_seconds: run.pass.inference_seconds,
     }
 }
 
@@ -98,9 +102,11 @@ pub fn run(plan: &ComparePlan) -> Result<Report, CompareError> {
     let groups = define_groups(&plan.columns.groups, &attribute_values);
     progress.say(format!("{} examples from {}", data.examples.len(), plan.data.display()));
 
-    let options = PassOptions { batch_size: plan.batch_size, outputs: plan.outputs };
     let origin = |i: usize| data.examples[i].origin.clone();
-    let teacher_pass = run_pass(&mut teacher, data.source.as_ref(), options, &origin)?;
+    let (evaluation, serving) = plans(data.source.as_ref(), plan.batch_size, plan.batch_order, plan.serving_batch_size);
+    let batchings = Batchings { source: data.source.as_ref(), evaluation, serving, invariance: plan.invariance, outputs: plan.outputs };
+    let teacher_run = run_model(&mut teacher, &batchings, &origin)?;
+    let teacher_pass = &teacher_run.pass;
     let classes = teacher_pass.probabilities.classes;
     if let (Some(names), Some(config)) = (&label_names, &plan.config) {
         if names.len() != classes {
@@ -136,17 +142,20 @@ pub fn run(plan: &ComparePlan) -> Result<Report, CompareError> {
         },
         batching: Batching {
             batch_size: plan.batch_size,
-            order: "file order",
+            order: plan.batch_order,
+            serving_batch_size: plan.serving_batch_size,
             padding: data.padding,
+            invariance: plan.invariance,
         },
         conventions: Conventions::new(plan.js_base),
         statistics: StatisticsInfo { settings: plan.subgroups, group_attributes: plan.columns.groups.clone() },
-        teacher: model_report(&teacher, &teacher_pass, self_comparison.metrics.teacher_accuracy),
+        teacher: model_report(&teacher, &teacher_run, self_comparison.metrics.teacher_accuracy),
         students: Vec::with_capacity(students.len()),
     };
 
     for student in students.iter_mut() {
-        let pass = run_pass(student, data.source.as_ref(), options, &origin)?;
+        let run = run_model(student, &batchings, &origin)?;
+        let pass = &run.pass;
         if pass.probabilities.classes != classes {
             return Err(EvalError::ClassCount {
                 model: student.info().name.clone(),
@@ -160,7 +169,7 @@ pub fn run(plan: &ComparePlan) -> Result<Report, CompareError> {
         progress.say(format!("{}: {:.2} s in ONNX Runtime", student.info().name, pass.inference_seconds));
         let statistics = analyse(&comparison.examples, &comparison.metrics, &groups, plan.subgroups);
         report.students.push(StudentReport {
-            model: model_report(student, &pass, comparison.metrics.student_accuracy),
+            model: model_report(student, &run, comparison.metrics.student_accuracy),
             fidelity: comparison.metrics,
             statistics,
         });

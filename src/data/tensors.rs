@@ -8,8 +8,7 @@ use super::npy::{read_npz, NpyArray, NpyData, NpyError};
 use super::source_error as err;
 use super::{Batch, Columns, DataError, Example, InputTensor};
 use crate::model::LabelNames;
-use ndarray::{Array2, ArrayD, Axis, IxDyn, Slice};
-use std::ops::Range;
+use ndarray::{Array2, ArrayD, Axis, IxDyn};
 use std::path::Path;
 
 /// Named arrays whose first axis is the example.
@@ -42,20 +41,20 @@ impl TensorData {
             .collect()
     }
 
-    pub fn batch(&self, range: Range<usize>) -> Batch {
-        let slice = Slice::from(range.clone());
+    /// The examples at `indices`, in that order.
+    pub fn batch_of(&self, indices: &[usize]) -> Batch {
         let tensors = self
             .tensors
             .iter()
             .map(|(name, t)| {
                 let part = match t {
-                    InputTensor::Int64(a) => InputTensor::Int64(a.slice_axis(Axis(0), slice).to_owned()),
-                    InputTensor::Float32(a) => InputTensor::Float32(a.slice_axis(Axis(0), slice).to_owned()),
+                    InputTensor::Int64(a) => InputTensor::Int64(a.select(Axis(0), indices)),
+                    InputTensor::Float32(a) => InputTensor::Float32(a.select(Axis(0), indices)),
                 };
                 (name.clone(), part)
             })
             .collect();
-        Batch { rows: range.len(), tensors }
+        Batch { rows: indices.len(), tensors }
     }
 }
 
@@ -141,10 +140,10 @@ mod tests {
     fn batches_slice_the_first_axis() {
         let a = ArrayD::from_shape_vec(IxDyn(&[3, 2]), vec![1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0]).unwrap();
         let data = TensorData { n: 3, tensors: vec![("x".into(), InputTensor::Float32(a))] };
-        let b = data.batch(1..3);
+        let b = data.batch_of(&[2, 0]);
         assert_eq!(b.rows, 2);
         let Some(InputTensor::Float32(x)) = b.get("x") else { panic!() };
-        assert_eq!(x.as_slice().unwrap(), &[3.0, 4.0, 5.0, 6.0]);
+        assert_eq!(x.as_slice().unwrap(), &[5.0, 6.0, 1.0, 2.0]);
     }
 
     #[test]

@@ -110,6 +110,13 @@ impl TextEncoder {
 
 /// Pads a run of encoded texts to the longest one and builds the three standard text inputs.
 pub fn text_batch(items: &[EncodedText], pad_id: u32) -> Batch {
+    let all: Vec<usize> = (0..items.len()).collect();
+    text_batch_of(items, &all, pad_id)
+}
+
+/// Like [`text_batch`], for the items at `indices`, in that order.
+pub fn text_batch_of(all: &[EncodedText], indices: &[usize], pad_id: u32) -> Batch {
+    let items: Vec<&EncodedText> = indices.iter().map(|&i| &all[i]).collect();
     let rows = items.len();
     let width = items.iter().map(|e| e.ids.len()).max().unwrap_or(0);
     let mut ids = Array2::from_elem((rows, width), pad_id as i64);

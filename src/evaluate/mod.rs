@@ -1,18 +1,21 @@
 //! Running models over the data and comparing each student with the teacher.
 //!
-//! - [`source`]: where batches come from (encoded text today; tensors later), in file order.
+//! - [`source`]: where batches come from (encoded text, tensors) and which examples share one.
 //! - [`pass`]: one model over every batch, outputs turned into probability rows.
 //! - [`compare`]: a student's probability rows against the teacher's.
 
 pub mod compare;
+pub mod invariance;
 pub mod pass;
 pub mod source;
+#[cfg(test)]
+pub(crate) mod test_models;
 
 use thiserror::Error;
 
 pub use compare::{compare, StudentComparison};
-pub use pass::{run_pass, ModelPass, PassOptions, ProbabilityTable};
-pub use source::BatchSource;
+pub use pass::{run_pass, ModelPass, ProbabilityTable};
+pub use source::{BatchOrder, BatchPlan, BatchSource};
 
 use crate::model::ModelError;
 

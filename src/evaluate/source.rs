@@ -1,19 +1,26 @@
-//! Batches in file order, built on demand so a pass never holds more than one padded batch.
+//! Where batches come from, and how examples are grouped into them.
+//!
+//! A [`BatchSource`] builds the inputs for any set of examples on demand, so a pass never holds more
+//! than one padded batch. A [`BatchPlan`] says which examples share a batch: consecutive examples in
+//! file order (the default, and what golden values use), or examples sorted by length (less padding,
+//! faster; used only for models whose outputs do not depend on their batch).
 
 use crate::data::tensors::TensorData;
-use crate::data::text::{text_batch, EncodedTexts};
+use crate::data::text::{text_batch_of, EncodedTexts};
 use crate::data::Batch;
-use std::ops::Range;
+use serde::Serialize;
 
-/// Anything that yields the model inputs for a range of examples.
+/// Anything that yields the model inputs for a set of examples.
 pub trait BatchSource: Sync {
     /// Number of examples.
     fn len(&self) -> usize;
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
-    /// Inputs for examples `range` (padded as the source's policy says).
-    fn batch(&self, range: Range<usize>) -> Batch;
+    /// Inputs for the examples `indices`, in that order (padded as the source's policy says).
+    fn batch_of(&self, indices: &[usize]) -> Batch;
+    /// Length of example `i` in tokens (0 for fixed-shape tensors): what length sorting sorts by.
+    fn length(&self, i: usize) -> usize;
 }
 
 impl BatchSource for EncodedTexts {
@@ -21,8 +28,12 @@ impl BatchSource for EncodedTexts {
         self.items.len()
     }
 
-    fn batch(&self, range: Range<usize>) -> Batch {
-        text_batch(&self.items[range], self.pad_id)
+    fn batch_of(&self, indices: &[usize]) -> Batch {
+        text_batch_of(&self.items, indices, self.pad_id)
+    }
+
+    fn length(&self, i: usize) -> usize {
+        self.items[i].ids.len()
     }
 }
 
@@ -31,26 +42,70 @@ impl BatchSource for TensorData {
         self.n
     }
 
-    fn batch(&self, range: Range<usize>) -> Batch {
-        TensorData::batch(self, range)
+    fn batch_of(&self, indices: &[usize]) -> Batch {
+        TensorData::batch_of(self, indices)
+    }
+
+    fn length(&self, _: usize) -> usize {
+        0
     }
 }
 
-/// Consecutive ranges of `batch_size` (the last one shorter) covering `0..len`.
-pub fn batch_ranges(len: usize, batch_size: usize) -> impl Iterator<Item = Range<usize>> {
-    let size = batch_size.max(1);
-    (0..len).step_by(size).map(move |start| start..(start + size).min(len))
+/// How examples are ordered into batches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum BatchOrder {
+    /// Consecutive examples in file order.
+    File,
+    /// Examples sorted by length (ties in file order), so each batch pads little.
+    LengthSorted,
+}
+
+/// Which examples go together, batch by batch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchPlan {
+    pub batch_size: usize,
+    pub order: BatchOrder,
+    pub batches: Vec<Vec<usize>>,
+}
+
+impl BatchPlan {
+    pub fn new(source: &dyn BatchSource, batch_size: usize, order: BatchOrder) -> Self {
+        let size = batch_size.max(1);
+        let mut indices: Vec<usize> = (0..source.len()).collect();
+        if order == BatchOrder::LengthSorted {
+            indices.sort_by_key(|&i| (source.length(i), i));
+        }
+        let batches = indices.chunks(size).map(<[usize]>::to_vec).collect();
+        Self { batch_size: size, order, batches }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::text::EncodedText;
+
+    fn texts(lengths: &[usize]) -> EncodedTexts {
+        EncodedTexts {
+            items: lengths.iter().map(|&l| EncodedText { ids: vec![1; l], type_ids: vec![0; l] }).collect(),
+            truncated: 0,
+            pad_id: 0,
+            max_length: 16,
+        }
+    }
 
     #[test]
-    fn ranges_cover_everything_once() {
-        let r: Vec<_> = batch_ranges(70, 32).collect();
-        assert_eq!(r, vec![0..32, 32..64, 64..70]);
-        assert_eq!(batch_ranges(0, 8).count(), 0);
-        assert_eq!(batch_ranges(3, 1).count(), 3);
+    fn file_order_covers_everything_once_in_order() {
+        let plan = BatchPlan::new(&texts(&[1; 70]), 32, BatchOrder::File);
+        assert_eq!(plan.batches.iter().map(Vec::len).collect::<Vec<_>>(), vec![32, 32, 6]);
+        assert_eq!(plan.batches.concat(), (0..70).collect::<Vec<_>>());
+        assert!(BatchPlan::new(&texts(&[]), 8, BatchOrder::File).batches.is_empty());
+    }
+
+    #[test]
+    fn length_sorting_groups_similar_lengths() {
+        let plan = BatchPlan::new(&texts(&[5, 1, 4, 1, 2]), 2, BatchOrder::LengthSorted);
+        assert_eq!(plan.batches, vec![vec![1, 3], vec![4, 2], vec![0]]);
     }
 }

@@ -86,12 +86,17 @@ pub enum InputsInfo {
     },
 }
 
-/// How examples were grouped into batches; dynamically quantized models depend on it.
+/// How examples were grouped into batches; dynamically quantized models depend on it. Each model
+/// also records the batching its own numbers come from (`ModelReport::batching`).
 #[derive(Debug, Clone, Serialize)]
 pub struct Batching {
+    /// Evaluation batch size.
     pub batch_size: usize,
-    pub order: &'static str,
+    pub order: crate::evaluate::BatchOrder,
+    /// The batch size production serves at; batch-dependent models are re-run at it.
+    pub serving_batch_size: usize,
     pub padding: &'static str,
+    pub invariance: crate::evaluate::invariance::InvarianceSettings,
 }
 
 /// Every convention the numbers depend on, stated in the report itself.
@@ -140,6 +145,10 @@ pub struct ModelReport {
     pub output_kind: OutputKind,
     pub output_kind_detected: bool,
     pub accuracy: Option<f64>,
+    /// The batching this model's numbers come from.
+    pub batching: crate::compare::model_run::ModelBatching,
+    /// Whether the model's outputs depend on batch composition (absent when the check is off).
+    pub batch_invariance: Option<crate::evaluate::invariance::BatchInvariance>,
     /// Timing field: seconds inside ONNX Runtime for the whole pass.
     pub inference_seconds: f64,
 }

@@ -86,6 +86,7 @@ pub fn render(report: &Report) -> Vec<u8> {
          NFR/PFR: negative/positive flip rate; KL: mean KL(teacher||student), nats.",
         report.conventions.js_log_base
     );
+    render_batch_dependence(report, &mut out);
     render_statistics(report, &mut out);
     if let super::InputsInfo::Text { truncated, max_length, .. } = &d.inputs {
         if *truncated > 0 {
@@ -96,6 +97,38 @@ pub fn render(report: &Report) -> Vec<u8> {
         let _ = writeln!(out, "warning: the run did not finish; this report is incomplete.");
     }
     out.into_bytes()
+}
+
+/// One line per model whose outputs depend on its batch, and one for all the invariant ones.
+fn render_batch_dependence(report: &Report, out: &mut String) {
+    let models = std::iter::once(&report.teacher).chain(report.students.iter().map(|s| &s.model));
+    let (mut invariant, mut largest) = (Vec::new(), 0.0f64);
+    for m in models {
+        let Some(check) = &m.batch_invariance else { continue };
+        if check.invariant {
+            invariant.push(m.info.name.as_str());
+            largest = largest.max(check.max_change);
+        } else {
+            let _ = writeln!(
+                out,
+                "batch-dependent: {} — probabilities move by up to {:.4} between batchings (float noise: {:.0e}); {} of {} checked predictions flip. Its numbers hold for batch {} in {} order ({}).",
+                m.info.name,
+                check.max_change,
+                check.tolerance,
+                check.flips,
+                check.sample,
+                m.batching.batch_size,
+                match m.batching.order {
+                    crate::evaluate::BatchOrder::File => "file",
+                    crate::evaluate::BatchOrder::LengthSorted => "length-sorted",
+                },
+                m.batching.reason,
+            );
+        }
+    }
+    if !invariant.is_empty() {
+        let _ = writeln!(out, "batch-invariant: {} (max |Δp| {largest:.1e} across batchings).", invariant.join(", "));
+    }
 }
 
 fn with_interval(point: Option<f64>, interval: Option<Interval>, signed: bool) -> String {

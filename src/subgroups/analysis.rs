@@ -100,7 +100,8 @@ fn relative_error_change(m: &FidelityMetrics) -> Option<f64> {
 
 fn amplification(group: &FidelityMetrics, overall: &FidelityMetrics) -> Option<f64> {
     let overall_change = relative_error_change(overall)?;
-    (overall_change != 0.0).then_some(relative_error_change(group)? / overall_change)
+    // `+ 0.0` turns a negative zero (no change in the group) into a plain 0.
+    (overall_change != 0.0).then_some(relative_error_change(group)? / overall_change + 0.0)
 }
 
 /// Analyses one student's comparisons over the given groups.

@@ -1,0 +1,9 @@
+//! Integration tests through the `fidelity` binary: exit codes, stdout, stderr and the JSON report,
+//! on the shipped fixtures (real ONNX models, real data) against golden values computed by an
+//! independent implementation (numpy/scipy/statsmodels, see fixtures/).
+
+mod adult;
+mod tokenization;
+mod tweets;
+mod errors;
+mod util;
