@@ -96,6 +96,20 @@ pub fn run(plan: &ComparePlan) -> Result<Report, CompareError> {
         .map(|s| OnnxBackend::load(&runtime, &s.name, &s.path))
         .collect::<Result<Vec<_>, _>>()?;
 
+    // Class counts the graphs state: a mismatch fails before any inference.
+    if let Some(expected) = teacher.info().classes {
+        for s in &students {
+            if let Some(got) = s.info().classes.filter(|&c| c != expected) {
+                return Err(EvalError::ClassCount {
+                    model: s.info().name.clone(),
+                    got,
+                    reference: format!("the teacher ({})", plan.teacher.name),
+                    expected,
+                }
+                .into());
+            }
+        }
+    }
     let data = inputs::prepare(plan, teacher.info(), label_names.as_ref())?;
     let labels: Vec<Option<usize>> = data.examples.iter().map(|e| e.label).collect();
     let attribute_values: Vec<Vec<String>> = data.examples.iter().map(|e| e.attributes.clone()).collect();
@@ -160,7 +174,7 @@ pub fn run(plan: &ComparePlan) -> Result<Report, CompareError> {
             return Err(EvalError::ClassCount {
                 model: student.info().name.clone(),
                 got: pass.probabilities.classes,
-                reference: format!("teacher {}", plan.teacher.name),
+                reference: format!("the teacher ({})", plan.teacher.name),
                 expected: classes,
             }
             .into());

@@ -86,6 +86,7 @@ pub fn render(report: &Report) -> Vec<u8> {
          NFR/PFR: negative/positive flip rate; KL: mean KL(teacher||student), nats.",
         report.conventions.js_log_base
     );
+    render_worst_groups(report, &mut out);
     render_batch_dependence(report, &mut out);
     render_statistics(report, &mut out);
     if let super::InputsInfo::Text { truncated, max_length, .. } = &d.inputs {
@@ -97,6 +98,26 @@ pub fn render(report: &Report) -> Vec<u8> {
         let _ = writeln!(out, "warning: the run did not finish; this report is incomplete.");
     }
     out.into_bytes()
+}
+
+/// The summary line naming each student's most harmed group.
+fn render_worst_groups(report: &Report, out: &mut String) {
+    let worst: Vec<String> = report
+        .students
+        .iter()
+        .filter_map(|s| {
+            let name = s.statistics.worst_group.as_ref()?;
+            let g = s.statistics.groups.iter().find(|g| &g.name == name)?;
+            let change = match g.metrics.accuracy_delta {
+                Some(d) => format!("accuracy {:+.2} pts", 100.0 * d),
+                None => format!("label loyalty {:.2}", 100.0 * g.metrics.label_loyalty),
+            };
+            Some(format!("{} → {} (n={}, {change})", s.model.info.name, name, g.metrics.n))
+        })
+        .collect();
+    if !worst.is_empty() {
+        let _ = writeln!(out, "worst group: {}.", worst.join("; "));
+    }
 }
 
 /// One line per model whose outputs depend on its batch, and one for all the invariant ones.

@@ -59,3 +59,27 @@ fn a_missing_feature_column() {
         &["test.csv", "no column 'g*'", "--feature-columns"],
     );
 }
+
+#[test]
+fn a_student_with_another_class_count() {
+    fails_with(
+        &[&fixture("tweets/teacher.onnx"), &fixture("errors/two_class.onnx"), "--data", &fixture("tweets/test.jsonl")],
+        &["model two_class outputs 2 classes", "teacher", "has 3"],
+    );
+}
+
+#[test]
+fn a_model_without_float_class_scores() {
+    fails_with(
+        &[&fixture("tweets/teacher.onnx"), &fixture("errors/int_output.onnx"), "--data", &fixture("tweets/test.jsonl")],
+        &["model int_output", "no float32 output shaped [batch, classes]", "label"],
+    );
+}
+
+#[test]
+fn nan_outputs_are_never_averaged() {
+    fails_with(
+        &[&fixture("tweets/teacher.onnx"), &fixture("errors/nan_output.onnx"), "--data", &fixture("tweets/test.jsonl")],
+        &["model nan_output", "line 1", "non-finite", "NaN"],
+    );
+}

@@ -6,4 +6,5 @@ mod adult;
 mod tokenization;
 mod tweets;
 mod errors;
+mod serving;
 mod util;
