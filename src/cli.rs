@@ -1,12 +1,16 @@
-//! Command-line definitions (clap). Nothing downstream reads these: [`crate::plan`] turns them
-//! into a validated plan first.
+//! Command-line definitions (clap). Nothing downstream reads these: [`crate::plan`] merges them with
+//! an optional suite file into a validated plan first. Options that a suite can set are `Option`s
+//! here, so "not given" is told apart from "given the default"; defaults live in the plan.
 
 use crate::data::DataFormat;
+use crate::evaluate::BatchOrder;
+use crate::stats::Correction;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde::Deserialize;
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
-#[command(name = "fidelity", version, about = "Can a compressed model replace its teacher? Label and probability loyalty, flips, accuracy.")]
+#[command(name = "fidelity", version, about = "Can a compressed model replace its teacher? Label and probability loyalty, flips, subgroups, release gates.")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -15,19 +19,21 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Compare a teacher ONNX classifier with one or more compressed students on the same data.
-    Compare(CompareArgs),
+    Compare(Box<CompareArgs>),
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Default)]
 pub struct CompareArgs {
-    /// Teacher model: PATH.onnx or NAME=PATH.onnx.
-    pub teacher: String,
+    /// Teacher model: PATH.onnx or NAME=PATH.onnx (or the suite's teacher).
+    pub teacher: Option<String>,
     /// Student models, each PATH.onnx or NAME=PATH.onnx (default name: the file stem).
-    #[arg(required = true)]
     pub students: Vec<String>,
-    /// Evaluation data: a .jsonl (one JSON object per line) or .csv file with a header.
+    /// Suite file (TOML) describing the evaluation; flags given here override its values.
+    #[arg(long, env = "FIDELITY_SUITE")]
+    pub suite: Option<PathBuf>,
+    /// Evaluation data: .jsonl, .csv (with a header) or .npz.
     #[arg(long)]
-    pub data: PathBuf,
+    pub data: Option<PathBuf>,
     /// Data format, when the file extension does not say.
     #[arg(long, value_enum)]
     pub data_format: Option<DataFormat>,
@@ -41,65 +47,78 @@ pub struct CompareArgs {
     /// `f`, in file order): they form the model's float input instead of text.
     #[arg(long, value_delimiter = ',')]
     pub feature_columns: Vec<String>,
-    /// Column holding the text (the premise, for text pairs).
-    #[arg(long, default_value = "text")]
-    pub text_column: String,
+    /// Column holding the text (the premise, for text pairs) [default: text].
+    #[arg(long)]
+    pub text_column: Option<String>,
     /// Column holding the second text of a pair (e.g. the NLI hypothesis).
     #[arg(long)]
     pub text_pair_column: Option<String>,
-    /// Column holding the gold label, as a class index or a class name from id2label.
-    #[arg(long, default_value = "label")]
-    pub label_column: String,
+    /// Column holding the gold label, as a class index or a class name from id2label [default: label].
+    #[arg(long)]
+    pub label_column: Option<String>,
     /// The data has no labels: measure loyalty only (no accuracy, no flips).
     #[arg(long)]
     pub unlabelled: bool,
     /// Subgroup attribute column to keep with each example (repeatable).
     #[arg(long = "group-column")]
     pub group_columns: Vec<String>,
-    /// Groups smaller than this are reported as too small to judge (no interval, no test, no rank).
-    #[arg(long, default_value_t = 30)]
-    pub min_group_size: usize,
-    /// Bootstrap resamples for confidence intervals (0 turns intervals off).
-    #[arg(long, default_value_t = 1000)]
-    pub bootstrap: usize,
-    /// Two-sided confidence level of the intervals.
-    #[arg(long, default_value_t = 0.95)]
-    pub confidence: f64,
-    /// Seed of every random draw (bootstrap resamples).
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-    /// Multiple-testing control across subgroups for McNemar p-values.
-    #[arg(long, value_enum, default_value = "holm")]
-    pub correction: crate::stats::Correction,
-    /// Examples per ONNX Runtime call during evaluation; each batch is padded to its longest example.
-    #[arg(long, default_value_t = 32)]
-    pub batch_size: usize,
+    /// Groups smaller than this are reported as too small to judge (no interval, no test, no rank) [default: 30].
+    #[arg(long)]
+    pub min_group_size: Option<usize>,
+    /// Bootstrap resamples for confidence intervals; 0 turns intervals off [default: 1000].
+    #[arg(long)]
+    pub bootstrap: Option<usize>,
+    /// Two-sided confidence level of the intervals [default: 0.95].
+    #[arg(long)]
+    pub confidence: Option<f64>,
+    /// Seed of every random draw (bootstrap resamples, batch-invariance sample) [default: 0].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Multiple-testing control across subgroups for McNemar p-values [default: holm].
+    #[arg(long, value_enum)]
+    pub correction: Option<Correction>,
+    /// Examples per ONNX Runtime call during evaluation; each batch is padded to its longest example [default: 32].
+    #[arg(long)]
+    pub batch_size: Option<usize>,
     /// How evaluation batches are formed: file order, or sorted by length (less padding; kept only
-    /// for models the batch-invariance check shows invariant).
-    #[arg(long, value_enum, default_value = "file")]
-    pub batch_order: crate::evaluate::BatchOrder,
+    /// for models the batch-invariance check shows invariant) [default: file].
+    #[arg(long, value_enum)]
+    pub batch_order: Option<BatchOrder>,
     /// The batch size production serves at (1 for latency serving) [default: --batch-size].
     /// Models whose outputs depend on their batch are re-run at it, in file order.
     #[arg(long)]
     pub serving_batch_size: Option<usize>,
-    /// Examples in the seeded batch-invariance check of every model (0 turns it off).
-    #[arg(long, default_value_t = 256)]
-    pub invariance_sample: usize,
-    /// Largest probability change between batchings still counted as float noise.
-    #[arg(long, default_value_t = crate::evaluate::invariance::DEFAULT_TOLERANCE)]
-    pub invariance_tolerance: f64,
-    /// Maximum tokens per example when the tokenizer sets no truncation itself.
-    #[arg(long, default_value_t = 512)]
-    pub max_length: usize,
-    /// Log base of the Jensen-Shannon divergence in probability loyalty.
-    #[arg(long, value_enum, default_value = "e")]
-    pub js_base: JsBase,
-    /// What the models output: detect per model, or say.
-    #[arg(long, value_enum, default_value = "auto")]
-    pub outputs: OutputsArg,
-    /// Where to write the JSON report [default: reports/<teacher's folder name>.json].
+    /// Examples in the seeded batch-invariance check of every model; 0 turns it off [default: 256].
+    #[arg(long)]
+    pub invariance_sample: Option<usize>,
+    /// Largest probability change between batchings still counted as float noise [default: 1e-5].
+    #[arg(long)]
+    pub invariance_tolerance: Option<f64>,
+    /// Maximum tokens per example when the tokenizer sets no truncation itself [default: 512].
+    #[arg(long)]
+    pub max_length: Option<usize>,
+    /// Log base of the Jensen-Shannon divergence in probability loyalty [default: e].
+    #[arg(long, value_enum)]
+    pub js_base: Option<JsBase>,
+    /// What the models output: detect per model, or say [default: auto].
+    #[arg(long, value_enum)]
+    pub outputs: Option<OutputsArg>,
+    /// Release gate, repeatable: `[STUDENT:] METRIC >= VALUE | METRIC <= VALUE [per-group] [interval]`,
+    /// e.g. 'label_loyalty >= 0.97' or 'int8: accuracy_drop <= 0.03 per-group interval'.
+    #[arg(long = "gate")]
+    pub gates: Vec<String>,
+    /// Where to write the JSON report [default: reports/<suite name or teacher's folder>.json].
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Also write a Markdown report here.
+    #[arg(long)]
+    pub markdown: Option<PathBuf>,
+    /// Also write a self-contained HTML fairness report here.
+    #[arg(long)]
+    pub html: Option<PathBuf>,
+    /// Also write a JUnit XML file here (one test case per gate check).
+    #[arg(long)]
+    pub junit: Option<PathBuf>,
     /// ONNX Runtime shared library (libonnxruntime.so) to load instead of the cached/fetched one.
     #[arg(long, env = "ORT_DYLIB_PATH")]
     pub ort_lib: Option<PathBuf>,
@@ -108,15 +127,18 @@ pub struct CompareArgs {
     pub quiet: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
 pub enum JsBase {
     #[value(name = "e")]
+    #[serde(rename = "e")]
     E,
     #[value(name = "2")]
+    #[serde(rename = "2")]
     Two,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum OutputsArg {
     Auto,
     Logits,

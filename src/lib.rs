@@ -5,13 +5,15 @@
 //! [`model::Backend`] seam, [`evaluate`] compares every student with the teacher, [`metrics`] holds
 //! the pure metric functions, and [`report`] is the one report model every writer renders.
 
-pub mod data;
-pub mod metrics;
-pub mod model;
 pub mod cli;
 pub mod compare;
+pub mod data;
 pub mod evaluate;
+pub mod gate;
+pub mod metrics;
+pub mod model;
 pub mod plan;
 pub mod report;
 pub mod stats;
 pub mod subgroups;
+pub mod suite;

@@ -27,6 +27,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Compare(args) => {
+            let args = *args;
             let plan = fidelity::plan::ComparePlan::from_args(&args)?;
             let report = fidelity::compare::run(&plan)?;
             let table = fidelity::report::terminal::render(&report);
@@ -35,7 +36,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e.into()),
                 _ => {}
             }
-            Ok(ExitCode::SUCCESS)
+            // Exit 1: a release gate failed (every check is in the table and the reports).
+            Ok(if report.gate.all_passed() { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
     }
 }

@@ -3,7 +3,9 @@
 use crate::cli::{CompareArgs, JsBase, OutputsArg};
 use crate::data::{Columns, DataFormat};
 use crate::metrics::{LogBase, OutputKind};
-use crate::evaluate::invariance::InvarianceSettings;
+use crate::evaluate::invariance::{InvarianceSettings, DEFAULT_TOLERANCE};
+use crate::gate::{GateMetric, GateSpec};
+use crate::suite::{self, Suite};
 use crate::evaluate::BatchOrder;
 use crate::stats::BootstrapSettings;
 use crate::subgroups::SubgroupSettings;
@@ -36,6 +38,18 @@ pub enum PlanError {
     TokenizerWithTensors { path: PathBuf },
     #[error(transparent)]
     Format(#[from] crate::data::DataError),
+    #[error(transparent)]
+    Suite(#[from] suite::SuiteError),
+    #[error("no teacher: give TEACHER.onnx STUDENT.onnx... or --suite with a [teacher] table")]
+    NoTeacher,
+    #[error("no students: give at least one STUDENT.onnx after the teacher, or [[students]] in the suite")]
+    NoStudents,
+    #[error("no data: pass --data FILE, or set [data] path in the suite")]
+    NoData,
+    #[error("{0}")]
+    Gate(String),
+    #[error("suite gate: {0}")]
+    SuiteGate(String),
 }
 
 /// A model to load.
@@ -68,9 +82,20 @@ pub enum InputPlan {
     Tensors,
 }
 
+/// Where reports go.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReportPaths {
+    pub json: PathBuf,
+    pub markdown: Option<PathBuf>,
+    pub html: Option<PathBuf>,
+    pub junit: Option<PathBuf>,
+}
+
 /// Everything `compare` needs, validated.
 #[derive(Debug, Clone)]
 pub struct ComparePlan {
+    /// Names the evaluation (the suite's name, or the teacher's folder).
+    pub name: String,
     pub teacher: ModelSource,
     pub students: Vec<ModelSource>,
     pub data: PathBuf,
@@ -84,7 +109,8 @@ pub struct ComparePlan {
     pub invariance: InvarianceSettings,
     pub js_base: LogBase,
     pub outputs: Option<OutputKind>,
-    pub out: PathBuf,
+    pub gates: Vec<GateSpec>,
+    pub reports: ReportPaths,
     pub ort_lib: Option<PathBuf>,
     pub quiet: bool,
     pub subgroups: SubgroupSettings,
@@ -94,109 +120,200 @@ fn beside(model: &Path, file: &str) -> PathBuf {
     model.parent().unwrap_or(Path::new(".")).join(file)
 }
 
-/// The default report name: the teacher's folder ("fixtures/tweets/teacher.onnx" -> "tweets").
-fn default_out(teacher: &Path) -> PathBuf {
-    let case = teacher
+/// The teacher's folder name ("fixtures/tweets/teacher.onnx" -> "tweets").
+fn folder_name(teacher: &Path) -> String {
+    teacher
         .canonicalize()
         .ok()
         .and_then(|p| p.parent().and_then(|d| d.file_name()).map(|n| n.to_string_lossy().to_string()))
-        .unwrap_or_else(|| "fidelity".into());
-    PathBuf::from("reports").join(format!("{case}.json"))
+        .unwrap_or_else(|| "fidelity".into())
+}
+
+fn check_models(teacher: &ModelSource, students: &[ModelSource]) -> Result<(), PlanError> {
+    if students.is_empty() {
+        return Err(PlanError::NoStudents);
+    }
+    let all: Vec<&ModelSource> = std::iter::once(teacher).chain(students).collect();
+    for m in &all {
+        if !m.path.is_file() {
+            return Err(PlanError::MissingModel { name: m.name.clone(), path: m.path.clone() });
+        }
+    }
+    for (i, a) in all.iter().enumerate() {
+        for b in &all[i + 1..] {
+            if a.name == b.name {
+                return Err(PlanError::DuplicateName { name: a.name.clone() });
+            }
+            if a.path.canonicalize().ok() == b.path.canonicalize().ok() {
+                return Err(PlanError::SameModel { first: a.name.clone(), second: b.name.clone(), path: a.path.clone() });
+            }
+        }
+    }
+    Ok(())
 }
 
 impl ComparePlan {
+    /// Merges the flags with the suite (if any): a flag given wins over the suite, the suite over
+    /// the default.
     pub fn from_args(args: &CompareArgs) -> Result<Self, PlanError> {
-        if args.batch_size == 0 || args.serving_batch_size == Some(0) {
+        let loaded = args.suite.as_deref().map(suite::load).transpose()?;
+        let empty = Suite::default();
+        let s = loaded.as_ref().map_or(&empty, |l| &l.suite);
+        let resolve = |p: &Path| loaded.as_ref().map_or_else(|| p.to_path_buf(), |l| l.resolve(p));
+        let suite_model = |m: &suite::SuiteModel| {
+            let path = resolve(&m.path);
+            match &m.name {
+                Some(name) => ModelSource { name: name.clone(), path },
+                None => ModelSource::parse(&path.to_string_lossy()),
+            }
+        };
+
+        let teacher = match (&args.teacher, &s.teacher) {
+            (Some(t), _) => ModelSource::parse(t),
+            (None, Some(t)) => suite_model(t),
+            (None, None) => return Err(PlanError::NoTeacher),
+        };
+        let students: Vec<ModelSource> = if args.students.is_empty() {
+            s.students.iter().map(suite_model).collect()
+        } else {
+            args.students.iter().map(|x| ModelSource::parse(x)).collect()
+        };
+        check_models(&teacher, &students)?;
+
+        let batch_size = args.batch_size.or(s.evaluation.batch_size).unwrap_or(32);
+        let serving_batch_size = args.serving_batch_size.or(s.evaluation.serving_batch_size).unwrap_or(batch_size);
+        if batch_size == 0 || serving_batch_size == 0 {
             return Err(PlanError::BatchSize);
         }
-        if !(args.invariance_tolerance >= 0.0) {
-            return Err(PlanError::Tolerance(args.invariance_tolerance));
+        let tolerance = args.invariance_tolerance.or(s.statistics.invariance_tolerance).unwrap_or(DEFAULT_TOLERANCE);
+        if !(tolerance >= 0.0) {
+            return Err(PlanError::Tolerance(tolerance));
         }
-        if args.max_length < 2 {
+        let max_length = args.max_length.or(s.evaluation.max_length).unwrap_or(512);
+        if max_length < 2 {
             return Err(PlanError::MaxLength);
         }
-        if !(args.confidence > 0.0 && args.confidence < 1.0) {
-            return Err(PlanError::Confidence(args.confidence));
+        let confidence = args.confidence.or(s.statistics.confidence).unwrap_or(0.95);
+        if !(confidence > 0.0 && confidence < 1.0) {
+            return Err(PlanError::Confidence(confidence));
         }
-        for (i, g) in args.group_columns.iter().enumerate() {
-            if args.group_columns[..i].contains(g) {
+        let groups = if args.group_columns.is_empty() { s.data.group_columns.clone() } else { args.group_columns.clone() };
+        for (i, g) in groups.iter().enumerate() {
+            if groups[..i].contains(g) {
                 return Err(PlanError::DuplicateGroup(g.clone()));
             }
         }
-        let teacher = ModelSource::parse(&args.teacher);
-        let students: Vec<ModelSource> = args.students.iter().map(|s| ModelSource::parse(s)).collect();
-        let all: Vec<&ModelSource> = std::iter::once(&teacher).chain(&students).collect();
-        for m in &all {
-            if !m.path.is_file() {
-                return Err(PlanError::MissingModel { name: m.name.clone(), path: m.path.clone() });
-            }
+
+        let data = args.data.clone().or_else(|| s.data.path.as_deref().map(resolve)).ok_or(PlanError::NoData)?;
+        if !data.is_file() {
+            return Err(PlanError::MissingData { path: data });
         }
-        for (i, a) in all.iter().enumerate() {
-            for b in &all[i + 1..] {
-                if a.name == b.name {
-                    return Err(PlanError::DuplicateName { name: a.name.clone() });
-                }
-                if a.path.canonicalize().ok() == b.path.canonicalize().ok() {
-                    return Err(PlanError::SameModel { first: a.name.clone(), second: b.name.clone(), path: a.path.clone() });
-                }
-            }
-        }
-        if !args.data.is_file() {
-            return Err(PlanError::MissingData { path: args.data.clone() });
-        }
-        let data_format = match args.data_format {
+        let data_format = match args.data_format.or(s.data.format) {
             Some(f) => f,
-            None => DataFormat::from_path(&args.data)?,
+            None => DataFormat::from_path(&data)?,
         };
-        let tensors = data_format == DataFormat::Npz || !args.feature_columns.is_empty();
+        let features = if args.feature_columns.is_empty() { s.data.feature_columns.clone() } else { args.feature_columns.clone() };
+        let tensors = data_format == DataFormat::Npz || !features.is_empty();
+        let tokenizer = args.tokenizer.clone().or_else(|| s.data.tokenizer.as_deref().map(resolve));
         let inputs = if tensors {
-            if let Some(t) = &args.tokenizer {
-                return Err(PlanError::TokenizerWithTensors { path: t.clone() });
+            if let Some(t) = tokenizer {
+                return Err(PlanError::TokenizerWithTensors { path: t });
             }
             InputPlan::Tensors
         } else {
-            let tokenizer = args.tokenizer.clone().unwrap_or_else(|| beside(&teacher.path, "tokenizer.json"));
+            let tokenizer = tokenizer.unwrap_or_else(|| beside(&teacher.path, "tokenizer.json"));
             if !tokenizer.is_file() {
                 return Err(PlanError::MissingTokenizer { path: tokenizer });
             }
-            InputPlan::Text { tokenizer, max_length: args.max_length }
+            InputPlan::Text { tokenizer, max_length }
         };
-        let config = args.config.clone().or_else(|| Some(beside(&teacher.path, "config.json")).filter(|p| p.is_file()));
+        let config = args
+            .config
+            .clone()
+            .or_else(|| s.data.config.as_deref().map(resolve))
+            .or_else(|| Some(beside(&teacher.path, "config.json")).filter(|p| p.is_file()));
+        let unlabelled = args.unlabelled || s.data.unlabelled;
         let columns = Columns {
-            text: (!tensors).then(|| args.text_column.clone()),
-            text_pair: args.text_pair_column.clone().filter(|_| !tensors),
-            label: (!args.unlabelled).then(|| args.label_column.clone()),
-            groups: args.group_columns.clone(),
-            features: args.feature_columns.clone(),
+            text: (!tensors).then(|| args.text_column.clone().or(s.data.text_column.clone()).unwrap_or_else(|| "text".into())),
+            text_pair: args.text_pair_column.clone().or(s.data.text_pair_column.clone()).filter(|_| !tensors),
+            label: (!unlabelled).then(|| args.label_column.clone().or(s.data.label_column.clone()).unwrap_or_else(|| "label".into())),
+            groups,
+            features,
         };
+
+        let seed = args.seed.or(s.statistics.seed).unwrap_or(0);
+        let invariance = InvarianceSettings {
+            sample: args.invariance_sample.or(s.statistics.invariance_sample).unwrap_or(256),
+            seed,
+            tolerance,
+        };
+        let mut gates = s.gates.iter().cloned().map(|g| g.into_spec().map_err(PlanError::SuiteGate)).collect::<Result<Vec<_>, _>>()?;
+        for g in &args.gates {
+            gates.push(GateSpec::parse(g).map_err(PlanError::Gate)?);
+        }
+        for g in &gates {
+            if unlabelled && g.metric.needs_labels() {
+                return Err(PlanError::Gate(format!("gate on {} needs labels, but the data is --unlabelled", g.metric.name())));
+            }
+            if g.metric == GateMetric::BatchDependence && invariance.sample == 0 {
+                return Err(PlanError::Gate("gate on batch_dependence needs the batch-invariance check: --invariance-sample must be above 0".into()));
+            }
+            if let Some(unknown) = g.students.iter().find(|n| !students.iter().any(|s| &s.name == *n)) {
+                return Err(PlanError::Gate(format!(
+                    "gate on {} names student '{unknown}', which is not compared (students: {})",
+                    g.metric.name(),
+                    students.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", ")
+                )));
+            }
+        }
+
+        let name = s.name.clone().unwrap_or_else(|| folder_name(&teacher.path));
+        let in_suite = loaded.is_some();
+        let default_report = |ext: &str| PathBuf::from("reports").join(format!("{name}.{ext}"));
+        let report_path = |flag: &Option<PathBuf>, key: &Option<PathBuf>, ext: &str| {
+            flag.clone().or_else(|| key.as_deref().map(resolve)).or_else(|| in_suite.then(|| default_report(ext)))
+        };
+        let reports = ReportPaths {
+            json: report_path(&args.out, &s.output.json, "json").unwrap_or_else(|| default_report("json")),
+            markdown: report_path(&args.markdown, &s.output.markdown, "md"),
+            html: report_path(&args.html, &s.output.html, "html"),
+            junit: report_path(&args.junit, &s.output.junit, "junit.xml"),
+        };
+
         Ok(Self {
-            out: args.out.clone().unwrap_or_else(|| default_out(&teacher.path)),
+            name,
             teacher,
             students,
-            data: args.data.clone(),
+            data,
             data_format,
             columns,
             inputs,
             config,
-            batch_size: args.batch_size,
-            batch_order: args.batch_order,
-            serving_batch_size: args.serving_batch_size.unwrap_or(args.batch_size),
-            invariance: InvarianceSettings { sample: args.invariance_sample, seed: args.seed, tolerance: args.invariance_tolerance },
-            js_base: match args.js_base {
+            batch_size,
+            batch_order: args.batch_order.or(s.evaluation.batch_order).unwrap_or(BatchOrder::File),
+            serving_batch_size,
+            invariance,
+            js_base: match args.js_base.or(s.evaluation.js_base).unwrap_or(JsBase::E) {
                 JsBase::E => LogBase::E,
                 JsBase::Two => LogBase::Two,
             },
-            outputs: match args.outputs {
+            outputs: match args.outputs.or(s.evaluation.outputs).unwrap_or(OutputsArg::Auto) {
                 OutputsArg::Auto => None,
                 OutputsArg::Logits => Some(OutputKind::Logits),
                 OutputsArg::Probabilities => Some(OutputKind::Probabilities),
             },
+            gates,
+            reports,
             ort_lib: args.ort_lib.clone(),
             quiet: args.quiet,
             subgroups: SubgroupSettings {
-                min_group_size: args.min_group_size,
-                bootstrap: BootstrapSettings { resamples: args.bootstrap, confidence: args.confidence, seed: args.seed },
-                correction: args.correction,
+                min_group_size: args.min_group_size.or(s.statistics.min_group_size).unwrap_or(30),
+                bootstrap: BootstrapSettings {
+                    resamples: args.bootstrap.or(s.statistics.bootstrap).unwrap_or(1000),
+                    confidence,
+                    seed,
+                },
+                correction: args.correction.or(s.statistics.correction).unwrap_or_default(),
             },
         })
     }

@@ -12,7 +12,7 @@ use crate::model::label_names::LabelNamesError;
 use crate::model::onnx::RuntimeError;
 use crate::model::{Backend, LabelNames, ModelError, OnnxBackend, Runtime};
 use crate::plan::ComparePlan;
-use crate::report::files::{write_atomically, WriteError};
+use crate::report::files::{write_reports, WriteError};
 use crate::report::{self, Batching, Conventions, DataInfo, ModelReport, Report, RuntimeInfo, StatisticsInfo, StudentReport};
 use crate::subgroups::{analyse, define_groups};
 use thiserror::Error;
@@ -77,6 +77,34 @@ fn check_labels(plan: &ComparePlan, examples: &[Example], classes: usize) -> Res
     }
 }
 
+/// The first `limit` examples (file order) where student and teacher labels differ.
+fn disagreements(
+    comparisons: &[crate::metrics::ExampleComparison],
+    teacher: &crate::evaluate::ProbabilityTable,
+    student: &crate::evaluate::ProbabilityTable,
+    examples: &[Example],
+    names: Option<&LabelNames>,
+    limit: usize,
+) -> Vec<report::Disagreement> {
+    let name = |c: usize| names.and_then(|n| n.names().get(c).cloned()).unwrap_or_else(|| c.to_string());
+    comparisons
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| !c.agrees())
+        .take(limit)
+        .map(|(i, c)| report::Disagreement {
+            origin: examples[i].origin.clone(),
+            text: examples[i].text.clone(),
+            text_pair: examples[i].text_pair.clone(),
+            gold: c.gold.map(name),
+            teacher: name(c.teacher_label),
+            teacher_probability: teacher.row(i)[c.teacher_label],
+            student: name(c.student_label),
+            student_probability: student.row(i)[c.student_label],
+        })
+        .collect()
+}
+
 /// Runs the whole comparison and returns the final report (also written to `plan.out`).
 pub fn run(plan: &ComparePlan) -> Result<Report, CompareError> {
     let progress = Progress { quiet: plan.quiet };
@@ -138,6 +166,7 @@ pub fn run(plan: &ComparePlan) -> Result<Report, CompareError> {
 
     let mut report = Report {
         schema_version: report::SCHEMA_VERSION,
+        name: plan.name.clone(),
         tool: report::Tool::default(),
         complete: false,
         runtime: RuntimeInfo {
@@ -165,6 +194,7 @@ pub fn run(plan: &ComparePlan) -> Result<Report, CompareError> {
         statistics: StatisticsInfo { settings: plan.subgroups, group_attributes: plan.columns.groups.clone() },
         teacher: model_report(&teacher, &teacher_run, self_comparison.metrics.teacher_accuracy),
         students: Vec::with_capacity(students.len()),
+        gate: crate::gate::GateOutcome { checks: vec![], passed: 0, failed: 0 },
     };
 
     for student in students.iter_mut() {
@@ -182,15 +212,25 @@ pub fn run(plan: &ComparePlan) -> Result<Report, CompareError> {
         let comparison = compare(&teacher_pass.probabilities, &pass.probabilities, &labels, plan.js_base);
         progress.say(format!("{}: {:.2} s in ONNX Runtime", student.info().name, pass.inference_seconds));
         let statistics = analyse(&comparison.examples, &comparison.metrics, &groups, plan.subgroups);
+        let js_upper = match plan.js_base {
+            crate::metrics::LogBase::E => std::f64::consts::LN_2.sqrt(),
+            crate::metrics::LogBase::Two => 1.0,
+        };
+        let js_histogram = report::Histogram::new(comparison.examples.iter().map(|c| 1.0 - c.probability_loyalty), js_upper, 20);
+        let disagreements = disagreements(&comparison.examples, &teacher_pass.probabilities, &pass.probabilities, &data.examples, label_names.as_ref(), 10);
         report.students.push(StudentReport {
             model: model_report(student, &run, comparison.metrics.student_accuracy),
             fidelity: comparison.metrics,
             statistics,
+            js_histogram,
+            disagreements,
         });
-        write_atomically(&plan.out, &report::json::render(&report))?;
+        report.gate = crate::gate::evaluate(&plan.gates, &report);
+        write_reports(&report, &plan.reports)?;
     }
     report.complete = true;
-    write_atomically(&plan.out, &report::json::render(&report))?;
-    progress.say(format!("report written to {}", plan.out.display()));
+    report.gate = crate::gate::evaluate(&plan.gates, &report);
+    write_reports(&report, &plan.reports)?;
+    progress.say(format!("report written to {}", plan.reports.json.display()));
     Ok(report)
 }

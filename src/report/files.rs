@@ -12,6 +12,21 @@ pub struct WriteError {
     pub source: std::io::Error,
 }
 
+/// Writes the JSON report and every other format asked for.
+pub fn write_reports(report: &super::Report, paths: &crate::plan::ReportPaths) -> Result<(), WriteError> {
+    write_atomically(&paths.json, &super::json::render(report))?;
+    if let Some(p) = &paths.markdown {
+        write_atomically(p, &super::markdown::render(report))?;
+    }
+    if let Some(p) = &paths.html {
+        write_atomically(p, &super::html::render(report))?;
+    }
+    if let Some(p) = &paths.junit {
+        write_atomically(p, &super::junit::render(report))?;
+    }
+    Ok(())
+}
+
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
     let err = |source| WriteError { path: path.to_path_buf(), source };
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));

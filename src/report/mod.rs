@@ -3,8 +3,13 @@
 //! Every writer takes a [`Report`] and returns bytes; only [`files`] touches the file system, and
 //! it writes atomically (temp file + rename) so a report on disk is always whole.
 
+pub mod escape;
 pub mod files;
+pub mod format;
+pub mod html;
 pub mod json;
+pub mod junit;
+pub mod markdown;
 pub mod terminal;
 
 use crate::metrics::{FidelityMetrics, OutputKind};
@@ -18,6 +23,8 @@ pub const SCHEMA_VERSION: u32 = 1;
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub schema_version: u32,
+    /// The evaluation's name (suite name, or the teacher's folder).
+    pub name: String,
     pub tool: Tool,
     /// False while students are still running (or when a run was interrupted).
     pub complete: bool,
@@ -28,6 +35,21 @@ pub struct Report {
     pub statistics: StatisticsInfo,
     pub teacher: ModelReport,
     pub students: Vec<StudentReport>,
+    /// Every gate check, passed ones included; empty when no gate was set.
+    pub gate: crate::gate::GateOutcome,
+}
+
+impl Report {
+    /// Passed when every check passed (and trivially when there are no gates).
+    pub fn verdict(&self) -> &'static str {
+        if self.gate.checks.is_empty() {
+            "no gates"
+        } else if self.gate.all_passed() {
+            "pass"
+        } else {
+            "fail"
+        }
+    }
 }
 
 /// How intervals, tests and groups were computed.
@@ -160,4 +182,42 @@ pub struct StudentReport {
     pub fidelity: FidelityMetrics,
     /// Intervals, McNemar test and per-group results.
     pub statistics: crate::subgroups::SubgroupSummary,
+    /// Distribution of the per-example Jensen–Shannon distance to the teacher.
+    pub js_histogram: Histogram,
+    /// The first examples (file order) where the student's label differs from the teacher's.
+    pub disagreements: Vec<Disagreement>,
+}
+
+/// Equal-width bins over `[0, upper]`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Histogram {
+    pub upper: f64,
+    pub counts: Vec<u64>,
+}
+
+impl Histogram {
+    /// Bins `values` (all within `[0, upper]`) into `bins` equal bins; the top edge is inclusive.
+    pub fn new(values: impl Iterator<Item = f64>, upper: f64, bins: usize) -> Self {
+        let mut counts = vec![0u64; bins.max(1)];
+        for v in values {
+            let b = ((v / upper) * bins as f64).floor().clamp(0.0, (bins - 1) as f64) as usize;
+            counts[b] += 1;
+        }
+        Self { upper, counts }
+    }
+}
+
+/// One example the student labels differently from the teacher.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Disagreement {
+    /// "line 12" / "row 12".
+    pub origin: String,
+    /// The text (and pair), for text data.
+    pub text: Option<String>,
+    pub text_pair: Option<String>,
+    pub gold: Option<String>,
+    pub teacher: String,
+    pub teacher_probability: f64,
+    pub student: String,
+    pub student_probability: f64,
 }

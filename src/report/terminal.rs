@@ -1,18 +1,11 @@
 //! The terminal writer: one row per model, shaped like the tables of Xu et al. 2021
 //! (Acc, label loyalty, probability loyalty), plus flip rates and KL.
 
+use super::format::{correction_name, p_value, percent, plain, signed_percent, with_interval};
 use super::Report;
-use crate::stats::Interval;
-use crate::subgroups::analysis::McNemar;
 use std::fmt::Write;
 
-fn percent(x: Option<f64>) -> String {
-    x.map_or_else(|| "-".into(), |v| format!("{:.2}", 100.0 * v))
-}
 
-fn signed_percent(x: Option<f64>) -> String {
-    x.map_or_else(|| "-".into(), |v| format!("{:+.2}", 100.0 * v))
-}
 
 /// Left-aligns the first column and right-aligns the others.
 fn render_table(rows: &[Vec<String>]) -> String {
@@ -86,6 +79,7 @@ pub fn render(report: &Report) -> Vec<u8> {
          NFR/PFR: negative/positive flip rate; KL: mean KL(teacher||student), nats.",
         report.conventions.js_log_base
     );
+    render_gate(report, &mut out);
     render_worst_groups(report, &mut out);
     render_batch_dependence(report, &mut out);
     render_statistics(report, &mut out);
@@ -98,6 +92,26 @@ pub fn render(report: &Report) -> Vec<u8> {
         let _ = writeln!(out, "warning: the run did not finish; this report is incomplete.");
     }
     out.into_bytes()
+}
+
+/// Every gate check, failed ones first, then the verdict.
+fn render_gate(report: &Report, out: &mut String) {
+    let gate = &report.gate;
+    if gate.checks.is_empty() {
+        return;
+    }
+    let mut checks: Vec<&crate::gate::Check> = gate.checks.iter().collect();
+    checks.sort_by_key(|c| c.passed);
+    let _ = writeln!(out, "gate: {} ({} of {} checks passed)", report.verdict().to_uppercase(), gate.passed, gate.checks.len());
+    for c in checks {
+        let interval = c.interval.map(|i| format!(" [{:.4}, {:.4}]", i.lower, i.upper)).unwrap_or_default();
+        let judged = match c.judged_on {
+            crate::gate::Judge::Point => "",
+            crate::gate::Judge::Interval => " (on the interval)",
+        };
+        let note = c.note.as_ref().map(|n| format!(" — {n}")).unwrap_or_default();
+        let _ = writeln!(out, "  {} {}: {}{interval}{judged}{note}", if c.passed { "pass" } else { "FAIL" }, c.name(), plain(c.value));
+    }
 }
 
 /// The summary line naming each student's most harmed group.
@@ -152,23 +166,7 @@ fn render_batch_dependence(report: &Report, out: &mut String) {
     }
 }
 
-fn with_interval(point: Option<f64>, interval: Option<Interval>, signed: bool) -> String {
-    let fmt = |x: f64| if signed { format!("{:+.2}", 100.0 * x) } else { format!("{:.2}", 100.0 * x) };
-    match (point, interval) {
-        (Some(p), Some(i)) => format!("{} [{}, {}]", fmt(p), fmt(i.lower), fmt(i.upper)),
-        (Some(p), None) => fmt(p),
-        _ => "-".into(),
-    }
-}
 
-fn p_value(m: Option<&McNemar>) -> String {
-    match m {
-        Some(McNemar { p_adjusted: Some(p), .. }) | Some(McNemar { p_value: p, p_adjusted: None, .. }) => {
-            if *p < 1e-4 { format!("{p:.1e}") } else { format!("{p:.4}") }
-        }
-        None => "-".into(),
-    }
-}
 
 /// Overall intervals per student, then one table of groups per student.
 fn render_statistics(report: &Report, out: &mut String) {
@@ -192,10 +190,7 @@ fn render_statistics(report: &Report, out: &mut String) {
     if report.statistics.group_attributes.is_empty() {
         return;
     }
-    let correction = match report.statistics.settings.correction {
-        crate::stats::Correction::Holm => "Holm",
-        crate::stats::Correction::BenjaminiHochberg => "Benjamini-Hochberg",
-    };
+    let correction = correction_name(report.statistics.settings.correction);
     for s in &report.students {
         let st = &s.statistics;
         let worst = st.worst_group.as_deref().unwrap_or("none large enough to judge");

@@ -1,9 +1,9 @@
 //! Multiple-testing control across subgroups, as `statsmodels.stats.multitest.multipletests`
 //! computes adjusted p-values (`method='holm'` and `method='fdr_bh'`).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum Correction {
     /// Holm–Bonferroni: controls the family-wise error rate.
@@ -11,6 +11,7 @@ pub enum Correction {
     Holm,
     /// Benjamini–Hochberg: controls the false discovery rate.
     #[value(name = "bh")]
+    #[serde(rename = "bh")]
     BenjaminiHochberg,
 }
 

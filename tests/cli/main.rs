@@ -3,8 +3,10 @@
 //! independent implementation (numpy/scipy/statsmodels, see fixtures/).
 
 mod adult;
+mod browser;
 mod tokenization;
 mod tweets;
 mod errors;
+mod reports;
 mod serving;
 mod util;

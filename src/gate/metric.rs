@@ -1,0 +1,104 @@
+//! The metrics a gate can threshold, and where each one's value and interval come from.
+
+use crate::report::StudentReport;
+use crate::stats::Interval;
+use crate::subgroups::GroupReport;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GateMetric {
+    /// Student accuracy.
+    Accuracy,
+    /// Teacher accuracy minus student accuracy (relative to the teacher; positive = worse).
+    AccuracyDrop,
+    LabelLoyalty,
+    ProbabilityLoyalty,
+    NegativeFlipRate,
+    PositiveFlipRate,
+    MeanKl,
+    /// Largest probability change between batchings (batch-invariance check); `<= 1e-5` requires invariance.
+    BatchDependence,
+}
+
+pub const ALL: [GateMetric; 8] = [
+    GateMetric::Accuracy,
+    GateMetric::AccuracyDrop,
+    GateMetric::LabelLoyalty,
+    GateMetric::ProbabilityLoyalty,
+    GateMetric::NegativeFlipRate,
+    GateMetric::PositiveFlipRate,
+    GateMetric::MeanKl,
+    GateMetric::BatchDependence,
+];
+
+type Measured = (Option<f64>, Option<Interval>);
+
+/// `-x + 0.0`: a drop of "minus zero" reads as 0.
+fn negate(i: Interval) -> Interval {
+    Interval { lower: -i.upper + 0.0, upper: -i.lower + 0.0 }
+}
+
+fn drop(delta: Option<f64>) -> Option<f64> {
+    delta.map(|d| -d + 0.0)
+}
+
+impl GateMetric {
+    pub fn name(self) -> &'static str {
+        match self {
+            GateMetric::Accuracy => "accuracy",
+            GateMetric::AccuracyDrop => "accuracy_drop",
+            GateMetric::LabelLoyalty => "label_loyalty",
+            GateMetric::ProbabilityLoyalty => "probability_loyalty",
+            GateMetric::NegativeFlipRate => "negative_flip_rate",
+            GateMetric::PositiveFlipRate => "positive_flip_rate",
+            GateMetric::MeanKl => "mean_kl",
+            GateMetric::BatchDependence => "batch_dependence",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        ALL.into_iter().find(|m| m.name() == name)
+    }
+
+    pub fn known() -> String {
+        ALL.map(|m| m.name()).join(", ")
+    }
+
+    /// Needs gold labels.
+    pub fn needs_labels(self) -> bool {
+        matches!(self, GateMetric::Accuracy | GateMetric::AccuracyDrop | GateMetric::NegativeFlipRate | GateMetric::PositiveFlipRate)
+    }
+
+    /// Value and interval over all examples.
+    pub fn overall(self, s: &StudentReport) -> Measured {
+        let f = &s.fidelity;
+        let iv = s.statistics.intervals.as_ref();
+        match self {
+            GateMetric::Accuracy => (f.student_accuracy, iv.and_then(|i| i.student_accuracy)),
+            GateMetric::AccuracyDrop => (drop(f.accuracy_delta), iv.and_then(|i| i.accuracy_delta).map(negate)),
+            GateMetric::LabelLoyalty => (Some(f.label_loyalty), iv.map(|i| i.label_loyalty)),
+            GateMetric::ProbabilityLoyalty => (Some(f.probability_loyalty), iv.map(|i| i.probability_loyalty)),
+            GateMetric::NegativeFlipRate => (f.negative_flip_rate, None),
+            GateMetric::PositiveFlipRate => (f.positive_flip_rate, None),
+            GateMetric::MeanKl => (f.mean_kl, None),
+            GateMetric::BatchDependence => (s.model.batch_invariance.as_ref().map(|b| b.max_change), None),
+        }
+    }
+
+    /// Value and interval within one group.
+    pub fn group(self, g: &GroupReport) -> Measured {
+        let m = &g.metrics;
+        let iv = g.intervals.as_ref();
+        match self {
+            GateMetric::Accuracy => (m.student_accuracy, iv.and_then(|i| i.student_accuracy)),
+            GateMetric::AccuracyDrop => (drop(m.accuracy_delta), iv.and_then(|i| i.accuracy_delta).map(negate)),
+            GateMetric::LabelLoyalty => (Some(m.label_loyalty), iv.map(|i| i.label_loyalty)),
+            GateMetric::ProbabilityLoyalty => (Some(m.probability_loyalty), iv.map(|i| i.probability_loyalty)),
+            GateMetric::NegativeFlipRate => (m.negative_flip_rate, None),
+            GateMetric::PositiveFlipRate => (m.positive_flip_rate, None),
+            GateMetric::MeanKl => (m.mean_kl, None),
+            GateMetric::BatchDependence => (None, None),
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! Release gates as data: threshold specs in, a list of checks out (metric, subject, value,
+//! interval, threshold, passed), from which the exit code follows. Every report shows every check,
+//! passed ones included.
+//!
+//! Judging on the interval (`interval`): a `>=` threshold fails only when the interval's upper bound
+//! is below it, a `<=` threshold only when its lower bound is above it — fail when the data are
+//! clear that the model misses, not on noise. Metrics without an interval are judged on the point.
+
+pub mod metric;
+pub mod spec;
+
+pub use metric::GateMetric;
+pub use spec::{GateSpec, Judge, Op, Scope};
+
+use crate::report::{Report, StudentReport};
+use crate::stats::Interval;
+use serde::Serialize;
+
+/// One evaluated threshold for one subject (a student, or a group of a student).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Check {
+    pub metric: GateMetric,
+    pub student: String,
+    /// The group, for per-group gates.
+    pub group: Option<String>,
+    pub value: Option<f64>,
+    pub interval: Option<Interval>,
+    pub op: Op,
+    pub threshold: f64,
+    pub judged_on: Judge,
+    pub passed: bool,
+    /// Why a check could not be judged as asked (e.g. no interval, metric unavailable).
+    pub note: Option<String>,
+}
+
+impl Check {
+    /// "int8 · sex=Female · label_loyalty >= 0.97".
+    pub fn name(&self) -> String {
+        let subject = match &self.group {
+            Some(g) => format!("{} · {g}", self.student),
+            None => self.student.clone(),
+        };
+        format!("{subject} · {} {} {}", self.metric.name(), self.op.symbol(), self.threshold)
+    }
+}
+
+/// The gate's verdict over all checks.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GateOutcome {
+    pub checks: Vec<Check>,
+    pub passed: usize,
+    pub failed: usize,
+}
+
+impl GateOutcome {
+    pub fn all_passed(&self) -> bool {
+        self.failed == 0
+    }
+}
+
+fn judge(value: Option<f64>, interval: Option<Interval>, op: Op, threshold: f64, on: Judge) -> (bool, Judge, Option<String>) {
+    let Some(v) = value else { return (false, on, Some("metric unavailable for this subject".into())) };
+    match (on, interval) {
+        (Judge::Interval, Some(i)) => {
+            let passed = match op {
+                Op::AtLeast => i.upper >= threshold,
+                Op::AtMost => i.lower <= threshold,
+            };
+            (passed, Judge::Interval, None)
+        }
+        (Judge::Interval, None) => (op.holds(v, threshold), Judge::Point, Some("no interval for this metric or subject: judged on the point".into())),
+        (Judge::Point, _) => (op.holds(v, threshold), Judge::Point, None),
+    }
+}
+
+fn checks_for_student(spec: &GateSpec, s: &StudentReport, out: &mut Vec<Check>) {
+    let mut push = |group: Option<String>, (value, interval): (Option<f64>, Option<Interval>)| {
+        let (passed, judged_on, note) = judge(value, interval, spec.op, spec.threshold, spec.judge);
+        out.push(Check {
+            metric: spec.metric,
+            student: s.model.info.name.clone(),
+            group,
+            value,
+            interval,
+            op: spec.op,
+            threshold: spec.threshold,
+            judged_on,
+            passed,
+            note,
+        });
+    };
+    match spec.scope {
+        Scope::Overall => push(None, spec.metric.overall(s)),
+        Scope::EveryGroup => {
+            for g in s.statistics.groups.iter().filter(|g| !g.too_small) {
+                push(Some(g.name.clone()), spec.metric.group(g));
+            }
+        }
+    }
+}
+
+/// Evaluates every spec against the students it names (all students when it names none).
+pub fn evaluate(specs: &[GateSpec], report: &Report) -> GateOutcome {
+    let mut checks = Vec::new();
+    for spec in specs {
+        for s in report.students.iter().filter(|s| spec.students.is_empty() || spec.students.contains(&s.model.info.name)) {
+            checks_for_student(spec, s, &mut checks);
+        }
+    }
+    let passed = checks.iter().filter(|c| c.passed).count();
+    GateOutcome { failed: checks.len() - passed, passed, checks }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interval_judging_fails_only_when_the_interval_is_clear() {
+        let i = Some(Interval { lower: 0.95, upper: 0.99 });
+        // point 0.96 < 0.97 fails on the point, passes on the interval (upper 0.99 >= 0.97).
+        assert!(!judge(Some(0.96), i, Op::AtLeast, 0.97, Judge::Point).0);
+        assert!(judge(Some(0.96), i, Op::AtLeast, 0.97, Judge::Interval).0);
+        // the whole interval below the threshold fails either way.
+        assert!(!judge(Some(0.96), i, Op::AtLeast, 0.995, Judge::Interval).0);
+        // <=: fails only when the lower bound is above.
+        assert!(judge(Some(0.97), i, Op::AtMost, 0.96, Judge::Interval).0);
+        assert!(!judge(Some(0.97), i, Op::AtMost, 0.94, Judge::Interval).0);
+        // no interval: the point, with a note.
+        let (passed, on, note) = judge(Some(0.5), None, Op::AtMost, 0.6, Judge::Interval);
+        assert!(passed && on == Judge::Point && note.is_some());
+        // no value: fails with a note.
+        assert!(!judge(None, None, Op::AtLeast, 0.1, Judge::Point).0);
+    }
+}

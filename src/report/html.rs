@@ -1,0 +1,267 @@
+//! The HTML fairness report: one self-contained page (no external assets) rendered from the
+//! template in `templates/` over the report model. Charts are inline SVG. Every piece of dataset
+//! or user text goes through [`markup`], so a `<script>` in the data renders as text.
+
+use super::escape::markup as esc;
+use super::format::{correction_name, p_value, percent, plain, with_interval};
+use super::{Report, StudentReport};
+use std::fmt::Write;
+
+const TEMPLATE: &str = include_str!("templates/report.html");
+const CSS: &str = include_str!("templates/report.css");
+
+const TEACHER_COLOUR: &str = "#9aa5b8";
+const STUDENT_COLOUR: &str = "#2b6cb0";
+
+/// Replaces each `{{key}}` of the template in one pass, so text inside inserted values (dataset
+/// text may hold "{{...}}") is never read as a placeholder. Unknown keys stay as they are.
+fn fill(template: &str, values: &[(&str, String)]) -> String {
+    let mut out = String::with_capacity(template.len() * 2);
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        match after.find("}}").map(|end| (&after[..end], end)) {
+            Some((key, end)) if values.iter().any(|(k, _)| *k == key) => {
+                out.push_str(&values.iter().find(|(k, _)| *k == key).map(|(_, v)| v.as_str()).unwrap_or_default());
+                rest = &after[end + 2..];
+            }
+            _ => {
+                out.push_str("{{");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fill_replaces_placeholders_once_and_never_inside_values() {
+        let t = "<p>{{a}}</p><p>{{b}}</p>{{unknown}}";
+        let out = fill(t, &[("a", "{{b}}".into()), ("b", "x".into())]);
+        assert_eq!(out, "<p>{{b}}</p><p>x</p>{{unknown}}");
+    }
+
+    #[test]
+    fn the_template_has_no_placeholder_left_unfilled() {
+        let keys = ["css", "name", "verdict_class", "verdict", "facts", "students_table", "gate", "batch", "worst_groups", "student_sections", "conventions", "version", "schema"];
+        let out = fill(TEMPLATE, &keys.map(|k| (k, String::new())));
+        assert!(!out.contains("{{"), "{out}");
+    }
+}
+
+fn table(header: &[String], rows: &[(String, Vec<String>)]) -> String {
+    let mut out = String::from("<table><thead><tr>");
+    for h in header {
+        let _ = write!(out, "<th>{h}</th>");
+    }
+    out.push_str("</tr></thead><tbody>");
+    for (class, cells) in rows {
+        let _ = write!(out, "<tr class=\"{class}\">");
+        for c in cells {
+            let _ = write!(out, "<td>{c}</td>");
+        }
+        out.push_str("</tr>");
+    }
+    out.push_str("</tbody></table>");
+    out
+}
+
+fn students_table(report: &Report, level: &str) -> String {
+    let header = ["model", "Acc", &format!("ΔAcc [{level}]"), &format!("L-L [{level}]"), &format!("P-L [{level}]"), "NFR", "PFR", "KL", "McNemar p"].map(String::from);
+    let mut rows = vec![(String::new(), vec![esc(&report.teacher.info.name), percent(report.teacher.accuracy), "-".into(), "100.00".into(), "100.00".into(), "-".into(), "-".into(), "-".into(), "-".into()])];
+    for s in &report.students {
+        let (f, iv) = (&s.fidelity, s.statistics.intervals.as_ref());
+        rows.push((String::new(), vec![
+            esc(&s.model.info.name),
+            percent(f.student_accuracy),
+            with_interval(f.accuracy_delta, iv.and_then(|i| i.accuracy_delta), true),
+            with_interval(Some(f.label_loyalty), iv.map(|i| i.label_loyalty), false),
+            with_interval(Some(f.probability_loyalty), iv.map(|i| i.probability_loyalty), false),
+            percent(f.negative_flip_rate),
+            percent(f.positive_flip_rate),
+            f.mean_kl.map_or_else(|| "inf".into(), |k| format!("{k:.4}")),
+            p_value(s.statistics.mcnemar.as_ref()),
+        ]));
+    }
+    let note = format!("<p class=\"note\">Percent. L-L: label loyalty; P-L: probability loyalty, mean 1 − √JS, log base {}; NFR/PFR: negative/positive flip rate; KL: mean KL(teacher‖student), nats.</p>", esc(report.conventions.js_log_base));
+    table(&header, &rows) + &note
+}
+
+fn gate_section(report: &Report) -> String {
+    if report.gate.checks.is_empty() {
+        return String::new();
+    }
+    let header = ["result", "check", "value", "interval", "judged on", "note"].map(String::from);
+    let rows: Vec<(String, Vec<String>)> = report
+        .gate
+        .checks
+        .iter()
+        .map(|c| {
+            (
+                if c.passed { "pass".into() } else { "fail".into() },
+                vec![
+                    if c.passed { "pass".into() } else { "<strong>FAIL</strong>".into() },
+                    esc(&c.name()),
+                    plain(c.value),
+                    c.interval.map_or_else(|| "-".into(), |i| format!("[{:.4}, {:.4}]", i.lower, i.upper)),
+                    format!("{:?}", c.judged_on).to_lowercase(),
+                    c.note.as_deref().map(esc).unwrap_or_default(),
+                ],
+            )
+        })
+        .collect();
+    format!("<section id=\"gate\"><h2>Gate: {} of {} checks passed</h2>{}</section>", report.gate.passed, report.gate.checks.len(), table(&header, &rows))
+}
+
+fn batch_section(report: &Report) -> String {
+    let mut out = String::new();
+    for m in std::iter::once(&report.teacher).chain(report.students.iter().map(|s| &s.model)) {
+        if let Some(b) = m.batch_invariance.as_ref().filter(|b| !b.invariant) {
+            let _ = write!(
+                out,
+                "<p class=\"warning batch-dependent\"><strong>Batch-dependent: {}.</strong> Probabilities move by up to {:.4} between batchings; {} of {} checked predictions flip. Its numbers hold for batch {} ({}).</p>",
+                esc(&m.info.name), b.max_change, b.flips, b.sample, m.batching.batch_size, esc(&m.batching.reason)
+            );
+        }
+    }
+    if out.is_empty() { out } else { format!("<section id=\"batch\"><h2>Serving conditions</h2>{out}</section>") }
+}
+
+fn worst_groups(report: &Report) -> String {
+    let items: Vec<String> = report
+        .students
+        .iter()
+        .filter_map(|s| {
+            let name = s.statistics.worst_group.as_ref()?;
+            let g = s.statistics.groups.iter().find(|g| &g.name == name)?;
+            Some(format!("<li><strong>{}</strong>: {} (n = {}, accuracy {} → {}, label loyalty {})</li>", esc(&s.model.info.name), esc(name), g.metrics.n, percent(g.metrics.teacher_accuracy), percent(g.metrics.student_accuracy), percent(Some(g.metrics.label_loyalty))))
+        })
+        .collect();
+    if items.is_empty() { String::new() } else { format!("<section id=\"worst\"><h2>Who is hurt most</h2><ul>{}</ul></section>", items.concat()) }
+}
+
+/// Horizontal bars per group: teacher accuracy (grey) and student accuracy (blue) with the
+/// student's interval as a whisker. Falls back to label loyalty for unlabelled data.
+fn group_chart(s: &StudentReport) -> String {
+    let groups = &s.statistics.groups;
+    let labelled = s.fidelity.labelled > 0;
+    let value = |g: &crate::subgroups::GroupReport| if labelled { (g.metrics.teacher_accuracy, g.metrics.student_accuracy, g.intervals.as_ref().and_then(|i| i.student_accuracy)) } else { (None, Some(g.metrics.label_loyalty), g.intervals.as_ref().map(|i| i.label_loyalty)) };
+    let lowest = groups.iter().flat_map(|g| { let (t, st, i) = value(g); [t, st, i.map(|i| i.lower)] }).flatten().fold(1.0f64, f64::min);
+    let lo = ((lowest * 10.0).floor() / 10.0).clamp(0.0, 0.9);
+    let (label_w, plot_w, row_h) = (250.0, 520.0, 28.0);
+    let x = |v: f64| label_w + (v - lo) / (1.0 - lo) * plot_w;
+    let height = 30.0 + row_h * groups.len() as f64;
+    let mut svg = format!("<svg class=\"chart chart-groups\" data-student=\"{}\" role=\"img\" aria-label=\"{} by group for {}\" width=\"{}\" height=\"{height}\" viewBox=\"0 0 {} {height}\">", esc(&s.model.info.name), if labelled { "accuracy" } else { "label loyalty" }, esc(&s.model.info.name), label_w + plot_w + 20.0, label_w + plot_w + 20.0);
+    for tick in 0..=4 {
+        let v = lo + (1.0 - lo) * tick as f64 / 4.0;
+        let _ = write!(svg, "<line x1=\"{0:.1}\" x2=\"{0:.1}\" y1=\"4\" y2=\"{1:.1}\" stroke=\"#e5e8ee\"/><text x=\"{0:.1}\" y=\"{2:.1}\" text-anchor=\"middle\">{3:.0}%</text>", x(v), height - 16.0, height - 4.0, 100.0 * v);
+    }
+    for (k, g) in groups.iter().enumerate() {
+        let y = 6.0 + row_h * k as f64;
+        let (t, st, interval) = value(g);
+        let label = format!("{}{} (n={})", g.name, if g.too_small { " · too small" } else { "" }, g.metrics.n);
+        let _ = write!(svg, "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>", label_w - 8.0, y + 14.0, esc(&label));
+        if let Some(t) = t {
+            let _ = write!(svg, "<rect x=\"{:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"9\" fill=\"{TEACHER_COLOUR}\"><title>teacher {}</title></rect>", label_w, (x(t) - label_w).max(0.0), percent(Some(t)));
+        }
+        if let Some(st) = st {
+            let opacity = if g.too_small { 0.45 } else { 1.0 };
+            let _ = write!(svg, "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"9\" fill=\"{STUDENT_COLOUR}\" fill-opacity=\"{opacity}\"><title>student {}</title></rect>", label_w, y + 10.0, (x(st) - label_w).max(0.0), percent(Some(st)));
+        }
+        if let Some(i) = interval {
+            let yy = y + 14.5;
+            let _ = write!(svg, "<line class=\"whisker\" x1=\"{:.1}\" x2=\"{:.1}\" y1=\"{yy:.1}\" y2=\"{yy:.1}\" stroke=\"#111\"/><line x1=\"{0:.1}\" x2=\"{0:.1}\" y1=\"{2:.1}\" y2=\"{3:.1}\" stroke=\"#111\"/><line x1=\"{1:.1}\" x2=\"{1:.1}\" y1=\"{2:.1}\" y2=\"{3:.1}\" stroke=\"#111\"/>", x(i.lower.max(lo)), x(i.upper), yy - 3.0, yy + 3.0);
+        }
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+/// Bars of the per-example JS distance distribution.
+fn js_chart(s: &StudentReport) -> String {
+    let h = &s.js_histogram;
+    let (w, ht, pad) = (520.0, 140.0, 24.0);
+    let max = h.counts.iter().copied().max().unwrap_or(1).max(1) as f64;
+    let bar = (w - 2.0 * pad) / h.counts.len().max(1) as f64;
+    let mut svg = format!("<svg class=\"chart chart-js\" data-student=\"{}\" role=\"img\" aria-label=\"distribution of per-example JS distance\" width=\"{w}\" height=\"{ht}\" viewBox=\"0 0 {w} {ht}\">", esc(&s.model.info.name));
+    for (i, &c) in h.counts.iter().enumerate() {
+        let bh = (ht - 2.0 * pad) * c as f64 / max;
+        let _ = write!(svg, "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{bh:.1}\" fill=\"{STUDENT_COLOUR}\"><title>{c} examples</title></rect>", pad + bar * i as f64, ht - pad - bh, (bar - 1.0).max(0.5));
+    }
+    let _ = write!(svg, "<text x=\"{pad}\" y=\"{:.1}\">0</text><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{:.3}</text><text x=\"{:.1}\" y=\"14\" text-anchor=\"middle\">√JS(teacher, student) per example; tallest bar {}</text></svg>", ht - 6.0, w - pad, ht - 6.0, h.upper, w / 2.0, max as u64);
+    svg
+}
+
+fn student_section(report: &Report, s: &StudentReport, level: &str) -> String {
+    let name = esc(&s.model.info.name);
+    let mut out = format!("<section class=\"student\" id=\"student-{name}\"><h2>{name}</h2>");
+    if !report.statistics.group_attributes.is_empty() {
+        let _ = write!(out, "<h3>By group</h3><p class=\"legend\"><span style=\"background:{TEACHER_COLOUR}\"></span>teacher<span style=\"background:{STUDENT_COLOUR}\"></span>student ({level} interval)</p>{}", group_chart(s));
+        let header = ["group", "n", "share", "Acc T", "Acc S", &format!("ΔAcc [{level}]"), &format!("L-L [{level}]"), "repr.", "ampl.", &format!("p ({})", correction_name(report.statistics.settings.correction)), "rank"].map(String::from);
+        let rows: Vec<(String, Vec<String>)> = s.statistics.groups.iter().map(|g| {
+            let iv = g.intervals.as_ref();
+            (if g.too_small { "small".into() } else { String::new() }, vec![
+                esc(&g.name), g.metrics.n.to_string(), format!("{:.1}%", 100.0 * g.share),
+                percent(g.metrics.teacher_accuracy), percent(g.metrics.student_accuracy),
+                with_interval(g.metrics.accuracy_delta, iv.and_then(|i| i.accuracy_delta), true),
+                with_interval(Some(g.metrics.label_loyalty), iv.map(|i| i.label_loyalty), false),
+                g.representation.map_or_else(|| "-".into(), |r| format!("{r:.2}")),
+                g.amplification.map_or_else(|| "-".into(), |a| format!("{a:.2}")),
+                if g.too_small { "-".into() } else { p_value(g.mcnemar.as_ref()) },
+                if g.too_small { "too small to judge".into() } else { g.harm_rank.map_or_else(String::new, |r| format!("#{r}")) },
+            ])
+        }).collect();
+        out.push_str(&table(&header, &rows));
+    }
+    let _ = write!(out, "<h3>Probability distance to the teacher</h3>{}", js_chart(s));
+    if !s.disagreements.is_empty() {
+        let header = ["example", "text", "gold", "teacher", "student"].map(String::from);
+        let rows: Vec<(String, Vec<String>)> = s.disagreements.iter().map(|d| {
+            let text = match (&d.text, &d.text_pair) {
+                (Some(a), Some(b)) => format!("{} ‖ {}", esc(a), esc(b)),
+                (Some(a), None) => esc(a),
+                _ => "(tensor input)".into(),
+            };
+            (String::new(), vec![esc(&d.origin), format!("<span class=\"text\">{text}</span>"), d.gold.as_deref().map(esc).unwrap_or_default(), format!("{} ({:.2})", esc(&d.teacher), d.teacher_probability), format!("{} ({:.2})", esc(&d.student), d.student_probability)])
+        }).collect();
+        let _ = write!(out, "<h3>Where they disagree (first {} in file order)</h3>{}", s.disagreements.len(), table(&header, &rows).replace("<td><span class=\"text\">", "<td class=\"text\"><span class=\"text\">"));
+    }
+    out.push_str("</section>");
+    out
+}
+
+pub fn render(report: &Report) -> Vec<u8> {
+    let level = format!("{:.0}%", 100.0 * report.statistics.settings.bootstrap.confidence);
+    let verdict = report.verdict();
+    let facts = format!(
+        "Data {}: {} examples ({} labelled) · ONNX Runtime {} ({}) · batch {} (serving {}) · {} bootstrap resamples, seed {}{}",
+        esc(&report.data.path.display().to_string()), report.data.examples, report.data.labelled, esc(&report.runtime.onnxruntime_version), esc(&report.teacher.info.provider),
+        report.batching.batch_size, report.batching.serving_batch_size, report.statistics.settings.bootstrap.resamples, report.statistics.settings.bootstrap.seed,
+        if report.complete { String::new() } else { " · <strong>incomplete run</strong>".into() }
+    );
+    let c = &report.conventions;
+    let conventions = [("probability loyalty", c.probability_loyalty), ("label loyalty", c.label_loyalty), ("ties", c.argmax_ties), ("flip rates", c.flip_rates), ("KL", c.kl), ("probabilities", c.probabilities), ("intervals", c.intervals), ("McNemar", c.mcnemar), ("groups", c.groups), ("representation", c.representation), ("amplification", c.amplification), ("harm ranking", c.harm_ranking)]
+        .iter().map(|(k, v)| format!("<li><strong>{k}</strong>: {}</li>", esc(v))).collect::<String>();
+    let html = fill(TEMPLATE, &[
+        ("css", CSS.to_string()),
+        ("name", esc(&report.name)),
+        ("verdict_class", match verdict { "pass" => "pass", "fail" => "fail", _ => "none" }.to_string()),
+        ("verdict", format!("{} ({} of {} checks passed)", verdict.to_uppercase(), report.gate.passed, report.gate.checks.len())),
+        ("facts", facts),
+        ("students_table", students_table(report, &level)),
+        ("gate", gate_section(report)),
+        ("batch", batch_section(report)),
+        ("worst_groups", worst_groups(report)),
+        ("student_sections", report.students.iter().map(|s| student_section(report, s, &level)).collect()),
+        ("conventions", format!("<ul>{conventions}</ul>")),
+        ("version", esc(report.tool.version)),
+        ("schema", report.schema_version.to_string()),
+    ]);
+    html.into_bytes()
+}

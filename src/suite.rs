@@ -1,0 +1,220 @@
+//! Suite files: one TOML file under `suites/` describes one evaluation (models, data, columns,
+//! statistics, gates, outputs). Paths in a suite are relative to the suite file. Command-line flags
+//! override suite values (see [`crate::plan`]). Unknown keys are errors, reported with their line.
+
+use crate::cli::{JsBase, OutputsArg};
+use crate::data::DataFormat;
+use crate::evaluate::BatchOrder;
+use crate::gate::spec::GateTable;
+use crate::stats::Correction;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum SuiteError {
+    #[error("cannot read suite {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("suite {path}, line {line}{key}: {message}")]
+    Invalid { path: PathBuf, line: usize, key: String, message: String },
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Suite {
+    /// Names the reports (`reports/<name>.*`).
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub teacher: Option<SuiteModel>,
+    #[serde(default)]
+    pub students: Vec<SuiteModel>,
+    #[serde(default)]
+    pub data: SuiteData,
+    #[serde(default)]
+    pub evaluation: SuiteEvaluation,
+    #[serde(default)]
+    pub statistics: SuiteStatistics,
+    #[serde(default)]
+    pub gates: Vec<GateTable>,
+    #[serde(default)]
+    pub output: SuiteOutput,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SuiteModel {
+    pub name: Option<String>,
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SuiteData {
+    pub path: Option<PathBuf>,
+    pub format: Option<DataFormat>,
+    pub tokenizer: Option<PathBuf>,
+    pub config: Option<PathBuf>,
+    pub text_column: Option<String>,
+    pub text_pair_column: Option<String>,
+    pub label_column: Option<String>,
+    #[serde(default)]
+    pub unlabelled: bool,
+    #[serde(default)]
+    pub group_columns: Vec<String>,
+    #[serde(default)]
+    pub feature_columns: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SuiteEvaluation {
+    pub batch_size: Option<usize>,
+    pub batch_order: Option<BatchOrder>,
+    pub serving_batch_size: Option<usize>,
+    pub max_length: Option<usize>,
+    pub js_base: Option<JsBase>,
+    pub outputs: Option<OutputsArg>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SuiteStatistics {
+    pub bootstrap: Option<usize>,
+    pub confidence: Option<f64>,
+    pub seed: Option<u64>,
+    pub correction: Option<Correction>,
+    pub min_group_size: Option<usize>,
+    pub invariance_sample: Option<usize>,
+    pub invariance_tolerance: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SuiteOutput {
+    pub json: Option<PathBuf>,
+    pub markdown: Option<PathBuf>,
+    pub html: Option<PathBuf>,
+    pub junit: Option<PathBuf>,
+}
+
+/// A parsed suite and the folder its relative paths start from.
+#[derive(Debug, Clone)]
+pub struct LoadedSuite {
+    pub path: PathBuf,
+    pub suite: Suite,
+    base: PathBuf,
+}
+
+impl LoadedSuite {
+    /// A suite path, resolved against the suite's folder.
+    pub fn resolve(&self, p: &Path) -> PathBuf {
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            normalize(&self.base.join(p))
+        }
+    }
+}
+
+/// Collapses `dir/..` and `.` lexically ("suites/../fixtures/x" -> "fixtures/x"), so reports show
+/// the paths a user would type. Leading `..` are kept.
+fn normalize(p: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out: Vec<Component> = Vec::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir if matches!(out.last(), Some(Component::Normal(_))) => {
+                out.pop();
+            }
+            c => out.push(c),
+        }
+    }
+    if out.is_empty() {
+        PathBuf::from(".")
+    } else {
+        out.iter().collect()
+    }
+}
+
+/// The 1-based line of a byte offset.
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+pub fn parse(text: &str, path: &Path) -> Result<Suite, SuiteError> {
+    toml::from_str::<Suite>(text).map_err(|e| {
+        let span = e.span().unwrap_or(0..0);
+        let key = text.get(span.clone()).map(str::trim).filter(|k| !k.is_empty() && k.len() < 60 && !k.contains('\n'));
+        SuiteError::Invalid {
+            path: path.to_path_buf(),
+            line: line_of(text, span.start),
+            key: key.map(|k| format!(" ({k})")).unwrap_or_default(),
+            message: e.message().trim().to_string(),
+        }
+    })
+}
+
+pub fn load(path: &Path) -> Result<LoadedSuite, SuiteError> {
+    let text = std::fs::read_to_string(path).map_err(|source| SuiteError::Io { path: path.to_path_buf(), source })?;
+    let suite = parse(&text, path)?;
+    let base = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf();
+    Ok(LoadedSuite { path: path.to_path_buf(), suite, base })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_a_full_suite() {
+        let s = parse(
+            r#"
+name = "t"
+[teacher]
+path = "m/teacher.onnx"
+[[students]]
+name = "q"
+path = "m/int8.onnx"
+[data]
+path = "d.jsonl"
+group_columns = ["topic"]
+[evaluation]
+batch_size = 8
+batch_order = "length-sorted"
+js_base = "2"
+[statistics]
+correction = "bh"
+[[gates]]
+metric = "label_loyalty"
+min = 0.97
+scope = "every-group"
+judge = "interval"
+[output]
+html = "r.html"
+"#,
+            Path::new("s.toml"),
+        )
+        .unwrap();
+        assert_eq!(s.students[0].name.as_deref(), Some("q"));
+        assert_eq!(s.evaluation.batch_order, Some(BatchOrder::LengthSorted));
+        assert_eq!(s.evaluation.js_base, Some(JsBase::Two));
+        assert_eq!(s.statistics.correction, Some(Correction::BenjaminiHochberg));
+        assert_eq!(s.gates.len(), 1);
+    }
+
+    #[test]
+    fn paths_are_normalised_lexically() {
+        assert_eq!(normalize(Path::new("suites/../fixtures/a.onnx")), PathBuf::from("fixtures/a.onnx"));
+        assert_eq!(normalize(Path::new("./x/./y")), PathBuf::from("x/y"));
+        assert_eq!(normalize(Path::new("../up")), PathBuf::from("../up"));
+    }
+
+    #[test]
+    fn errors_name_the_line_and_key() {
+        let err = parse("name = \"t\"\n[evaluation]\nbatchsize = 3\n", Path::new("suites/x.toml")).unwrap_err().to_string();
+        assert!(err.contains("suites/x.toml, line 3") && err.contains("batchsize"), "{err}");
+        let err = parse("[evaluation]\nbatch_size = \"big\"\n", Path::new("x.toml")).unwrap_err().to_string();
+        assert!(err.contains("line 2"), "{err}");
+    }
+}

@@ -1,0 +1,51 @@
+//! The HTML report in a real browser: headless Chromium loads it, runs its script and the DOM holds
+//! the verdict and one chart per student. Chromium comes from Debian's `chromium` package (.ci/run
+//! installs it). Where it is missing the test says so and passes, unless FIDELITY_REQUIRE_BROWSER
+//! is set (CI sets it), so a machine without a browser cannot hide a broken page in CI.
+
+use crate::util::{fidelity, fixture};
+use std::process::Command;
+
+fn chromium() -> Option<String> {
+    if let Ok(p) = std::env::var("FIDELITY_CHROMIUM") {
+        return Some(p);
+    }
+    ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|c| Command::new(c).arg("--version").output().is_ok_and(|o| o.status.success()))
+        .map(String::from)
+}
+
+#[test]
+fn html_report_renders_in_headless_chromium() {
+    let Some(browser) = chromium() else {
+        assert!(std::env::var_os("FIDELITY_REQUIRE_BROWSER").is_none(), "FIDELITY_REQUIRE_BROWSER is set but no chromium was found");
+        eprintln!("skipped: no chromium on this machine (apt-get install chromium)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let html = dir.path().join("report.html");
+    let f = |p: &str| fixture(&format!("tweets/{p}"));
+    let run = fidelity(
+        ["compare", &f("teacher.onnx"), &f("pruned.onnx"), &f("distilled.onnx"), &f("int8.onnx"), "--data", &f("test.jsonl"), "--group-column", "topic", "--bootstrap", "100", "--gate", "int8: label_loyalty >= 0.99", "--html", html.to_str().unwrap(), "--quiet"],
+        dir.path(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let profile = dir.path().join("profile");
+    let out = Command::new(&browser)
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg("--dump-dom")
+        .arg(format!("file://{}", html.display()))
+        .output()
+        .expect("chromium runs");
+    let dom = String::from_utf8_lossy(&out.stdout);
+    assert!(dom.contains("data-rendered=\"yes\""), "the page's script did not run:\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(dom.contains("id=\"verdict\"") && dom.contains("Verdict: PASS"), "no verdict in the rendered page");
+    for student in ["pruned", "distilled", "int8"] {
+        assert_eq!(dom.matches(&format!("class=\"chart chart-groups\" data-student=\"{student}\"")).count(), 1, "one group chart for {student}");
+        assert_eq!(dom.matches(&format!("class=\"chart chart-js\" data-student=\"{student}\"")).count(), 1, "one JS chart for {student}");
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("Uncaught"), "script errors: {stderr}");
+}

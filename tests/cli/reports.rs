@@ -1,0 +1,166 @@
+//! Suites, gates and report files: exit codes, every writer naming the failing check, escaping,
+//! and the committed reports/ being what the shipped suites produce.
+
+use crate::util::{fidelity, fixture, root};
+use serde_json::Value;
+use std::path::Path;
+
+/// Writes a suite over the tweets fixtures with the given gate tables; returns its path.
+fn suite(dir: &Path, gates: &str) -> String {
+    let f = |p: &str| fixture(&format!("tweets/{p}"));
+    let text = format!(
+        "name = \"gated\"\n[teacher]\npath = \"{}\"\n[[students]]\npath = \"{}\"\n[[students]]\npath = \"{}\"\n[data]\npath = \"{}\"\ngroup_columns = [\"topic\"]\n[statistics]\nbootstrap = 200\n[output]\njson = \"out/r.json\"\nmarkdown = \"out/r.md\"\nhtml = \"out/r.html\"\njunit = \"out/r.xml\"\n{gates}",
+        f("teacher.onnx"), f("pruned.onnx"), f("int8.onnx"), f("test.jsonl")
+    );
+    let path = dir.join("gated.toml");
+    std::fs::write(&path, text).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+const PASSING: &str = "[[gates]]\nmetric = \"label_loyalty\"\nmin = 0.99\nstudents = [\"int8\"]\n";
+const FAILING: &str = "[[gates]]\nmetric = \"label_loyalty\"\nmin = 0.95\nstudents = [\"pruned\"]\n";
+
+#[test]
+fn one_failing_threshold_exits_1_and_every_output_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = suite(dir.path(), &format!("{PASSING}{FAILING}"));
+    let run = fidelity(["compare", "--suite", &s, "--quiet"], dir.path());
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let failing = "pruned · label_loyalty >= 0.95";
+    assert!(run.stdout.contains(&format!("FAIL {failing}")), "{}", run.stdout);
+    assert!(run.stdout.contains("pass int8 · label_loyalty >= 0.99"), "passed checks are shown too");
+    let out = dir.path().join("gated.toml").parent().unwrap().join("out");
+    let json: Value = serde_json::from_str(&std::fs::read_to_string(out.join("r.json")).unwrap()).unwrap();
+    let checks = json["gate"]["checks"].as_array().unwrap();
+    assert_eq!(checks.len(), 2);
+    let failed: Vec<&Value> = checks.iter().filter(|c| c["passed"] == false).collect();
+    assert_eq!(failed.len(), 1);
+    assert_eq!((failed[0]["student"].as_str(), failed[0]["metric"].as_str()), (Some("pruned"), Some("label_loyalty")));
+    let junit = std::fs::read_to_string(out.join("r.xml")).unwrap();
+    assert!(junit.contains("tests=\"2\" failures=\"1\""), "{junit}");
+    let escaped = failing.replace('>', "&gt;");
+    assert!(junit.contains(&format!("name=\"{escaped}\">\n      <failure")), "{junit}");
+    let html = std::fs::read_to_string(out.join("r.html")).unwrap();
+    assert!(html.contains("Verdict: FAIL") && html.contains(&escaped), "the HTML names the failing check");
+    let md = std::fs::read_to_string(out.join("r.md")).unwrap();
+    assert!(md.contains("**FAIL**") && md.contains(failing));
+}
+
+#[test]
+fn all_thresholds_met_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = suite(dir.path(), PASSING);
+    let run = fidelity(["compare", "--suite", &s, "--quiet"], dir.path());
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("gate: PASS (1 of 1 checks passed)"));
+}
+
+#[test]
+fn flags_override_the_suite() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = suite(dir.path(), PASSING);
+    let out = dir.path().join("flag.json");
+    let run = fidelity(["compare", "--suite", &s, "--quiet", "--batch-size", "8", "--gate", "pruned: label_loyalty >= 0.95", "--out", out.to_str().unwrap()], dir.path());
+    assert_eq!(run.code, 1, "the flag's gate is added to the suite's");
+    let json: Value = serde_json::from_str(&std::fs::read_to_string(out).unwrap()).unwrap();
+    assert_eq!(json["batching"]["batch_size"], 8);
+    assert_eq!(json["gate"]["checks"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn per_group_gates_on_the_interval() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = suite(dir.path(), "[[gates]]\nmetric = \"accuracy_drop\"\nmax = 0.03\nscope = \"every-group\"\njudge = \"interval\"\n");
+    let run = fidelity(["compare", "--suite", &s, "--quiet"], dir.path());
+    let json: Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("out/r.json")).unwrap()).unwrap();
+    let checks = json["gate"]["checks"].as_array().unwrap();
+    assert_eq!(checks.len(), 12, "6 topics x 2 students");
+    for c in checks {
+        let i = &c["interval"];
+        let expected = i["lower"].as_f64().unwrap() <= 0.03;
+        assert_eq!(c["passed"].as_bool().unwrap(), expected, "{c}");
+        assert_eq!(c["judged_on"], "interval");
+    }
+    // pruned loses ~10 points on some topics: clearly beyond 3 points.
+    assert_eq!(run.code, 1);
+}
+
+#[test]
+fn invalid_suites_name_the_line_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = dir.path().join("bad.toml");
+    std::fs::write(&s, "name = \"x\"\n[evaluation]\nbatch_sise = 8\n").unwrap();
+    let run = fidelity(["compare", "--suite", s.to_str().unwrap(), "--quiet"], dir.path());
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("bad.toml, line 3") && run.stderr.contains("batch_sise"), "{}", run.stderr);
+    let s = suite(dir.path(), "[[gates]]\nmetric = \"loyalty\"\nmin = 0.9\n");
+    let run = fidelity(["compare", "--suite", &s, "--quiet"], dir.path());
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("unknown metric 'loyalty'") && run.stderr.contains("label_loyalty"), "{}", run.stderr);
+}
+
+#[test]
+fn dataset_text_is_escaped_in_the_html_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("xss.jsonl");
+    let mut lines: Vec<String> = std::fs::read_to_string(fixture("tweets/test.jsonl")).unwrap().lines().take(200).map(String::from).collect();
+    // Put the script into every text, so whichever examples disagree, it is shown.
+    for l in lines.iter_mut() {
+        let mut v: Value = serde_json::from_str(l).unwrap();
+        let t = v["text"].as_str().unwrap().to_string();
+        v["text"] = Value::String(format!("<script>alert(1)</script> {t}"));
+        *l = v.to_string();
+    }
+    std::fs::write(&data, lines.join("\n")).unwrap();
+    let html = dir.path().join("r.html");
+    let f = |p: &str| fixture(&format!("tweets/{p}"));
+    let run = fidelity(["compare", &f("teacher.onnx"), &f("pruned.onnx"), "--data", data.to_str().unwrap(), "--html", html.to_str().unwrap(), "--quiet", "--bootstrap", "0"], dir.path());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let page = std::fs::read_to_string(html).unwrap();
+    assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(!page.contains("<script>alert(1)"));
+    assert_eq!(page.matches("<script>").count(), 1, "only the page's own script");
+}
+
+/// Removes what legitimately differs between runs and machines: timings and the library location.
+fn normalised(mut v: Value) -> Value {
+    fn strip(v: &mut Value) {
+        match v {
+            Value::Object(m) => {
+                m.remove("inference_seconds");
+                m.remove("library");
+                m.remove("library_origin");
+                m.values_mut().for_each(strip);
+            }
+            Value::Array(a) => a.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    strip(&mut v);
+    v
+}
+
+#[test]
+fn committed_reports_match_a_fresh_regeneration() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut suites: Vec<_> = std::fs::read_dir(root().join("suites")).unwrap().map(|e| e.unwrap().path()).collect();
+    suites.sort();
+    assert!(suites.len() >= 2);
+    for suite in suites {
+        let name = suite.file_stem().unwrap().to_string_lossy().into_owned();
+        let out = |ext: &str| dir.path().join(format!("{name}.{ext}")).to_string_lossy().into_owned();
+        let rel = format!("suites/{name}.toml");
+        let run = fidelity(
+            ["compare", "--suite", &rel, "--quiet", "--out", &out("json"), "--markdown", &out("md"), "--html", &out("html"), "--junit", &out("junit.xml")],
+            &root(),
+        );
+        assert!(run.code == 0 || run.code == 1, "{name}: {}", run.stderr);
+        let committed = |ext: &str| std::fs::read_to_string(root().join(format!("reports/{name}.{ext}"))).unwrap_or_else(|_| panic!("reports/{name}.{ext} is missing: run scripts/regenerate-reports.sh"));
+        let fresh = |ext: &str| std::fs::read_to_string(out(ext)).unwrap();
+        let (a, b): (Value, Value) = (serde_json::from_str(&committed("json")).unwrap(), serde_json::from_str(&fresh("json")).unwrap());
+        assert!(normalised(a) == normalised(b), "reports/{name}.json is stale: run scripts/regenerate-reports.sh");
+        for ext in ["md", "html", "junit.xml"] {
+            assert!(committed(ext) == fresh(ext), "reports/{name}.{ext} is stale: run scripts/regenerate-reports.sh");
+        }
+    }
+}
