@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet
+./target/release/fidelity schema > reports/report.schema.json
 for suite in suites/*.toml; do
   echo "== $suite"
   # Exit 1 means a gate failed: that is a result to publish, not an error.

@@ -20,6 +20,8 @@ pub struct Cli {
 pub enum Command {
     /// Compare a teacher ONNX classifier with one or more compressed students on the same data.
     Compare(Box<CompareArgs>),
+    /// Print the JSON schema of the report (committed as reports/report.schema.json).
+    Schema,
 }
 
 #[derive(Debug, Args, Default)]

@@ -39,5 +39,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             // Exit 1: a release gate failed (every check is in the table and the reports).
             Ok(if report.gate.all_passed() { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
+        Command::Schema => {
+            match std::io::stdout().write_all(&fidelity::report::json::schema()) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e.into()),
+                _ => {}
+            }
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }

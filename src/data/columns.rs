@@ -6,7 +6,7 @@ use crate::model::LabelNames;
 use serde::Serialize;
 
 /// Column mapping, from flags or a suite file.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Columns {
     /// Text column; `None` for tensor data (features instead of text).
     pub text: Option<String>,

@@ -64,7 +64,7 @@ pub(crate) fn source_error(path: &Path, origin: &str, message: String) -> DataEr
 }
 
 /// File formats fidelity reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, schemars::JsonSchema, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DataFormat {
     Jsonl,

@@ -20,7 +20,7 @@ use serde::Serialize;
 /// Float noise: fp32 models stay below this between batchings.
 pub const DEFAULT_TOLERANCE: f64 = 1e-5;
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct InvarianceSettings {
     /// Examples checked (0 turns the check off).
     pub sample: usize,
@@ -28,7 +28,7 @@ pub struct InvarianceSettings {
     pub tolerance: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct BatchInvariance {
     /// Examples checked.
     pub sample: usize,

@@ -52,7 +52,7 @@ impl BatchSource for TensorData {
 }
 
 /// How examples are ordered into batches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema, serde::Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum BatchOrder {
     /// Consecutive examples in file order.

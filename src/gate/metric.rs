@@ -5,7 +5,7 @@ use crate::stats::Interval;
 use crate::subgroups::GroupReport;
 use serde::Serialize;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum GateMetric {
     /// Student accuracy.

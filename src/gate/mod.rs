@@ -17,7 +17,7 @@ use crate::stats::Interval;
 use serde::Serialize;
 
 /// One evaluated threshold for one subject (a student, or a group of a student).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Check {
     pub metric: GateMetric,
     pub student: String,
@@ -45,7 +45,7 @@ impl Check {
 }
 
 /// The gate's verdict over all checks.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct GateOutcome {
     pub checks: Vec<Check>,
     pub passed: usize,

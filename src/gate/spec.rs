@@ -3,7 +3,7 @@
 use super::metric::GateMetric;
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub enum Op {
     #[serde(rename = ">=")]
     AtLeast,
@@ -27,7 +27,7 @@ impl Op {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum Scope {
     /// Over all examples.
@@ -38,7 +38,7 @@ pub enum Scope {
     EveryGroup,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Judge {
     #[default]
@@ -46,7 +46,7 @@ pub enum Judge {
     Interval,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct GateSpec {
     pub metric: GateMetric,
     pub op: Op,

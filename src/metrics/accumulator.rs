@@ -24,7 +24,7 @@ pub struct FidelityAccumulator {
 }
 
 /// The fidelity of one student to its teacher over a set of examples.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct FidelityMetrics {
     /// Examples compared.
     pub n: u64,

@@ -12,7 +12,7 @@ use thiserror::Error;
 pub const SUM_TOLERANCE: f64 = 1e-4;
 
 /// What a model's output rows are.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OutputKind {
     Logits,

@@ -15,7 +15,7 @@ pub use label_names::LabelNames;
 pub use onnx::{OnnxBackend, Runtime};
 
 /// What a loaded model is, for reports and messages.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct ModelInfo {
     /// Short name used in tables ("teacher", or the file stem).
     pub name: String,
@@ -33,7 +33,7 @@ pub struct ModelInfo {
 }
 
 /// One graph input.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct InputInfo {
     pub name: String,
     /// ONNX element type, e.g. "int64" or "float32".

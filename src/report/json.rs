@@ -8,3 +8,13 @@ pub fn render(report: &Report) -> Vec<u8> {
     bytes.push(b'\n');
     bytes
 }
+
+/// The JSON schema of [`Report`], versioned with [`super::SCHEMA_VERSION`]; committed as
+/// `reports/report.schema.json` (a test keeps it current).
+pub fn schema() -> Vec<u8> {
+    let mut schema = schemars::schema_for!(Report);
+    schema.insert("title".into(), format!("fidelity report, schema version {}", super::SCHEMA_VERSION).into());
+    let mut bytes = serde_json::to_vec_pretty(&schema).unwrap_or_default();
+    bytes.push(b'\n');
+    bytes
+}

@@ -20,7 +20,7 @@ use std::path::PathBuf;
 /// Version of the JSON report layout; bumped on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Report {
     pub schema_version: u32,
     /// The evaluation's name (suite name, or the teacher's folder).
@@ -53,7 +53,7 @@ impl Report {
 }
 
 /// How intervals, tests and groups were computed.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct StatisticsInfo {
     #[serde(flatten)]
     pub settings: crate::subgroups::SubgroupSettings,
@@ -61,7 +61,7 @@ pub struct StatisticsInfo {
     pub group_attributes: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Tool {
     pub name: &'static str,
     pub version: &'static str,
@@ -73,14 +73,14 @@ impl Default for Tool {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct RuntimeInfo {
     pub onnxruntime_version: String,
     pub library: PathBuf,
     pub library_origin: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct DataInfo {
     pub path: PathBuf,
     pub format: crate::data::DataFormat,
@@ -92,7 +92,7 @@ pub struct DataInfo {
 }
 
 /// What the models were fed.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum InputsInfo {
     Text {
@@ -110,7 +110,7 @@ pub enum InputsInfo {
 
 /// How examples were grouped into batches; dynamically quantized models depend on it. Each model
 /// also records the batching its own numbers come from (`ModelReport::batching`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Batching {
     /// Evaluation batch size.
     pub batch_size: usize,
@@ -122,7 +122,7 @@ pub struct Batching {
 }
 
 /// Every convention the numbers depend on, stated in the report itself.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Conventions {
     pub js_log_base: &'static str,
     pub probability_loyalty: &'static str,
@@ -160,7 +160,7 @@ impl Conventions {
 }
 
 /// One model as run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ModelReport {
     #[serde(flatten)]
     pub info: ModelInfo,
@@ -176,7 +176,7 @@ pub struct ModelReport {
 }
 
 /// One student compared with the teacher.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct StudentReport {
     pub model: ModelReport,
     pub fidelity: FidelityMetrics,
@@ -189,7 +189,7 @@ pub struct StudentReport {
 }
 
 /// Equal-width bins over `[0, upper]`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Histogram {
     pub upper: f64,
     pub counts: Vec<u64>,
@@ -208,7 +208,7 @@ impl Histogram {
 }
 
 /// One example the student labels differently from the teacher.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Disagreement {
     /// "line 12" / "row 12".
     pub origin: String,

@@ -13,7 +13,7 @@ use super::rng::Rng;
 use rayon::prelude::*;
 use serde::Serialize;
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct BootstrapSettings {
     pub resamples: usize,
     /// Two-sided confidence level, e.g. 0.95.
@@ -27,7 +27,7 @@ impl Default for BootstrapSettings {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Interval {
     pub lower: f64,
     pub upper: f64,
@@ -50,7 +50,7 @@ pub struct PairedSample {
 }
 
 /// Intervals for one student.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct PairedIntervals {
     pub teacher_accuracy: Option<Interval>,
     pub student_accuracy: Option<Interval>,

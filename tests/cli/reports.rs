@@ -164,3 +164,21 @@ fn committed_reports_match_a_fresh_regeneration() {
         }
     }
 }
+
+#[test]
+fn the_committed_schema_is_current_and_reports_follow_it() {
+    let run = fidelity(["schema"], &root());
+    assert_eq!(run.code, 0);
+    let committed = std::fs::read_to_string(root().join("reports/report.schema.json")).unwrap();
+    assert!(committed == run.stdout, "reports/report.schema.json is stale: run scripts/regenerate-reports.sh");
+    let schema: Value = serde_json::from_str(&committed).unwrap();
+    assert!(schema["title"].as_str().unwrap().contains("schema version 1"));
+    // Every top-level field of a real report is described by the schema, and vice versa.
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(root().join("reports/tweets.json")).unwrap()).unwrap();
+    let mut in_report: Vec<&String> = report.as_object().unwrap().keys().collect();
+    let mut in_schema: Vec<&String> = schema["properties"].as_object().unwrap().keys().collect();
+    in_report.sort();
+    in_schema.sort();
+    assert_eq!(in_report, in_schema);
+    assert_eq!(report["schema_version"], 1);
+}
