@@ -121,6 +121,16 @@ pub struct CompareArgs {
     /// Also write a JUnit XML file here (one test case per gate check).
     #[arg(long)]
     pub junit: Option<PathBuf>,
+    /// Device for every model: cpu, cuda[:N] or tensorrt[:N] [default: cpu, or each model's suite device].
+    #[arg(long)]
+    pub device: Option<String>,
+    /// Device for the teacher alone (e.g. teacher on cuda:0, students on cpu).
+    #[arg(long)]
+    pub teacher_device: Option<String>,
+    /// Run a model on the CPU when its GPU provider cannot load, instead of failing; the report
+    /// records the provider actually used and ONNX Runtime's reason.
+    #[arg(long)]
+    pub allow_fallback: bool,
     /// ONNX Runtime shared library (libonnxruntime.so) to load instead of the cached/fetched one.
     #[arg(long, env = "ORT_DYLIB_PATH")]
     pub ort_lib: Option<PathBuf>,

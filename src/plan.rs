@@ -3,6 +3,7 @@
 use crate::cli::{CompareArgs, JsBase, OutputsArg};
 use crate::data::{Columns, DataFormat};
 use crate::metrics::{LogBase, OutputKind};
+use crate::model::Device;
 use crate::evaluate::invariance::{InvarianceSettings, DEFAULT_TOLERANCE};
 use crate::gate::{GateMetric, GateSpec};
 use crate::suite::{self, Suite};
@@ -48,6 +49,8 @@ pub enum PlanError {
     NoData,
     #[error("{0}")]
     Gate(String),
+    #[error("{0}")]
+    Device(String),
     #[error("suite gate: {0}")]
     SuiteGate(String),
 }
@@ -57,6 +60,7 @@ pub enum PlanError {
 pub struct ModelSource {
     pub name: String,
     pub path: PathBuf,
+    pub device: Device,
 }
 
 impl ModelSource {
@@ -64,12 +68,12 @@ impl ModelSource {
     fn parse(arg: &str) -> Self {
         if let Some((name, path)) = arg.split_once('=') {
             if !Path::new(arg).exists() && !name.is_empty() && !name.contains(['/', '\\']) {
-                return Self { name: name.into(), path: path.into() };
+                return Self { name: name.into(), path: path.into(), device: Device::Cpu };
             }
         }
         let path = PathBuf::from(arg);
         let name = path.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| arg.to_string());
-        Self { name, path }
+        Self { name, path, device: Device::Cpu }
     }
 }
 
@@ -112,6 +116,7 @@ pub struct ComparePlan {
     pub gates: Vec<GateSpec>,
     pub reports: ReportPaths,
     pub ort_lib: Option<PathBuf>,
+    pub allow_fallback: bool,
     pub quiet: bool,
     pub subgroups: SubgroupSettings,
 }
@@ -160,23 +165,37 @@ impl ComparePlan {
         let empty = Suite::default();
         let s = loaded.as_ref().map_or(&empty, |l| &l.suite);
         let resolve = |p: &Path| loaded.as_ref().map_or_else(|| p.to_path_buf(), |l| l.resolve(p));
-        let suite_model = |m: &suite::SuiteModel| {
-            let path = resolve(&m.path);
-            match &m.name {
-                Some(name) => ModelSource { name: name.clone(), path },
-                None => ModelSource::parse(&path.to_string_lossy()),
-            }
+        let device = |text: &str, origin: &str| text.parse::<Device>().map_err(|e| PlanError::Device(format!("{origin}: {e}")));
+        let global = match &args.device {
+            Some(d) => Some(device(d, "--device")?),
+            None => s.evaluation.device.as_deref().map(|d| device(d, "suite [evaluation] device")).transpose()?,
         };
+        let suite_model = |m: &suite::SuiteModel| -> Result<ModelSource, PlanError> {
+            let path = resolve(&m.path);
+            let mut source = match &m.name {
+                Some(name) => ModelSource { name: name.clone(), path, device: Device::Cpu },
+                None => ModelSource::parse(&path.to_string_lossy()),
+            };
+            source.device = match (&args.device, &m.device) {
+                (None, Some(d)) => device(d, &format!("suite device of model {}", source.name))?,
+                _ => global.unwrap_or_default(),
+            };
+            Ok(source)
+        };
+        let from_flag = |x: &str| ModelSource { device: global.unwrap_or_default(), ..ModelSource::parse(x) };
 
-        let teacher = match (&args.teacher, &s.teacher) {
-            (Some(t), _) => ModelSource::parse(t),
-            (None, Some(t)) => suite_model(t),
+        let mut teacher = match (&args.teacher, &s.teacher) {
+            (Some(t), _) => from_flag(t),
+            (None, Some(t)) => suite_model(t)?,
             (None, None) => return Err(PlanError::NoTeacher),
         };
+        if let Some(d) = &args.teacher_device {
+            teacher.device = device(d, "--teacher-device")?;
+        }
         let students: Vec<ModelSource> = if args.students.is_empty() {
-            s.students.iter().map(suite_model).collect()
+            s.students.iter().map(suite_model).collect::<Result<_, _>>()?
         } else {
-            args.students.iter().map(|x| ModelSource::parse(x)).collect()
+            args.students.iter().map(|x| from_flag(x)).collect()
         };
         check_models(&teacher, &students)?;
 
@@ -305,6 +324,7 @@ impl ComparePlan {
             gates,
             reports,
             ort_lib: args.ort_lib.clone(),
+            allow_fallback: args.allow_fallback || s.evaluation.allow_fallback,
             quiet: args.quiet,
             subgroups: SubgroupSettings {
                 min_group_size: args.min_group_size.or(s.statistics.min_group_size).unwrap_or(30),
@@ -325,8 +345,9 @@ mod tests {
 
     #[test]
     fn model_arguments_take_optional_names() {
-        assert_eq!(ModelSource::parse("a/b/int8.onnx"), ModelSource { name: "int8".into(), path: "a/b/int8.onnx".into() });
-        assert_eq!(ModelSource::parse("q=a/b/m.onnx"), ModelSource { name: "q".into(), path: "a/b/m.onnx".into() });
+        let cpu = Device::Cpu;
+        assert_eq!(ModelSource::parse("a/b/int8.onnx"), ModelSource { name: "int8".into(), path: "a/b/int8.onnx".into(), device: cpu });
+        assert_eq!(ModelSource::parse("q=a/b/m.onnx"), ModelSource { name: "q".into(), path: "a/b/m.onnx".into(), device: cpu });
         assert_eq!(ModelSource::parse("a/x=y.onnx").path, PathBuf::from("a/x=y.onnx"));
     }
 }

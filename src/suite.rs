@@ -45,6 +45,8 @@ pub struct Suite {
 pub struct SuiteModel {
     pub name: Option<String>,
     pub path: PathBuf,
+    /// cpu, cuda[:N] or tensorrt[:N].
+    pub device: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -68,6 +70,10 @@ pub struct SuiteData {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SuiteEvaluation {
+    /// Device for every model without its own.
+    pub device: Option<String>,
+    #[serde(default)]
+    pub allow_fallback: bool,
     pub batch_size: Option<usize>,
     pub batch_order: Option<BatchOrder>,
     pub serving_batch_size: Option<usize>,

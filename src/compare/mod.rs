@@ -117,11 +117,12 @@ pub fn run(plan: &ComparePlan) -> Result<Report, CompareError> {
     };
     // Load every model before reading the data, so a bad model file fails in seconds, and CSV
     // features know the teacher's input name.
-    let mut teacher = OnnxBackend::load(&runtime, &plan.teacher.name, &plan.teacher.path)?;
+    let load = |m: &crate::plan::ModelSource| OnnxBackend::load(&runtime, &m.name, &m.path, m.device, plan.allow_fallback);
+    let mut teacher = load(&plan.teacher)?;
     let mut students = plan
         .students
         .iter()
-        .map(|s| OnnxBackend::load(&runtime, &s.name, &s.path))
+        .map(load)
         .collect::<Result<Vec<_>, _>>()?;
 
     // Class counts the graphs state: a mismatch fails before any inference.

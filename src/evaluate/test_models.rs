@@ -14,7 +14,9 @@ fn info(name: &str) -> ModelInfo {
         inputs: vec![InputInfo { name: "input_ids".into(), element_type: "int64".into() }],
         output: "logits".into(),
         classes: Some(2),
+        device: crate::model::Device::Cpu,
         provider: "test".into(),
+        fallback: None,
     }
 }
 

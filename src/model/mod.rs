@@ -1,6 +1,7 @@
 //! Models: the [`Backend`] seam every evaluation goes through, the ONNX Runtime implementation,
 //! where the ONNX Runtime library comes from, and class names from `config.json`.
 
+pub mod device;
 pub mod label_names;
 pub mod onnx;
 pub mod runtime_library;
@@ -11,6 +12,7 @@ use serde::Serialize;
 use std::path::PathBuf;
 use thiserror::Error;
 
+pub use device::Device;
 pub use label_names::LabelNames;
 pub use onnx::{OnnxBackend, Runtime};
 
@@ -28,8 +30,12 @@ pub struct ModelInfo {
     pub output: String,
     /// Number of classes when the graph states it; otherwise learned from the first batch.
     pub classes: Option<usize>,
-    /// Execution provider the session runs on.
+    /// The device asked for.
+    pub device: Device,
+    /// Execution provider the session actually runs on.
     pub provider: String,
+    /// Why the session fell back to the CPU (with --allow-fallback): ONNX Runtime's message.
+    pub fallback: Option<String>,
 }
 
 /// One graph input.
@@ -59,6 +65,8 @@ pub enum ModelError {
     MissingInput { model: String, input: String, provided: String },
     #[error("model {model}: input '{input}' must be {expected}, but the data gives {given}")]
     InputType { model: String, input: String, expected: String, given: String },
+    #[error("model {model}: cannot run on {device}: {message}. Pass --allow-fallback to run it on the CPU instead, or point --ort-lib at an onnxruntime-gpu library that has this provider")]
+    Provider { model: String, device: Device, message: String },
     #[error("model {model} failed during inference: {message}")]
     Inference { model: String, message: String },
     #[error("model {model} returned {got} rows of class scores for a batch of {expected}")]

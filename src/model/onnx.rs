@@ -1,7 +1,7 @@
 //! The ONNX Runtime backend: one session per model, inputs discovered from the graph.
 
 use super::runtime_library::{self, LibraryLocation, RuntimeLibraryError};
-use super::{Backend, ModelError, ModelInfo};
+use super::{Backend, Device, ModelError, ModelInfo};
 use crate::data::{Batch, InputTensor};
 use ndarray::{Array2, Ix2};
 use ort::session::Session;
@@ -89,9 +89,20 @@ pub struct OnnxBackend {
 }
 
 /// Builds the session in a function returning `ort::Result`: `SessionBuilder` errors are not
-/// `Send`, so they are turned into messages here and nowhere else.
-fn build_session(runtime: &Runtime, bytes: &[u8]) -> ort::Result<Session> {
-    Ok(Session::builder(&runtime.environment)?.commit_from_memory(bytes)?)
+/// `Send`, so they are turned into messages here and nowhere else. GPU providers are registered
+/// with `error_on_failure`: ONNX Runtime would otherwise fall back to the CPU without a word.
+fn build_session(runtime: &Runtime, bytes: &[u8], device: Device) -> ort::Result<Session> {
+    let builder = Session::builder(&runtime.environment)?;
+    let mut builder = match device {
+        Device::Cpu => builder,
+        #[cfg(feature = "cuda")]
+        Device::Cuda(id) => builder.with_execution_providers([ort::ep::CUDA::default().with_device_id(id).build().error_on_failure()])?,
+        #[cfg(feature = "tensorrt")]
+        Device::TensorRt(id) => builder.with_execution_providers([ort::ep::TensorRT::default().with_device_id(id).build().error_on_failure()])?,
+        #[allow(unreachable_patterns)]
+        other => return Err(ort::Error::new(format!("this fidelity binary was built without {} support (cargo features `cuda` / `tensorrt`)", other.provider()))),
+    };
+    Ok(builder.commit_from_memory(bytes)?)
 }
 
 fn describe_outputs(session: &Session) -> String {
@@ -99,17 +110,29 @@ fn describe_outputs(session: &Session) -> String {
 }
 
 impl OnnxBackend {
-    pub fn load(runtime: &Runtime, name: &str, path: &Path) -> Result<Self, ModelError> {
+    /// Loads a model for `device`; with `allow_fallback`, a provider that cannot load falls back to
+    /// the CPU and the reason is kept in [`ModelInfo::fallback`].
+    pub fn load(runtime: &Runtime, name: &str, path: &Path, device: Device, allow_fallback: bool) -> Result<Self, ModelError> {
         let bytes = std::fs::read(path).map_err(|source| ModelError::Io {
             model: name.into(),
             path: path.into(),
             source,
         })?;
-        let session = build_session(runtime, &bytes).map_err(|e| ModelError::Load {
-            model: name.into(),
-            path: path.into(),
-            message: e.to_string(),
-        })?;
+        let load_error = |e: ort::Error| ModelError::Load { model: name.into(), path: path.into(), message: e.to_string() };
+        // A file ONNX Runtime cannot parse is a load error whatever the device: check on the CPU first
+        // only when a GPU provider fails, to tell the two apart.
+        let (session, provider, fallback) = match build_session(runtime, &bytes, device) {
+            Ok(session) => (session, device.provider().to_string(), None),
+            Err(e) if device == Device::Cpu => return Err(load_error(e)),
+            Err(provider_error) => {
+                let cpu = build_session(runtime, &bytes, Device::Cpu).map_err(load_error)?;
+                let message = provider_error.to_string().trim_end_matches('.').to_string();
+                if !allow_fallback {
+                    return Err(ModelError::Provider { model: name.into(), device, message });
+                }
+                (cpu, Device::Cpu.provider().to_string(), Some(message))
+            }
+        };
         let (output, classes) = session
             .outputs()
             .iter()
@@ -133,7 +156,9 @@ impl OnnxBackend {
             inputs: inputs.iter().map(|(n, t)| super::InputInfo { name: n.clone(), element_type: element_type_name(*t) }).collect(),
             output,
             classes,
-            provider: "CPUExecutionProvider".into(),
+            device,
+            provider,
+            fallback,
         };
         Ok(Self { session, info, inputs })
     }

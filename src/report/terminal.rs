@@ -79,6 +79,11 @@ pub fn render(report: &Report) -> Vec<u8> {
          NFR/PFR: negative/positive flip rate; KL: mean KL(teacher||student), nats.",
         report.conventions.js_log_base
     );
+    for m in std::iter::once(&report.teacher).chain(report.students.iter().map(|s| &s.model)) {
+        if let Some(why) = &m.info.fallback {
+            let _ = writeln!(out, "warning: {} asked for {} but runs on {} (--allow-fallback): {why}.", m.info.name, m.info.device, m.info.provider);
+        }
+    }
     render_gate(report, &mut out);
     render_worst_groups(report, &mut out);
     render_batch_dependence(report, &mut out);

@@ -83,3 +83,39 @@ fn nan_outputs_are_never_averaged() {
         &["model nan_output", "line 1", "non-finite", "NaN"],
     );
 }
+
+#[test]
+fn a_gpu_device_without_its_provider() {
+    // The fetched ONNX Runtime is the CPU build: ONNX Runtime's own message is passed on.
+    fails_with(
+        &[&fixture("tweets/teacher.onnx"), &fixture("tweets/int8.onnx"), "--data", &fixture("tweets/test.jsonl"), "--device", "cuda"],
+        &["model teacher", "cannot run on cuda:0", "CUDA execution provider is not enabled in this build", "--allow-fallback"],
+    );
+}
+
+#[test]
+fn allow_fallback_runs_on_the_cpu_and_says_so() {
+    let (run, report) = crate::util::compare_report(&[
+        &fixture("tweets/teacher.onnx"),
+        &fixture("tweets/int8.onnx"),
+        "--data",
+        &fixture("tweets/test.jsonl"),
+        "--bootstrap",
+        "0",
+        "--device",
+        "cuda:0",
+        "--allow-fallback",
+    ]);
+    assert_eq!(report["teacher"]["provider"], "CPUExecutionProvider");
+    assert_eq!(report["teacher"]["device"]["cuda"], 0);
+    assert!(report["teacher"]["fallback"].as_str().unwrap().contains("CUDA"));
+    assert!(run.stdout.contains("asked for cuda:0 but runs on CPUExecutionProvider"), "{}", run.stdout);
+}
+
+#[test]
+fn an_unknown_device() {
+    fails_with(
+        &[&fixture("tweets/teacher.onnx"), &fixture("tweets/int8.onnx"), "--data", &fixture("tweets/test.jsonl"), "--device", "tpu"],
+        &["--device", "unknown device 'tpu'", "cuda[:N]"],
+    );
+}
