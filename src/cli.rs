@@ -105,6 +105,18 @@ pub struct CompareArgs {
     /// What the models output: detect per model, or say [default: auto].
     #[arg(long, value_enum)]
     pub outputs: Option<OutputsArg>,
+    /// Skip the speed measurement (latency, throughput, speedup over the teacher).
+    #[arg(long)]
+    pub no_speed: bool,
+    /// Batch sizes of the throughput measurement (comma-separated) [default: 1,8,32].
+    #[arg(long, value_delimiter = ',')]
+    pub speed_batch_sizes: Vec<usize>,
+    /// Examples used by the speed measurement (the first ones) [default: 256].
+    #[arg(long)]
+    pub speed_examples: Option<usize>,
+    /// Measured rounds per batch size, after one warm-up round [default: 5].
+    #[arg(long)]
+    pub speed_repetitions: Option<usize>,
     /// Release gate, repeatable: `[STUDENT:] METRIC >= VALUE | METRIC <= VALUE [per-group] [interval]`,
     /// e.g. 'label_loyalty >= 0.97' or 'int8: accuracy_drop <= 0.03 per-group interval'.
     #[arg(long = "gate")]

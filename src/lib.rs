@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod model;
 pub mod plan;
 pub mod report;
+pub mod speed;
 pub mod stats;
 pub mod subgroups;
 pub mod suite;

@@ -4,6 +4,7 @@ use crate::cli::{CompareArgs, JsBase, OutputsArg};
 use crate::data::{Columns, DataFormat};
 use crate::metrics::{LogBase, OutputKind};
 use crate::model::Device;
+use crate::speed::SpeedSettings;
 use crate::evaluate::invariance::{InvarianceSettings, DEFAULT_TOLERANCE};
 use crate::gate::{GateMetric, GateSpec};
 use crate::suite::{self, Suite};
@@ -51,6 +52,8 @@ pub enum PlanError {
     Gate(String),
     #[error("{0}")]
     Device(String),
+    #[error("--speed-batch-sizes, --speed-examples and --speed-repetitions must be at least 1 (or pass --no-speed)")]
+    Speed,
     #[error("suite gate: {0}")]
     SuiteGate(String),
 }
@@ -119,6 +122,8 @@ pub struct ComparePlan {
     pub allow_fallback: bool,
     pub quiet: bool,
     pub subgroups: SubgroupSettings,
+    /// `None`: no speed measurement.
+    pub speed: Option<SpeedSettings>,
 }
 
 fn beside(model: &Path, file: &str) -> PathBuf {
@@ -286,6 +291,20 @@ impl ComparePlan {
             }
         }
 
+        let speed = (!args.no_speed && s.evaluation.speed.unwrap_or(true)).then(|| {
+            let defaults = SpeedSettings::default();
+            SpeedSettings {
+                batch_sizes: [&args.speed_batch_sizes, &s.evaluation.speed_batch_sizes].into_iter().find(|b| !b.is_empty()).cloned().unwrap_or(defaults.batch_sizes),
+                examples: args.speed_examples.or(s.evaluation.speed_examples).unwrap_or(defaults.examples),
+                warmup: defaults.warmup,
+                repetitions: args.speed_repetitions.or(s.evaluation.speed_repetitions).unwrap_or(defaults.repetitions),
+            }
+        });
+        if let Some(sp) = &speed {
+            if sp.batch_sizes.contains(&0) || sp.examples == 0 || sp.repetitions == 0 {
+                return Err(PlanError::Speed);
+            }
+        }
         let name = s.name.clone().unwrap_or_else(|| folder_name(&teacher.path));
         let in_suite = loaded.is_some();
         let default_report = |ext: &str| PathBuf::from("reports").join(format!("{name}.{ext}"));
@@ -326,6 +345,7 @@ impl ComparePlan {
             ort_lib: args.ort_lib.clone(),
             allow_fallback: args.allow_fallback || s.evaluation.allow_fallback,
             quiet: args.quiet,
+            speed,
             subgroups: SubgroupSettings {
                 min_group_size: args.min_group_size.or(s.statistics.min_group_size).unwrap_or(30),
                 bootstrap: BootstrapSettings {

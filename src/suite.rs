@@ -80,6 +80,12 @@ pub struct SuiteEvaluation {
     pub max_length: Option<usize>,
     pub js_base: Option<JsBase>,
     pub outputs: Option<OutputsArg>,
+    /// Measure speed (default true).
+    pub speed: Option<bool>,
+    #[serde(default)]
+    pub speed_batch_sizes: Vec<usize>,
+    pub speed_examples: Option<usize>,
+    pub speed_repetitions: Option<usize>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

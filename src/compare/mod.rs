@@ -52,7 +52,7 @@ impl Progress {
     }
 }
 
-fn model_report(backend: &dyn Backend, run: &ModelRun, accuracy: Option<f64>) -> ModelReport {
+fn model_report(backend: &dyn Backend, run: &ModelRun, accuracy: Option<f64>, session_memory_bytes: Option<u64>) -> ModelReport {
     ModelReport {
         info: backend.info().clone(),
         output_kind: run.pass.output_kind,
@@ -61,6 +61,8 @@ fn model_report(backend: &dyn Backend, run: &ModelRun, accuracy: Option<f64>) ->
         batching: run.batching.clone(),
         batch_invariance: run.invariance.clone(),
         inference_seconds: run.pass.inference_seconds,
+        speed: None,
+        session_memory_bytes,
     }
 }
 
@@ -117,13 +119,15 @@ pub fn run(plan: &ComparePlan) -> Result<Report, CompareError> {
     };
     // Load every model before reading the data, so a bad model file fails in seconds, and CSV
     // features know the teacher's input name.
-    let load = |m: &crate::plan::ModelSource| OnnxBackend::load(&runtime, &m.name, &m.path, m.device, plan.allow_fallback);
+    let mut memory = Vec::new();
+    let mut load = |m: &crate::plan::ModelSource| {
+        let before = crate::speed::memory::rss_bytes();
+        let backend = OnnxBackend::load(&runtime, &m.name, &m.path, m.device, plan.allow_fallback);
+        memory.push(before.zip(crate::speed::memory::rss_bytes()).map(|(b, a)| a.saturating_sub(b)));
+        backend
+    };
     let mut teacher = load(&plan.teacher)?;
-    let mut students = plan
-        .students
-        .iter()
-        .map(load)
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut students = plan.students.iter().map(&mut load).collect::<Result<Vec<_>, _>>()?;
 
     // Class counts the graphs state: a mismatch fails before any inference.
     if let Some(expected) = teacher.info().classes {
@@ -193,7 +197,9 @@ pub fn run(plan: &ComparePlan) -> Result<Report, CompareError> {
         },
         conventions: Conventions::new(plan.js_base),
         statistics: StatisticsInfo { settings: plan.subgroups, group_attributes: plan.columns.groups.clone() },
-        teacher: model_report(&teacher, &teacher_run, self_comparison.metrics.teacher_accuracy),
+        speed: plan.speed.clone(),
+        peak_rss_bytes: None,
+        teacher: model_report(&teacher, &teacher_run, self_comparison.metrics.teacher_accuracy, memory[0]),
         students: Vec::with_capacity(students.len()),
         gate: crate::gate::GateOutcome { checks: vec![], passed: 0, failed: 0 },
     };
@@ -220,7 +226,7 @@ pub fn run(plan: &ComparePlan) -> Result<Report, CompareError> {
         let js_histogram = report::Histogram::new(comparison.examples.iter().map(|c| 1.0 - c.probability_loyalty), js_upper, 20);
         let disagreements = disagreements(&comparison.examples, &teacher_pass.probabilities, &pass.probabilities, &data.examples, label_names.as_ref(), 10);
         report.students.push(StudentReport {
-            model: model_report(student, &run, comparison.metrics.student_accuracy),
+            model: model_report(student, &run, comparison.metrics.student_accuracy, memory[report.students.len() + 1]),
             fidelity: comparison.metrics,
             statistics,
             js_histogram,
@@ -229,6 +235,17 @@ pub fn run(plan: &ComparePlan) -> Result<Report, CompareError> {
         report.gate = crate::gate::evaluate(&plan.gates, &report);
         write_reports(&report, &plan.reports)?;
     }
+    if let Some(settings) = &plan.speed {
+        progress.say("measuring speed (teacher and students interleaved)");
+        let mut models: Vec<&mut dyn Backend> = std::iter::once(&mut teacher as &mut dyn Backend).chain(students.iter_mut().map(|s| s as &mut dyn Backend)).collect();
+        let speeds = crate::speed::measure(&mut models, data.source.as_ref(), settings, plan.batch_size)?;
+        let mut speeds = speeds.into_iter();
+        report.teacher.speed = speeds.next();
+        for (s, speed) in report.students.iter_mut().zip(speeds) {
+            s.model.speed = Some(speed);
+        }
+    }
+    report.peak_rss_bytes = crate::speed::memory::peak_rss_bytes();
     report.complete = true;
     report.gate = crate::gate::evaluate(&plan.gates, &report);
     write_reports(&report, &plan.reports)?;

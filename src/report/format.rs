@@ -46,3 +46,40 @@ pub fn correction_name(c: crate::stats::Correction) -> &'static str {
         crate::stats::Correction::BenjaminiHochberg => "Benjamini-Hochberg",
     }
 }
+
+/// Marks the start and end of a report part that holds measured timings, which differ run to run
+/// (the reports/ freshness test skips what lies between).
+pub const TIMING_START: &str = "<!-- timing:start -->";
+pub const TIMING_END: &str = "<!-- timing:end -->";
+
+/// The speed table: header and one row per model (teacher first); empty without measurements.
+pub fn speed_rows(report: &super::Report) -> (Vec<String>, Vec<Vec<String>>) {
+    let Some(settings) = &report.speed else { return (vec![], vec![]) };
+    let mut header = vec!["model".to_string(), format!("speedup @{}", report.batching.batch_size), "latency p50 (ms)".into(), "p95 (ms)".into()];
+    let mut sizes: Vec<usize> = settings.batch_sizes.clone();
+    if !sizes.contains(&report.batching.batch_size) {
+        sizes.push(report.batching.batch_size);
+    }
+    sizes.sort_unstable();
+    header.extend(sizes.iter().map(|b| format!("ex/s @{b}")));
+    header.extend(["session memory (MB)".to_string(), "file (MB)".to_string()]);
+    let rows = std::iter::once(&report.teacher)
+        .chain(report.students.iter().map(|s| &s.model))
+        .filter_map(|m| {
+            let sp = m.speed.as_ref()?;
+            let mut row = vec![
+                m.info.name.clone(),
+                sp.speedup.map_or_else(|| "1.00x".into(), |s| format!("{:.2}x ({:.2}-{:.2})", s.median, s.min, s.max)),
+                format!("{:.3}", sp.latency_ms_p50),
+                format!("{:.3}", sp.latency_ms_p95),
+            ];
+            row.extend(sizes.iter().map(|b| {
+                sp.throughput.iter().find(|t| t.batch_size == *b).map_or_else(|| "-".into(), |t| format!("{:.0}", t.examples_per_second.median))
+            }));
+            row.push(m.session_memory_bytes.map_or_else(|| "-".into(), |b| format!("{:.1}", b as f64 / 1e6)));
+            row.push(format!("{:.2}", m.info.bytes as f64 / 1e6));
+            Some(row)
+        })
+        .collect();
+    (header, rows)
+}

@@ -93,6 +93,20 @@ fn students_table(report: &Report, level: &str) -> String {
     table(&header, &rows) + &note
 }
 
+fn speed_section(report: &Report) -> String {
+    let (header, rows) = super::format::speed_rows(report);
+    if rows.is_empty() {
+        return String::new();
+    }
+    let rows: Vec<(String, Vec<String>)> = rows.into_iter().map(|r| (String::new(), r.iter().map(|c| esc(c)).collect())).collect();
+    format!(
+        "{}<section id=\"speed\"><h2>Speed and size</h2>{}<p class=\"note\">Measured on this machine, teacher and students interleaved; speedup = teacher time / student time per round, median (range).</p></section>{}",
+        super::format::TIMING_START,
+        table(&header, &rows),
+        super::format::TIMING_END
+    )
+}
+
 fn gate_section(report: &Report) -> String {
     if report.gate.checks.is_empty() {
         return String::new();
@@ -255,7 +269,7 @@ pub fn render(report: &Report) -> Vec<u8> {
         ("verdict", format!("{} ({} of {} checks passed)", verdict.to_uppercase(), report.gate.passed, report.gate.checks.len())),
         ("facts", facts),
         ("students_table", students_table(report, &level)),
-        ("gate", gate_section(report)),
+        ("gate", speed_section(report) + &gate_section(report)),
         ("batch", batch_section(report)),
         ("worst_groups", worst_groups(report)),
         ("student_sections", report.students.iter().map(|s| student_section(report, s, &level)).collect()),

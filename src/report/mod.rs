@@ -33,6 +33,10 @@ pub struct Report {
     pub batching: Batching,
     pub conventions: Conventions,
     pub statistics: StatisticsInfo,
+    /// How speed was measured; absent with --no-speed.
+    pub speed: Option<crate::speed::SpeedSettings>,
+    /// Timing field: peak resident memory of the whole run, in bytes.
+    pub peak_rss_bytes: Option<u64>,
     pub teacher: ModelReport,
     pub students: Vec<StudentReport>,
     /// Every gate check, passed ones included; empty when no gate was set.
@@ -173,6 +177,10 @@ pub struct ModelReport {
     pub batch_invariance: Option<crate::evaluate::invariance::BatchInvariance>,
     /// Timing field: seconds inside ONNX Runtime for the whole pass.
     pub inference_seconds: f64,
+    /// Timing field: measured latency, throughput and speedup over the teacher.
+    pub speed: Option<crate::speed::ModelSpeed>,
+    /// Timing field: resident-memory growth while the model's session was created.
+    pub session_memory_bytes: Option<u64>,
 }
 
 /// One student compared with the teacher.

@@ -47,9 +47,15 @@ pub fn render(report: &Report) -> Vec<u8> {
         report.teacher.info.provider,
     );
     out.push('\n');
-    let mut rows = vec![["model", "Acc", "ΔAcc", "L-L", "P-L", "NFR", "PFR", "KL"].map(String::from).to_vec()];
+    let speed = |m: &super::ModelReport| match (&m.speed, m.speed.as_ref().and_then(|s| s.speedup)) {
+        (Some(_), Some(s)) => format!("{:.2}x ({:.2}-{:.2})", s.median, s.min, s.max),
+        (Some(_), None) => "1.00x".into(),
+        (None, _) => "-".into(),
+    };
+    let mut rows = vec![["model", "Speed", "Acc", "ΔAcc", "L-L", "P-L", "NFR", "PFR", "KL"].map(String::from).to_vec()];
     rows.push(vec![
         report.teacher.info.name.clone(),
+        speed(&report.teacher),
         percent(report.teacher.accuracy),
         "-".into(),
         "100.00".into(),
@@ -62,6 +68,7 @@ pub fn render(report: &Report) -> Vec<u8> {
         let f = &s.fidelity;
         rows.push(vec![
             s.model.info.name.clone(),
+            speed(&s.model),
             percent(f.student_accuracy),
             signed_percent(f.accuracy_delta),
             percent(Some(f.label_loyalty)),
@@ -75,8 +82,9 @@ pub fn render(report: &Report) -> Vec<u8> {
     out.push('\n');
     let _ = writeln!(
         out,
-        "Percent. Acc: accuracy; L-L: label loyalty; P-L: probability loyalty, mean 1 - sqrt(JS), log base {}; \
+        "Speed: teacher time / model time at batch {}, median (range) of interleaved rounds. Percent. Acc: accuracy; L-L: label loyalty; P-L: probability loyalty, mean 1 - sqrt(JS), log base {}; \
          NFR/PFR: negative/positive flip rate; KL: mean KL(teacher||student), nats.",
+        report.batching.batch_size,
         report.conventions.js_log_base
     );
     for m in std::iter::once(&report.teacher).chain(report.students.iter().map(|s| &s.model)) {

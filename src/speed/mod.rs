@@ -1,0 +1,177 @@
+//! Speed and memory: "models don't have a speed, systems do" — so every figure is measured on this
+//! machine, this ONNX Runtime and this device, and every student is compared with the teacher
+//! measured interleaved (teacher, student, teacher, ...) in the same run, so machine noise hits both.
+//!
+//! - latency at batch size 1: each sampled example run alone, models interleaved per example;
+//!   p50 and p95 per model;
+//! - throughput per batch size: after warm-up, `repetitions` rounds; in each round every model runs
+//!   the same batches back to back; examples per second per round, median and range;
+//! - speedup = teacher time / student time, per round, at the evaluation batch size: median and range;
+//! - memory: resident-set growth while a model's session was created and first run.
+
+pub mod memory;
+
+use crate::evaluate::{BatchPlan, BatchSource, EvalError};
+use crate::model::Backend;
+use serde::Serialize;
+use std::time::Instant;
+
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct SpeedSettings {
+    /// Batch sizes for throughput.
+    pub batch_sizes: Vec<usize>,
+    /// Examples used (the first ones of the data).
+    pub examples: usize,
+    pub warmup: usize,
+    pub repetitions: usize,
+}
+
+impl Default for SpeedSettings {
+    fn default() -> Self {
+        Self { batch_sizes: vec![1, 8, 32], examples: 256, warmup: 1, repetitions: 5 }
+    }
+}
+
+/// Median and range of repeated measurements.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct Spread {
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+impl Spread {
+    pub fn of(values: &[f64]) -> Option<Self> {
+        if values.is_empty() {
+            return None;
+        }
+        let mut v = values.to_vec();
+        v.sort_by(f64::total_cmp);
+        Some(Self { median: quantile(&v, 0.5), min: v[0], max: v[v.len() - 1] })
+    }
+}
+
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    crate::stats::quantile::quantile_sorted(sorted, q)
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct Throughput {
+    pub batch_size: usize,
+    /// Examples per second.
+    pub examples_per_second: Spread,
+}
+
+/// One model's measured cost.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct ModelSpeed {
+    pub latency_ms_p50: f64,
+    pub latency_ms_p95: f64,
+    pub throughput: Vec<Throughput>,
+    /// Teacher time / this model's time at `speedup_batch_size`, per round (absent for the teacher).
+    pub speedup: Option<Spread>,
+    pub speedup_batch_size: usize,
+}
+
+/// Runs every model over `batches` once; returns seconds per model.
+fn round(models: &mut [&mut dyn Backend], source: &dyn BatchSource, batches: &[Vec<usize>]) -> Result<Vec<f64>, EvalError> {
+    let inputs: Vec<_> = batches.iter().map(|b| source.batch_of(b)).collect();
+    let mut seconds = Vec::with_capacity(models.len());
+    for m in models.iter_mut() {
+        let started = Instant::now();
+        for batch in &inputs {
+            m.predict(batch)?;
+        }
+        seconds.push(started.elapsed().as_secs_f64());
+    }
+    Ok(seconds)
+}
+
+/// Measures every model (index 0 is the teacher) on the first `settings.examples` examples.
+pub fn measure(
+    models: &mut [&mut dyn Backend],
+    source: &dyn BatchSource,
+    settings: &SpeedSettings,
+    speedup_batch_size: usize,
+) -> Result<Vec<ModelSpeed>, EvalError> {
+    let n = settings.examples.min(source.len()).max(1).min(source.len());
+    let count = models.len();
+    // Latency: each example alone, models interleaved per example.
+    let mut latencies = vec![Vec::with_capacity(n); count];
+    for i in 0..n {
+        let batch = source.batch_of(&[i]);
+        for (k, m) in models.iter_mut().enumerate() {
+            let started = Instant::now();
+            m.predict(&batch)?;
+            latencies[k].push(started.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+    let mut sizes = settings.batch_sizes.clone();
+    if !sizes.contains(&speedup_batch_size) {
+        sizes.push(speedup_batch_size);
+    }
+    sizes.sort_unstable();
+    sizes.dedup();
+    let mut throughput = vec![Vec::new(); count];
+    let mut speedups = vec![Vec::new(); count];
+    for &size in &sizes {
+        let plan = BatchPlan::new(source, size, crate::evaluate::BatchOrder::File);
+        let batches: Vec<Vec<usize>> = plan.batches.into_iter().take(n.div_ceil(size.max(1))).collect();
+        let examples: usize = batches.iter().map(Vec::len).sum();
+        for _ in 0..settings.warmup {
+            round(models, source, &batches)?;
+        }
+        let mut rates = vec![Vec::new(); count];
+        for _ in 0..settings.repetitions.max(1) {
+            let seconds = round(models, source, &batches)?;
+            for k in 0..count {
+                rates[k].push(examples as f64 / seconds[k].max(1e-12));
+                if size == speedup_batch_size && k > 0 {
+                    speedups[k].push(seconds[0] / seconds[k].max(1e-12));
+                }
+            }
+        }
+        for k in 0..count {
+            if let Some(s) = Spread::of(&rates[k]) {
+                throughput[k].push(Throughput { batch_size: size, examples_per_second: s });
+            }
+        }
+    }
+    Ok((0..count)
+        .map(|k| {
+            let mut l = latencies[k].clone();
+            l.sort_by(f64::total_cmp);
+            ModelSpeed {
+                latency_ms_p50: quantile(&l, 0.5),
+                latency_ms_p95: quantile(&l, 0.95),
+                throughput: throughput[k].clone(),
+                speedup: Spread::of(&speedups[k]),
+                speedup_batch_size,
+            }
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evaluate::test_models::{texts, CountingModel};
+
+    #[test]
+    fn spreads_and_measurements_have_the_right_shape() {
+        let s = Spread::of(&[3.0, 1.0, 2.0]).unwrap();
+        assert_eq!((s.median, s.min, s.max), (2.0, 1.0, 3.0));
+        assert!(Spread::of(&[]).is_none());
+        let data = texts(&[&[5], &[5, 5], &[1], &[5, 1], &[2]]);
+        let (mut a, mut b) = (CountingModel::new(false), CountingModel::new(false));
+        let mut models: Vec<&mut dyn Backend> = vec![&mut a, &mut b];
+        let settings = SpeedSettings { batch_sizes: vec![1, 2], examples: 4, warmup: 1, repetitions: 3 };
+        let speed = measure(&mut models, &data, &settings, 2).unwrap();
+        assert_eq!(speed.len(), 2);
+        assert!(speed[0].speedup.is_none() && speed[1].speedup.is_some());
+        assert_eq!(speed[1].throughput.iter().map(|t| t.batch_size).collect::<Vec<_>>(), vec![1, 2]);
+        assert!(speed[0].latency_ms_p95 >= speed[0].latency_ms_p50);
+        // 4 latency calls + (1 warm-up + 3 rounds) x (4 + 2 batches) per model.
+        assert_eq!(b.calls.len(), 4 + 4 * (4 + 2));
+    }
+}
