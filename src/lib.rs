@@ -13,6 +13,7 @@ pub mod gate;
 pub mod metrics;
 pub mod model;
 pub mod plan;
+pub mod progress;
 pub mod report;
 pub mod speed;
 pub mod stats;

@@ -151,7 +151,7 @@ pub fn run(plan: &ComparePlan) -> Result<Report, CompareError> {
 
     let origin = |i: usize| data.examples[i].origin.clone();
     let (evaluation, serving) = plans(data.source.as_ref(), plan.batch_size, plan.batch_order, plan.serving_batch_size);
-    let batchings = Batchings { source: data.source.as_ref(), evaluation, serving, invariance: plan.invariance, outputs: plan.outputs };
+    let batchings = Batchings { source: data.source.as_ref(), evaluation, serving, invariance: plan.invariance, outputs: plan.outputs, quiet: plan.quiet };
     let teacher_run = run_model(&mut teacher, &batchings, &origin)?;
     let teacher_pass = &teacher_run.pass;
     let classes = teacher_pass.probabilities.classes;

@@ -10,7 +10,7 @@
 //! check off, every model runs under the serving batching directly.
 
 use crate::evaluate::invariance::{check_batch_invariance, BatchInvariance, InvarianceSettings};
-use crate::evaluate::{run_pass, BatchOrder, BatchPlan, BatchSource, EvalError, ModelPass};
+use crate::evaluate::{run_pass_with_progress, BatchOrder, BatchPlan, BatchSource, EvalError, ModelPass};
 use crate::metrics::OutputKind;
 use crate::model::Backend;
 use serde::Serialize;
@@ -36,6 +36,7 @@ pub struct Batchings<'a> {
     pub serving: BatchPlan,
     pub invariance: InvarianceSettings,
     pub outputs: Option<OutputKind>,
+    pub quiet: bool,
 }
 
 impl Batchings<'_> {
@@ -45,6 +46,20 @@ impl Batchings<'_> {
 }
 
 pub fn run_model(backend: &mut dyn Backend, b: &Batchings, origin: &dyn Fn(usize) -> String) -> Result<ModelRun, EvalError> {
+    let name = backend.info().name.clone();
+    let bar = crate::progress::bar(b.source.len() as u64, &name, b.quiet);
+    let run_pass = |backend: &mut dyn Backend, source: &dyn BatchSource, plan: &BatchPlan, outputs: Option<OutputKind>, origin: &dyn Fn(usize) -> String| {
+        bar.reset();
+        run_pass_with_progress(backend, source, plan, outputs, origin, &bar)
+    };
+    let result = run_model_inner(backend, b, origin, &run_pass);
+    bar.finish_and_clear();
+    result
+}
+
+type PassFn<'a> = dyn Fn(&mut dyn Backend, &dyn BatchSource, &BatchPlan, Option<OutputKind>, &dyn Fn(usize) -> String) -> Result<ModelPass, EvalError> + 'a;
+
+fn run_model_inner(backend: &mut dyn Backend, b: &Batchings, origin: &dyn Fn(usize) -> String, run_pass: &PassFn) -> Result<ModelRun, EvalError> {
     let serving = |reason: &str| ModelBatching { batch_size: b.serving.batch_size, order: b.serving.order, reason: reason.into() };
     if b.invariance.sample == 0 {
         let pass = run_pass(backend, b.source, &b.serving, b.outputs, origin)?;
@@ -78,7 +93,7 @@ mod tests {
 
     fn batchings(source: &dyn BatchSource, order: BatchOrder, serving: usize, sample: usize) -> Batchings<'_> {
         let (evaluation, serving) = plans(source, 4, order, serving);
-        Batchings { source, evaluation, serving, invariance: InvarianceSettings { sample, seed: 1, tolerance: DEFAULT_TOLERANCE }, outputs: None }
+        Batchings { source, evaluation, serving, invariance: InvarianceSettings { sample, seed: 1, tolerance: DEFAULT_TOLERANCE }, outputs: None, quiet: true }
     }
 
     #[test]
@@ -88,7 +103,7 @@ mod tests {
         let run = run_model(&mut BatchScaledModel::new(), &batchings(&data, BatchOrder::File, 1, 8), &origin).unwrap();
         assert!(!run.invariance.as_ref().unwrap().invariant);
         assert_eq!((run.batching.batch_size, run.batching.order), (1, BatchOrder::File));
-        let alone = run_pass(&mut BatchScaledModel::new(), &data, &BatchPlan::new(&data, 1, BatchOrder::File), None, &origin).unwrap();
+        let alone = crate::evaluate::run_pass(&mut BatchScaledModel::new(), &data, &BatchPlan::new(&data, 1, BatchOrder::File), None, &origin).unwrap();
         assert_eq!(run.pass.probabilities, alone.probabilities);
     }
 

@@ -14,7 +14,7 @@ pub(crate) mod test_models;
 use thiserror::Error;
 
 pub use compare::{compare, StudentComparison};
-pub use pass::{run_pass, ModelPass, ProbabilityTable};
+pub use pass::{run_pass, run_pass_with_progress, ModelPass, ProbabilityTable};
 pub use source::{BatchOrder, BatchPlan, BatchSource};
 
 use crate::model::ModelError;

@@ -50,6 +50,18 @@ pub fn run_pass(
     outputs: Option<OutputKind>,
     origin: &dyn Fn(usize) -> String,
 ) -> Result<ModelPass, EvalError> {
+    run_pass_with_progress(backend, source, plan, outputs, origin, &indicatif::ProgressBar::hidden())
+}
+
+/// [`run_pass`], advancing `progress` by one per example.
+pub fn run_pass_with_progress(
+    backend: &mut dyn Backend,
+    source: &dyn BatchSource,
+    plan: &BatchPlan,
+    outputs: Option<OutputKind>,
+    origin: &dyn Fn(usize) -> String,
+    progress: &indicatif::ProgressBar,
+) -> Result<ModelPass, EvalError> {
     let model = backend.info().name.clone();
     let mut kind = outputs;
     let mut values = Vec::new();
@@ -76,6 +88,7 @@ pub fn run_pass(
             })?;
             values[index * classes..(index + 1) * classes].copy_from_slice(&probs);
         }
+        progress.inc(indices.len() as u64);
     }
     Ok(ModelPass {
         output_kind: kind.unwrap_or(OutputKind::Logits),
