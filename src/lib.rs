@@ -5,6 +5,7 @@
 //! [`model::Backend`] seam, [`evaluate`] compares every student with the teacher, [`metrics`] holds
 //! the pure metric functions, and [`report`] is the one report model every writer renders.
 
+pub mod attack;
 pub mod cli;
 pub mod compare;
 pub mod data;
