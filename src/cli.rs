@@ -117,6 +117,25 @@ pub struct CompareArgs {
     /// Measured rounds per batch size, after one warm-up round [default: 5].
     #[arg(long)]
     pub speed_repetitions: Option<usize>,
+    /// Attack this many examples (a seeded sample of labelled ones, the same for every model) with a
+    /// black-box attack; 0 turns attacks off [default: 0].
+    #[arg(long)]
+    pub attack_n: Option<usize>,
+    /// Query budget per attacked example [default: 300].
+    #[arg(long)]
+    pub attack_queries: Option<usize>,
+    /// Text attack: largest share of words changed [default: 0.2].
+    #[arg(long)]
+    pub attack_max_share: Option<f64>,
+    /// Text attack: candidates tried per word [default: 30].
+    #[arg(long)]
+    pub attack_candidates: Option<usize>,
+    /// Text attack: synonym file, JSON {"word": ["candidate", ...]} [default: the WordNet table built in].
+    #[arg(long)]
+    pub attack_synonyms: Option<PathBuf>,
+    /// Tensor attack: L-infinity radius of the perturbation [default: 0.1].
+    #[arg(long)]
+    pub attack_epsilon: Option<f32>,
     /// Release gate, repeatable: `[STUDENT:] METRIC >= VALUE | METRIC <= VALUE [per-group] [interval]`,
     /// e.g. 'label_loyalty >= 0.97' or 'int8: accuracy_drop <= 0.03 per-group interval'.
     #[arg(long = "gate")]

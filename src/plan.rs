@@ -4,6 +4,7 @@ use crate::cli::{CompareArgs, JsBase, OutputsArg};
 use crate::data::{Columns, DataFormat};
 use crate::metrics::{LogBase, OutputKind};
 use crate::model::Device;
+use crate::compare::attack_run::AttackSettings;
 use crate::speed::SpeedSettings;
 use crate::evaluate::invariance::{InvarianceSettings, DEFAULT_TOLERANCE};
 use crate::gate::{GateMetric, GateSpec};
@@ -52,6 +53,8 @@ pub enum PlanError {
     Gate(String),
     #[error("{0}")]
     Device(String),
+    #[error("{0}")]
+    Attack(String),
     #[error("--speed-batch-sizes, --speed-examples and --speed-repetitions must be at least 1 (or pass --no-speed)")]
     Speed,
     #[error("suite gate: {0}")]
@@ -124,6 +127,8 @@ pub struct ComparePlan {
     pub subgroups: SubgroupSettings,
     /// `None`: no speed measurement.
     pub speed: Option<SpeedSettings>,
+    /// `None`: no attacks.
+    pub attack: Option<AttackSettings>,
 }
 
 fn beside(model: &Path, file: &str) -> PathBuf {
@@ -305,6 +310,28 @@ impl ComparePlan {
                 return Err(PlanError::Speed);
             }
         }
+        let a = &s.attack;
+        let attack_n = args.attack_n.or(a.examples).unwrap_or(0);
+        let attack = (attack_n > 0).then(|| AttackSettings {
+            examples: attack_n,
+            seed,
+            max_queries: args.attack_queries.or(a.queries).unwrap_or(300),
+            max_perturbed_share: args.attack_max_share.or(a.max_share).unwrap_or(0.2),
+            max_candidates: args.attack_candidates.or(a.candidates).unwrap_or(30),
+            synonyms: args.attack_synonyms.clone().or_else(|| a.synonyms.as_deref().map(resolve)),
+            epsilon: args.attack_epsilon.or(a.epsilon).unwrap_or(0.1),
+        });
+        if let Some(at) = &attack {
+            if unlabelled {
+                return Err(PlanError::Attack("attacks need gold labels, but the data is --unlabelled".into()));
+            }
+            if at.max_queries == 0 {
+                return Err(PlanError::Attack("--attack-queries must be at least 1: an attack with no queries cannot run".into()));
+            }
+            if let Some(p) = at.synonyms.as_ref().filter(|p| !p.is_file()) {
+                return Err(PlanError::Attack(format!("--attack-synonyms {}: no such file", p.display())));
+            }
+        }
         let name = s.name.clone().unwrap_or_else(|| folder_name(&teacher.path));
         let in_suite = loaded.is_some();
         let default_report = |ext: &str| PathBuf::from("reports").join(format!("{name}.{ext}"));
@@ -346,6 +373,7 @@ impl ComparePlan {
             allow_fallback: args.allow_fallback || s.evaluation.allow_fallback,
             quiet: args.quiet,
             speed,
+            attack,
             subgroups: SubgroupSettings {
                 min_group_size: args.min_group_size.or(s.statistics.min_group_size).unwrap_or(30),
                 bootstrap: BootstrapSettings {

@@ -35,6 +35,8 @@ pub struct Suite {
     #[serde(default)]
     pub statistics: SuiteStatistics,
     #[serde(default)]
+    pub attack: SuiteAttack,
+    #[serde(default)]
     pub gates: Vec<GateTable>,
     #[serde(default)]
     pub output: SuiteOutput,
@@ -98,6 +100,17 @@ pub struct SuiteStatistics {
     pub min_group_size: Option<usize>,
     pub invariance_sample: Option<usize>,
     pub invariance_tolerance: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SuiteAttack {
+    pub examples: Option<usize>,
+    pub queries: Option<usize>,
+    pub max_share: Option<f64>,
+    pub candidates: Option<usize>,
+    pub synonyms: Option<PathBuf>,
+    pub epsilon: Option<f32>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -17,6 +17,17 @@ pub struct PreparedData {
     pub info: InputsInfo,
     /// Padding policy, for the report.
     pub padding: &'static str,
+    /// What attacks perturb: the tokenizer (text) or the float tensor (tensor data).
+    pub attack_inputs: AttackInputs,
+}
+
+/// The pieces an attack needs to build new model inputs.
+pub enum AttackInputs {
+    Text(TextEncoder),
+    /// The float input's name and, per example, its values (first axis = examples).
+    Tensor { input: String, values: ndarray::ArrayD<f32> },
+    /// Several inputs or no float input: attacks are not supported.
+    Unsupported(String),
 }
 
 /// Reads the data and prepares model inputs; `teacher` names the float input CSV features feed.
@@ -26,6 +37,7 @@ pub fn prepare(plan: &ComparePlan, teacher: &ModelInfo, labels: Option<&LabelNam
             let dataset = read_dataset(&plan.data, plan.data_format, &plan.columns, labels)?;
             let encoder = TextEncoder::from_file(tokenizer, *max_length)?;
             let encoded = encoder.encode(&dataset.examples)?;
+            let padding = "each batch padded to its longest example (pad id, attention mask 0, token type 0)";
             Ok(PreparedData {
                 info: InputsInfo::Text {
                     tokenizer: tokenizer.clone(),
@@ -36,7 +48,8 @@ pub fn prepare(plan: &ComparePlan, teacher: &ModelInfo, labels: Option<&LabelNam
                 examples: dataset.examples,
                 columns: dataset.columns,
                 source: Box::new(encoded),
-                padding: "each batch padded to its longest example (pad id, attention mask 0, token type 0)",
+                padding,
+                attack_inputs: AttackInputs::Text(encoder),
             })
         }
         InputPlan::Tensors => {
@@ -49,12 +62,17 @@ pub fn prepare(plan: &ComparePlan, teacher: &ModelInfo, labels: Option<&LabelNam
                 let data = TensorData::from_features(&dataset.examples, &input);
                 (dataset.examples, dataset.columns, data)
             };
+            let attack_inputs = match data.tensors.as_slice() {
+                [(name, crate::data::InputTensor::Float32(values))] => AttackInputs::Tensor { input: name.clone(), values: values.clone() },
+                _ => AttackInputs::Unsupported(format!("attacks need exactly one float input; the data gives {}", data.shapes().iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", "))),
+            };
             Ok(PreparedData {
                 info: InputsInfo::Tensors { arrays: data.shapes() },
                 examples,
                 columns,
                 source: Box::new(data),
                 padding: "none: tensors have fixed shapes",
+                attack_inputs,
             })
         }
     }

@@ -1,6 +1,7 @@
 //! `fidelity compare`: load, encode, run the teacher, then each student; write the report after
 //! every student so an interrupted run keeps what it finished.
 
+pub mod attack_run;
 mod inputs;
 pub mod model_run;
 
@@ -33,6 +34,8 @@ pub enum CompareError {
     Eval(#[from] EvalError),
     #[error(transparent)]
     Write(#[from] WriteError),
+    #[error("attack: {0}")]
+    Attack(#[from] crate::attack::AttackError),
     #[error("model {model} must have exactly one float32 input for --feature-columns, but has: {inputs}; give the data as .npz with one array per input")]
     FeatureInput { model: String, inputs: String },
     #[error("{config} names {names} classes (id2label) but model {model} outputs {classes}; use the config.json that belongs to the model")]
@@ -63,6 +66,7 @@ fn model_report(backend: &dyn Backend, run: &ModelRun, accuracy: Option<f64>, se
         inference_seconds: run.pass.inference_seconds,
         speed: None,
         session_memory_bytes,
+        attack: None,
     }
 }
 
@@ -198,12 +202,14 @@ pub fn run(plan: &ComparePlan) -> Result<Report, CompareError> {
         conventions: Conventions::new(plan.js_base),
         statistics: StatisticsInfo { settings: plan.subgroups, group_attributes: plan.columns.groups.clone() },
         speed: plan.speed.clone(),
+        attack: plan.attack.clone(),
         peak_rss_bytes: None,
         teacher: model_report(&teacher, &teacher_run, self_comparison.metrics.teacher_accuracy, memory[0]),
         students: Vec::with_capacity(students.len()),
         gate: crate::gate::GateOutcome { checks: vec![], passed: 0, failed: 0 },
     };
 
+    let mut student_predictions = Vec::with_capacity(students.len());
     for student in students.iter_mut() {
         let run = run_model(student, &batchings, &origin)?;
         let pass = &run.pass;
@@ -219,6 +225,7 @@ pub fn run(plan: &ComparePlan) -> Result<Report, CompareError> {
         let comparison = compare(&teacher_pass.probabilities, &pass.probabilities, &labels, plan.js_base);
         progress.say(format!("{}: {:.2} s in ONNX Runtime", student.info().name, pass.inference_seconds));
         let statistics = analyse(&comparison.examples, &comparison.metrics, &groups, plan.subgroups);
+        student_predictions.push((pass.output_kind, comparison.examples.iter().map(|c| c.student_label).collect::<Vec<_>>()));
         let js_upper = match plan.js_base {
             crate::metrics::LogBase::E => std::f64::consts::LN_2.sqrt(),
             crate::metrics::LogBase::Two => 1.0,
@@ -233,6 +240,30 @@ pub fn run(plan: &ComparePlan) -> Result<Report, CompareError> {
             disagreements,
         });
         report.gate = crate::gate::evaluate(&plan.gates, &report);
+        write_reports(&report, &plan.reports)?;
+    }
+    if let Some(settings) = &plan.attack {
+        let labelled: Vec<usize> = (0..labels.len()).filter(|&i| labels[i].is_some()).collect();
+        let sample: Vec<usize> = crate::evaluate::invariance::sample_indices(labelled.len(), settings.examples, settings.seed).into_iter().map(|k| labelled[k]).collect();
+        let owned = settings.synonyms.as_deref().map(crate::attack::SynonymTable::from_json_file).transpose()?;
+        let ctx = attack_run::AttackContext {
+            settings,
+            inputs: &data.attack_inputs,
+            examples: &data.examples,
+            sample,
+            groups: &groups,
+            batch_size: plan.batch_size,
+            synonyms: owned.as_ref().unwrap_or_else(|| crate::attack::SynonymTable::wordnet()),
+            quiet: plan.quiet,
+        };
+        progress.say(format!("attacking {} examples per model", ctx.sample.len()));
+        let (teacher_outcomes, teacher_attack) = attack_run::attack_model(&ctx, &mut teacher, teacher_run.pass.output_kind)?;
+        report.teacher.attack = Some(teacher_attack);
+        for ((student, (kind, predictions)), entry) in students.iter_mut().zip(&student_predictions).zip(report.students.iter_mut()) {
+            let (_, mut direct) = attack_run::attack_model(&ctx, student, *kind)?;
+            direct.transfer = Some(attack_run::transfer(&ctx, &teacher_outcomes, student, *kind, predictions)?);
+            entry.model.attack = Some(direct);
+        }
         write_reports(&report, &plan.reports)?;
     }
     if let Some(settings) = &plan.speed {

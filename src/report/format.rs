@@ -83,3 +83,28 @@ pub fn speed_rows(report: &super::Report) -> (Vec<String>, Vec<Vec<String>>) {
         .collect();
     (header, rows)
 }
+
+/// The attack table: one row per model (teacher first); empty when attacks were off.
+pub fn attack_rows(report: &super::Report) -> (Vec<String>, Vec<Vec<String>>) {
+    if report.attack.is_none() {
+        return (vec![], vec![]);
+    }
+    let header = ["model", "attacked", "after-attack acc", "success rate", "mean queries", "perturbed share", "transfer from teacher"].map(String::from).to_vec();
+    let rows = std::iter::once(&report.teacher)
+        .chain(report.students.iter().map(|s| &s.model))
+        .filter_map(|m| {
+            let a = m.attack.as_ref()?;
+            let s = &a.summary;
+            Some(vec![
+                m.info.name.clone(),
+                s.attacked.to_string(),
+                percent(s.after_attack_accuracy),
+                percent(s.attack_success_rate),
+                s.mean_queries.map_or_else(|| "-".into(), |q| format!("{q:.1}")),
+                percent(s.mean_perturbed_share),
+                a.transfer.as_ref().map_or_else(|| "-".into(), |t| format!("{} ({} of {})", percent(t.transfer_success_rate), t.fooled, t.replayed)),
+            ])
+        })
+        .collect();
+    (header, rows)
+}

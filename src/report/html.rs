@@ -93,6 +93,15 @@ fn students_table(report: &Report, level: &str) -> String {
     table(&header, &rows) + &note
 }
 
+fn attack_section(report: &Report) -> String {
+    let (header, rows) = super::format::attack_rows(report);
+    if rows.is_empty() {
+        return String::new();
+    }
+    let rows: Vec<(String, Vec<String>)> = rows.into_iter().map(|r| (String::new(), r.iter().map(|c| esc(c)).collect())).collect();
+    format!("<section id=\"robustness\"><h2>Robustness (black-box attacks)</h2>{}<p class=\"note\">Percent. {}</p></section>", table(&header, &rows), esc(report.conventions.attacks))
+}
+
 fn speed_section(report: &Report) -> String {
     let (header, rows) = super::format::speed_rows(report);
     if rows.is_empty() {
@@ -260,7 +269,7 @@ pub fn render(report: &Report) -> Vec<u8> {
         if report.complete { String::new() } else { " · <strong>incomplete run</strong>".into() }
     );
     let c = &report.conventions;
-    let conventions = [("probability loyalty", c.probability_loyalty), ("label loyalty", c.label_loyalty), ("ties", c.argmax_ties), ("flip rates", c.flip_rates), ("KL", c.kl), ("probabilities", c.probabilities), ("intervals", c.intervals), ("McNemar", c.mcnemar), ("groups", c.groups), ("representation", c.representation), ("amplification", c.amplification), ("harm ranking", c.harm_ranking)]
+    let conventions = [("probability loyalty", c.probability_loyalty), ("label loyalty", c.label_loyalty), ("ties", c.argmax_ties), ("flip rates", c.flip_rates), ("KL", c.kl), ("probabilities", c.probabilities), ("intervals", c.intervals), ("McNemar", c.mcnemar), ("groups", c.groups), ("representation", c.representation), ("amplification", c.amplification), ("harm ranking", c.harm_ranking), ("attacks", c.attacks)]
         .iter().map(|(k, v)| format!("<li><strong>{k}</strong>: {}</li>", esc(v))).collect::<String>();
     let html = fill(TEMPLATE, &[
         ("css", CSS.to_string()),
@@ -269,7 +278,7 @@ pub fn render(report: &Report) -> Vec<u8> {
         ("verdict", format!("{} ({} of {} checks passed)", verdict.to_uppercase(), report.gate.passed, report.gate.checks.len())),
         ("facts", facts),
         ("students_table", students_table(report, &level)),
-        ("gate", speed_section(report) + &gate_section(report)),
+        ("gate", attack_section(report) + &speed_section(report) + &gate_section(report)),
         ("batch", batch_section(report)),
         ("worst_groups", worst_groups(report)),
         ("student_sections", report.students.iter().map(|s| student_section(report, s, &level)).collect()),

@@ -65,6 +65,15 @@ pub fn render(report: &Report) -> Vec<u8> {
     table(&mut out, &["model", "Acc", &format!("ΔAcc [{level}]"), &format!("L-L [{level}]"), &format!("P-L [{level}]"), "NFR", "PFR", "KL", "McNemar p", "batch"], &rows);
     let _ = writeln!(out, "Percent. L-L: label loyalty; P-L: probability loyalty (mean 1 − √JS, log base {}); NFR/PFR: negative/positive flip rate; KL: mean KL(teacher‖student) in nats.\n", report.conventions.js_log_base);
 
+    let (header, rows) = super::format::attack_rows(report);
+    if !rows.is_empty() {
+        let _ = writeln!(out, "## Robustness (black-box attacks)\n");
+        let header: Vec<&str> = header.iter().map(String::as_str).collect();
+        let rows: Vec<Vec<String>> = rows.into_iter().map(|r| r.iter().map(|c| cell(c)).collect()).collect();
+        table(&mut out, &header, &rows);
+        let _ = writeln!(out, "Percent. {}\n", cell(report.conventions.attacks));
+    }
+
     let (header, rows) = super::format::speed_rows(report);
     if !rows.is_empty() {
         let _ = writeln!(out, "{}\n## Speed\n", super::format::TIMING_START);
@@ -151,6 +160,7 @@ pub fn render(report: &Report) -> Vec<u8> {
         ("representation", c.representation),
         ("amplification", c.amplification),
         ("harm ranking", c.harm_ranking),
+        ("attacks", c.attacks),
     ] {
         let _ = writeln!(out, "- **{k}**: {}", cell(v));
     }

@@ -33,6 +33,8 @@ pub struct Report {
     pub batching: Batching,
     pub conventions: Conventions,
     pub statistics: StatisticsInfo,
+    /// How attacks were run; absent when attacks are off.
+    pub attack: Option<crate::compare::attack_run::AttackSettings>,
     /// How speed was measured; absent with --no-speed.
     pub speed: Option<crate::speed::SpeedSettings>,
     /// Timing field: peak resident memory of the whole run, in bytes.
@@ -141,6 +143,7 @@ pub struct Conventions {
     pub representation: &'static str,
     pub amplification: &'static str,
     pub harm_ranking: &'static str,
+    pub attacks: &'static str,
 }
 
 impl Conventions {
@@ -159,6 +162,7 @@ impl Conventions {
             representation: "share of the teacher-student disagreements that fall in the group, divided by the group's share of the data",
             amplification: "((err_s,g - err_t,g) / err_t,g) / ((err_s - err_t) / err_t), err = 1 - accuracy; null when a denominator is 0 (after Hooker et al. 2020)",
             harm_ranking: "judged groups by accuracy change, most negative first; ties by lower label loyalty",
+            attacks: "TextAttack conventions: after-attack accuracy = (originally correct - successes) / attacked, examples already misclassified count as failures of the model and cost 0 queries; attack success rate = successes / originally correct; mean queries over originally-correct examples; perturbed share = changed words / words, mean over successes; every model row sent is one query; transfer success rate = teacher adversarial examples that also fool the student / teacher successes the student classified correctly before. Text: word importance by deletion, greedy synonym substitution (WordNet by default: no context or part-of-speech check, no inflections), stop words kept; pairs perturb the second text. Tensors: SimBA in an L-infinity ball",
         }
     }
 }
@@ -181,6 +185,8 @@ pub struct ModelReport {
     pub speed: Option<crate::speed::ModelSpeed>,
     /// Timing field: resident-memory growth while the model's session was created.
     pub session_memory_bytes: Option<u64>,
+    /// Black-box attack results on the attacked sample (with transfer from the teacher, for students).
+    pub attack: Option<crate::compare::attack_run::ModelAttack>,
 }
 
 /// One student compared with the teacher.

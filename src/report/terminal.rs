@@ -52,7 +52,15 @@ pub fn render(report: &Report) -> Vec<u8> {
         (Some(_), None) => "1.00x".into(),
         (None, _) => "-".into(),
     };
-    let mut rows = vec![["model", "Speed", "Acc", "ΔAcc", "L-L", "P-L", "NFR", "PFR", "KL"].map(String::from).to_vec()];
+    let attack = |m: &super::ModelReport| match &m.attack {
+        Some(a) => vec![percent(a.summary.after_attack_accuracy), a.summary.mean_queries.map_or_else(|| "-".into(), |q| format!("{q:.1}"))],
+        None => vec![],
+    };
+    let mut header = ["model", "Speed", "Acc", "ΔAcc", "L-L", "P-L", "NFR", "PFR", "KL"].map(String::from).to_vec();
+    if report.attack.is_some() {
+        header.extend(["AA".to_string(), "#Q".to_string()]);
+    }
+    let mut rows = vec![header];
     rows.push(vec![
         report.teacher.info.name.clone(),
         speed(&report.teacher),
@@ -64,6 +72,7 @@ pub fn render(report: &Report) -> Vec<u8> {
         "-".into(),
         "-".into(),
     ]);
+    rows.last_mut().map(|r| r.extend(attack(&report.teacher)));
     for s in &report.students {
         let f = &s.fidelity;
         rows.push(vec![
@@ -77,8 +86,26 @@ pub fn render(report: &Report) -> Vec<u8> {
             percent(f.positive_flip_rate),
             f.mean_kl.map_or_else(|| "inf".into(), |k| format!("{k:.4}")),
         ]);
+        rows.last_mut().map(|r| r.extend(attack(&s.model)));
     }
     out.push_str(&render_table(&rows));
+    if let Some(a) = &report.attack {
+        let transfer: Vec<String> = report
+            .students
+            .iter()
+            .filter_map(|s| {
+                let t = s.model.attack.as_ref()?.transfer.as_ref()?;
+                Some(format!("{} {} ({} of {})", s.model.info.name, percent(t.transfer_success_rate), t.fooled, t.replayed))
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "AA: after-attack accuracy on {} attacked examples (black-box, {} queries each at most); #Q: mean queries per originally-correct example. Teacher's adversarial examples transferred: {}.",
+            a.examples,
+            a.max_queries,
+            transfer.join(", ")
+        );
+    }
     out.push('\n');
     let _ = writeln!(
         out,

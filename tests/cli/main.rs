@@ -3,6 +3,7 @@
 //! independent implementation (numpy/scipy/statsmodels, see fixtures/).
 
 mod adult;
+mod attacks;
 mod browser;
 mod tokenization;
 mod tweets;

@@ -1,0 +1,237 @@
+//! Black-box attacks inside `compare`: the same seeded sample of examples for every model, each
+//! model attacked directly, and the teacher's successful adversarial examples replayed on every
+//! student (transfer). The model side of the attack seams ([`TextClassifier`], [`TensorClassifier`])
+//! is built here from the tokenizer or the tensor data and the model's [`Backend`].
+
+use super::inputs::AttackInputs;
+use crate::attack::{
+    AttackError, AttackOutcome, AttackStatus, AttackSummary, SynonymTable, TensorAttack, TensorAttackSettings, TensorClassifier, TensorExample, TextAttack,
+    TextAttackSettings, TextClassifier, TextExample, TextInput,
+};
+use crate::data::text::{text_batch, TextEncoder};
+use crate::data::{Batch, Example, InputTensor};
+use crate::metrics::probability::to_probabilities;
+use crate::metrics::{argmax, OutputKind};
+use crate::model::Backend;
+use crate::subgroups::Group;
+use ndarray::{ArrayD, ArrayViewD, Axis};
+use serde::Serialize;
+
+/// Attack settings from flags and suite.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct AttackSettings {
+    /// Examples attacked (a seeded sample of labelled examples, the same for every model).
+    pub examples: usize,
+    pub seed: u64,
+    /// Per-example query budget.
+    pub max_queries: usize,
+    /// Text: largest share of words changed.
+    pub max_perturbed_share: f64,
+    /// Text: candidates per word.
+    pub max_candidates: usize,
+    /// Text: the user's synonym file; absent = the WordNet table compiled in.
+    pub synonyms: Option<std::path::PathBuf>,
+    /// Tensors: L∞ radius.
+    pub epsilon: f32,
+}
+
+/// The teacher's successful adversarial examples replayed on a student.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct Transfer {
+    /// Teacher successes whose original the student classified correctly (the denominator).
+    pub replayed: usize,
+    /// Of those, how many the student now gets wrong.
+    pub fooled: usize,
+    pub transfer_success_rate: Option<f64>,
+    /// Queries spent on the replay (one per replayed example).
+    pub queries: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct GroupAttack {
+    pub name: String,
+    #[serde(flatten)]
+    pub summary: AttackSummary,
+}
+
+/// One model's attack results.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct ModelAttack {
+    #[serde(flatten)]
+    pub summary: AttackSummary,
+    pub groups: Vec<GroupAttack>,
+    /// Students only.
+    pub transfer: Option<Transfer>,
+}
+
+/// A model as the text attack sees it: texts in, probability rows out, through the tokenizer.
+pub struct TextModel<'a> {
+    backend: &'a mut dyn Backend,
+    encoder: &'a TextEncoder,
+    kind: OutputKind,
+}
+
+impl<'a> TextModel<'a> {
+    pub fn new(backend: &'a mut dyn Backend, encoder: &'a TextEncoder, kind: OutputKind) -> Self {
+        Self { backend, encoder, kind }
+    }
+}
+
+fn model_error(backend: &dyn Backend, message: impl std::fmt::Display) -> AttackError {
+    AttackError::Model(format!("model {}: {message}", backend.info().name))
+}
+
+fn probabilities(backend: &mut dyn Backend, batch: &Batch, kind: OutputKind) -> Result<Vec<Vec<f64>>, AttackError> {
+    let scores = backend.predict(batch).map_err(|e| AttackError::Model(e.to_string()))?;
+    scores
+        .rows()
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| to_probabilities(&r.to_vec(), kind, i).map_err(|e| model_error(backend, e)))
+        .collect()
+}
+
+impl TextClassifier for TextModel<'_> {
+    fn classify(&mut self, inputs: &[TextInput]) -> Result<Vec<Vec<f64>>, AttackError> {
+        let examples: Vec<Example> = inputs
+            .iter()
+            .map(|t| Example { origin: "attack".into(), text: Some(t.text.clone()), text_pair: t.pair.clone(), label: None, attributes: vec![], features: vec![] })
+            .collect();
+        let encoded = self.encoder.encode(&examples).map_err(|e| model_error(self.backend, e))?;
+        probabilities(self.backend, &text_batch(&encoded.items, encoded.pad_id), self.kind)
+    }
+}
+
+/// A model as the tensor attack sees it: a batch of float inputs in.
+struct TensorModel<'a> {
+    backend: &'a mut dyn Backend,
+    input: &'a str,
+    kind: OutputKind,
+}
+
+impl TensorClassifier for TensorModel<'_> {
+    fn classify(&mut self, inputs: ArrayViewD<'_, f32>) -> Result<Vec<Vec<f64>>, AttackError> {
+        let batch = Batch { rows: inputs.shape()[0], tensors: vec![(self.input.to_string(), InputTensor::Float32(inputs.to_owned()))] };
+        probabilities(self.backend, &batch, self.kind)
+    }
+}
+
+/// Everything attacks need that does not change between models.
+pub struct AttackContext<'a> {
+    pub settings: &'a AttackSettings,
+    pub inputs: &'a AttackInputs,
+    pub examples: &'a [Example],
+    /// Attacked example indices, ascending.
+    pub sample: Vec<usize>,
+    pub groups: &'a [Group],
+    pub batch_size: usize,
+    pub synonyms: &'a SynonymTable,
+    pub quiet: bool,
+}
+
+/// Either attack's outcomes, keeping the adversarial inputs for transfer.
+pub enum Outcomes {
+    Text(Vec<AttackOutcome<TextInput>>),
+    Tensor(Vec<AttackOutcome<ArrayD<f32>>>),
+}
+
+impl Outcomes {
+    fn summary_of(&self, keep: impl Fn(usize) -> bool) -> AttackSummary {
+        match self {
+            Outcomes::Text(o) => AttackSummary::from_outcomes(&o.iter().enumerate().filter(|(k, _)| keep(*k)).map(|(_, o)| o.clone()).collect::<Vec<_>>()),
+            Outcomes::Tensor(o) => AttackSummary::from_outcomes(&o.iter().enumerate().filter(|(k, _)| keep(*k)).map(|(_, o)| o.clone()).collect::<Vec<_>>()),
+        }
+    }
+}
+
+fn text_input(e: &Example) -> TextInput {
+    TextInput { text: e.text.clone().unwrap_or_default(), pair: e.text_pair.clone() }
+}
+
+/// Attacks one model over the sample.
+pub fn attack_model(ctx: &AttackContext, backend: &mut dyn Backend, kind: OutputKind) -> Result<(Outcomes, ModelAttack), AttackError> {
+    let name = backend.info().name.clone();
+    let bar = crate::progress::bar(ctx.sample.len() as u64, &format!("attack {name}"), ctx.quiet);
+    let mut progress = |done: usize| bar.set_position(done as u64);
+    let golds: Vec<usize> = ctx.sample.iter().map(|&i| ctx.examples[i].label.unwrap_or(0)).collect();
+    let outcomes = match ctx.inputs {
+        AttackInputs::Text(encoder) => {
+            let settings = TextAttackSettings {
+                max_queries: ctx.settings.max_queries,
+                max_perturbed_share: ctx.settings.max_perturbed_share,
+                max_candidates: ctx.settings.max_candidates,
+                seed: ctx.settings.seed,
+            };
+            let attack = TextAttack::new(settings, ctx.synonyms)?;
+            let inputs: Vec<TextInput> = ctx.sample.iter().map(|&i| text_input(&ctx.examples[i])).collect();
+            let examples: Vec<TextExample> = inputs.iter().zip(&golds).map(|(input, &gold)| TextExample { input, gold, original: None }).collect();
+            let mut model = TextModel { backend, encoder, kind };
+            Outcomes::Text(attack.attack_batch_with_progress(&mut model, &examples, ctx.batch_size, &mut progress)?)
+        }
+        AttackInputs::Tensor { input, values } => {
+            let settings = TensorAttackSettings { epsilon: ctx.settings.epsilon, max_queries: ctx.settings.max_queries, seed: ctx.settings.seed, clip: None };
+            let attack = TensorAttack::new(settings)?;
+            let examples: Vec<TensorExample> = ctx
+                .sample
+                .iter()
+                .zip(&golds)
+                .map(|(&i, &gold)| TensorExample { input: values.index_axis(Axis(0), i), gold, original: None, key: i as u64 })
+                .collect();
+            let mut model = TensorModel { backend, input, kind };
+            Outcomes::Tensor(attack.attack_batch_with_progress(&mut model, &examples, ctx.batch_size, &mut progress)?)
+        }
+        AttackInputs::Unsupported(why) => return Err(AttackError::Model(why.clone())),
+    };
+    bar.finish_and_clear();
+    let summary = outcomes.summary_of(|_| true);
+    let groups = ctx
+        .groups
+        .iter()
+        .map(|g| {
+            let members: std::collections::HashSet<usize> = g.members.iter().copied().collect();
+            GroupAttack { name: g.name.clone(), summary: outcomes.summary_of(|k| members.contains(&ctx.sample[k])) }
+        })
+        .filter(|g| g.summary.attacked > 0)
+        .collect();
+    Ok((outcomes, ModelAttack { summary, groups, transfer: None }))
+}
+
+/// Replays the teacher's successful adversarial inputs on a student whose original predictions
+/// (`student_labels`, per example index) are known.
+pub fn transfer(ctx: &AttackContext, teacher: &Outcomes, backend: &mut dyn Backend, kind: OutputKind, student_labels: &[usize]) -> Result<Transfer, AttackError> {
+    // Teacher successes on examples the student got right.
+    let chosen: Vec<usize> = (0..ctx.sample.len())
+        .filter(|&k| {
+            let i = ctx.sample[k];
+            let success = match teacher {
+                Outcomes::Text(o) => o[k].status == AttackStatus::Succeeded,
+                Outcomes::Tensor(o) => o[k].status == AttackStatus::Succeeded,
+            };
+            success && Some(student_labels[i]) == ctx.examples[i].label
+        })
+        .collect();
+    let mut fooled = 0;
+    for chunk in chosen.chunks(ctx.batch_size.max(1)) {
+        let rows = match (teacher, ctx.inputs) {
+            (Outcomes::Text(o), AttackInputs::Text(encoder)) => {
+                let inputs: Vec<TextInput> = chunk.iter().filter_map(|&k| o[k].adversarial.clone()).collect();
+                TextModel { backend: &mut *backend, encoder, kind }.classify(&inputs)?
+            }
+            (Outcomes::Tensor(o), AttackInputs::Tensor { input, .. }) => {
+                let views: Vec<ArrayViewD<f32>> = chunk.iter().filter_map(|&k| o[k].adversarial.as_ref().map(|a| a.view())).collect();
+                let stacked = ndarray::stack(Axis(0), &views).map_err(|e| AttackError::Model(e.to_string()))?;
+                TensorModel { backend: &mut *backend, input, kind }.classify(stacked.view())?
+            }
+            _ => return Err(AttackError::Model("teacher outcomes and inputs differ in kind".into())),
+        };
+        for (row, &k) in rows.iter().zip(chunk) {
+            fooled += usize::from(Some(argmax(row)) != ctx.examples[ctx.sample[k]].label);
+        }
+    }
+    Ok(Transfer {
+        replayed: chosen.len(),
+        fooled,
+        transfer_success_rate: (!chosen.is_empty()).then(|| fooled as f64 / chosen.len() as f64),
+        queries: chosen.len(),
+    })
+}
