@@ -53,12 +53,16 @@ pub fn render(report: &Report) -> Vec<u8> {
         (None, _) => "-".into(),
     };
     let attack = |m: &super::ModelReport| match &m.attack {
-        Some(a) => vec![percent(a.summary.after_attack_accuracy), a.summary.mean_queries.map_or_else(|| "-".into(), |q| format!("{q:.1}"))],
+        Some(a) => vec![
+            percent(a.summary.after_attack_accuracy),
+            percent(a.summary.attack_success_rate),
+            a.summary.mean_queries.map_or_else(|| "-".into(), |q| format!("{q:.1}")),
+        ],
         None => vec![],
     };
     let mut header = ["model", "Speed", "Acc", "ΔAcc", "L-L", "P-L", "NFR", "PFR", "KL"].map(String::from).to_vec();
     if report.attack.is_some() {
-        header.extend(["AA".to_string(), "#Q".to_string()]);
+        header.extend(["AA".to_string(), "ASR".to_string(), "#Q".to_string()]);
     }
     let mut rows = vec![header];
     rows.push(vec![
@@ -100,7 +104,7 @@ pub fn render(report: &Report) -> Vec<u8> {
             .collect();
         let _ = writeln!(
             out,
-            "AA: after-attack accuracy on {} attacked examples (black-box, {} queries each at most); #Q: mean queries per originally-correct example. Teacher's adversarial examples transferred: {}.",
+            "AA: after-attack accuracy on {} attacked examples (black-box, {} queries each at most); ASR: attack success rate; #Q: mean queries per originally-correct example. Teacher's adversarial examples transferred: {}.",
             a.examples,
             a.max_queries,
             transfer.join(", ")

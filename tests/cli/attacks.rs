@@ -33,7 +33,7 @@ fn text_attack_results_for_the_teacher_and_every_student() {
     }
     assert!(run.stdout.lines().next().is_some());
     let header = run.stdout.lines().find(|l| l.starts_with("model")).unwrap();
-    assert!(header.contains("AA") && header.contains("#Q"), "{header}");
+    assert!(header.contains("AA") && header.contains("ASR") && header.contains("#Q"), "{header}");
     assert!(run.stdout.contains("transferred: pruned"), "{}", run.stdout);
     assert!(report["conventions"]["attacks"].as_str().unwrap().contains("cost 0 queries"));
 }
