@@ -5,7 +5,8 @@
 //! - latency at batch size 1: each sampled example run alone, models interleaved per example;
 //!   p50 and p95 per model;
 //! - throughput per batch size: after warm-up, `repetitions` rounds; in each round every model runs
-//!   the same batches back to back; examples per second per round, median and range;
+//!   the same batches back to back (repeated until the teacher's part lasts 20 ms, so small models
+//!   are timed above the noise); examples per second per round, median and range;
 //! - speedup = teacher time / student time, per round, at the evaluation batch size: median and range;
 //! - memory: resident-set growth while a model's session was created and first run.
 
@@ -73,14 +74,18 @@ pub struct ModelSpeed {
     pub speedup_batch_size: usize,
 }
 
-/// Runs every model over `batches` once; returns seconds per model.
-fn round(models: &mut [&mut dyn Backend], source: &dyn BatchSource, batches: &[Vec<usize>]) -> Result<Vec<f64>, EvalError> {
-    let inputs: Vec<_> = batches.iter().map(|b| source.batch_of(b)).collect();
+/// Shortest round worth timing: below it, timer resolution and scheduler noise dominate small models.
+const MIN_ROUND_SECONDS: f64 = 0.02;
+
+/// Runs every model over `batches`, `iterations` times in a row; returns seconds per model.
+fn round(models: &mut [&mut dyn Backend], inputs: &[crate::data::Batch], iterations: usize) -> Result<Vec<f64>, EvalError> {
     let mut seconds = Vec::with_capacity(models.len());
     for m in models.iter_mut() {
         let started = Instant::now();
-        for batch in &inputs {
-            m.predict(batch)?;
+        for _ in 0..iterations {
+            for batch in inputs {
+                m.predict(batch)?;
+            }
         }
         seconds.push(started.elapsed().as_secs_f64());
     }
@@ -117,13 +122,17 @@ pub fn measure(
     for &size in &sizes {
         let plan = BatchPlan::new(source, size, crate::evaluate::BatchOrder::File);
         let batches: Vec<Vec<usize>> = plan.batches.into_iter().take(n.div_ceil(size.max(1))).collect();
-        let examples: usize = batches.iter().map(Vec::len).sum();
+        let inputs: Vec<_> = batches.iter().map(|b| source.batch_of(b)).collect();
         for _ in 0..settings.warmup {
-            round(models, source, &batches)?;
+            round(models, &inputs, 1)?;
         }
+        // Repeat the batches within a round until the teacher's round lasts long enough to time.
+        let once = round(&mut models[..1], &inputs, 1)?[0];
+        let iterations = ((MIN_ROUND_SECONDS / once.max(1e-9)).ceil() as usize).clamp(1, 10_000);
+        let examples = iterations * batches.iter().map(Vec::len).sum::<usize>();
         let mut rates = vec![Vec::new(); count];
         for _ in 0..settings.repetitions.max(1) {
-            let seconds = round(models, source, &batches)?;
+            let seconds = round(models, &inputs, iterations)?;
             for k in 0..count {
                 rates[k].push(examples as f64 / seconds[k].max(1e-12));
                 if size == speedup_batch_size && k > 0 {
@@ -171,7 +180,8 @@ mod tests {
         assert!(speed[0].speedup.is_none() && speed[1].speedup.is_some());
         assert_eq!(speed[1].throughput.iter().map(|t| t.batch_size).collect::<Vec<_>>(), vec![1, 2]);
         assert!(speed[0].latency_ms_p95 >= speed[0].latency_ms_p50);
-        // 4 latency calls + (1 warm-up + 3 rounds) x (4 + 2 batches) per model.
-        assert_eq!(b.calls.len(), 4 + 4 * (4 + 2));
+        // 4 latency calls, then per batch size 1 warm-up round and 3 rounds of whole repetitions.
+        assert!(b.calls.len() >= 4 + 4 * (4 + 2));
+        assert_eq!((b.calls.len() - 4 - 4 - 2) % 3, 0, "rounds repeat whole sets of batches");
     }
 }
