@@ -66,6 +66,8 @@ fn model_report(backend: &dyn Backend, run: &ModelRun, accuracy: Option<f64>, se
         inference_seconds: run.pass.inference_seconds,
         speed: None,
         session_memory_bytes,
+        size: None,
+        size_note: None,
         attack: None,
     }
 }
@@ -274,6 +276,19 @@ pub fn run(plan: &ComparePlan) -> Result<Report, CompareError> {
         report.teacher.speed = speeds.next();
         for (s, speed) in report.students.iter_mut().zip(speeds) {
             s.model.speed = Some(speed);
+        }
+    }
+    let mean_length = (0..data.source.len()).map(|i| data.source.length(i) as f64).sum::<f64>() / data.source.len().max(1) as f64;
+    let sequence_length = (mean_length > 0.0).then_some(mean_length);
+    for m in std::iter::once(&mut report.teacher).chain(report.students.iter_mut().map(|s| &mut s.model)) {
+        match std::fs::read(&m.info.path).map_err(|e| e.to_string()).and_then(|b| crate::model::graph_stats::graph_stats(&b, sequence_length)) {
+            Ok(mut stats) => {
+                if let Some(l) = sequence_length {
+                    stats.assumptions.iter_mut().filter(|a| a.contains("sequence length")).for_each(|a| a.push_str(&format!(" (data mean {l:.1} tokens)")));
+                }
+                m.size = Some(stats);
+            }
+            Err(e) => m.size_note = Some(format!("size not read: {e}")),
         }
     }
     report.peak_rss_bytes = crate::speed::memory::peak_rss_bytes();

@@ -2,6 +2,7 @@
 //! where the ONNX Runtime library comes from, and class names from `config.json`.
 
 pub mod device;
+pub mod graph_stats;
 pub mod label_names;
 pub mod onnx;
 pub mod runtime_library;

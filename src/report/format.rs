@@ -62,7 +62,7 @@ pub fn speed_rows(report: &super::Report) -> (Vec<String>, Vec<Vec<String>>) {
     }
     sizes.sort_unstable();
     header.extend(sizes.iter().map(|b| format!("ex/s @{b}")));
-    header.extend(["session memory (MB)".to_string(), "file (MB)".to_string()]);
+    header.extend(["session memory (MB)".to_string(), "file (MB)".to_string(), "params".to_string(), "nonzero".to_string(), "dense FLOPs/ex".to_string()]);
     let rows = std::iter::once(&report.teacher)
         .chain(report.students.iter().map(|s| &s.model))
         .filter_map(|m| {
@@ -78,6 +78,7 @@ pub fn speed_rows(report: &super::Report) -> (Vec<String>, Vec<Vec<String>>) {
             }));
             row.push(m.session_memory_bytes.map_or_else(|| "-".into(), |b| format!("{:.1}", b as f64 / 1e6)));
             row.push(format!("{:.2}", m.info.bytes as f64 / 1e6));
+            row.extend(size_cells(m));
             Some(row)
         })
         .collect();
@@ -107,4 +108,16 @@ pub fn attack_rows(report: &super::Report) -> (Vec<String>, Vec<Vec<String>>) {
         })
         .collect();
     (header, rows)
+}
+
+/// Parameters, nonzero share and dense FLOPs per example of a model ("-" when not read).
+pub fn size_cells(m: &super::ModelReport) -> Vec<String> {
+    match &m.size {
+        Some(g) => vec![
+            g.parameters.to_string(),
+            format!("{:.1}%", 100.0 * g.nonzero_parameters as f64 / g.parameters.max(1) as f64),
+            format!("{:.0}", g.flops_per_example),
+        ],
+        None => vec!["-".into(), "-".into(), "-".into()],
+    }
 }

@@ -185,6 +185,10 @@ pub struct ModelReport {
     pub speed: Option<crate::speed::ModelSpeed>,
     /// Timing field: resident-memory growth while the model's session was created.
     pub session_memory_bytes: Option<u64>,
+    /// Parameters, nonzero parameters and estimated FLOPs per example, read from the ONNX file.
+    pub size: Option<crate::model::graph_stats::GraphStats>,
+    /// Why `size` is absent (the file's graph could not be read by fidelity's reader).
+    pub size_note: Option<String>,
     /// Black-box attack results on the attacked sample (with transfer from the teacher, for students).
     pub attack: Option<crate::compare::attack_run::ModelAttack>,
 }

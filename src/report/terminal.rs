@@ -123,6 +123,16 @@ pub fn render(report: &Report) -> Vec<u8> {
             let _ = writeln!(out, "warning: {} asked for {} but runs on {} (--allow-fallback): {why}.", m.info.name, m.info.device, m.info.provider);
         }
     }
+    let sizes: Vec<String> = std::iter::once(&report.teacher)
+        .chain(report.students.iter().map(|s| &s.model))
+        .filter_map(|m| {
+            let cells = super::format::size_cells(m);
+            m.size.as_ref().map(|_| format!("{} {:.2} MB, {} params ({} nonzero), {} FLOPs/ex", m.info.name, m.info.bytes as f64 / 1e6, cells[0], cells[1], cells[2]))
+        })
+        .collect();
+    if !sizes.is_empty() {
+        let _ = writeln!(out, "size: {}.", sizes.join("; "));
+    }
     render_gate(report, &mut out);
     render_worst_groups(report, &mut out);
     render_batch_dependence(report, &mut out);

@@ -125,3 +125,23 @@ fn readme_command_prints_the_table_and_writes_the_report() {
     let airline = student(&report, "int8")["statistics"]["groups"].as_array().unwrap().iter().find(|g| g["name"] == "topic=airline").cloned().unwrap();
     assert!(airline["intervals"]["label_loyalty"]["lower"].is_number());
 }
+
+#[test]
+fn model_sizes_match_the_onnx_python_package() {
+    // fixtures/model_facts.json: parameters and nonzero counts from `onnx` + numpy.
+    let facts: Value = serde_json::from_str(&std::fs::read_to_string(fixture("model_facts.json")).unwrap()).unwrap();
+    let report = run(&["--no-speed"]);
+    let models = std::iter::once(&report["teacher"]).chain(report["students"].as_array().unwrap().iter().map(|s| &s["model"]));
+    for m in models {
+        let name = m["name"].as_str().unwrap();
+        let expected = &facts[format!("tweets/{name}.onnx")];
+        for key in ["parameters", "nonzero_parameters", "parameter_bytes"] {
+            assert_eq!(m["size"][key], expected[key], "{name}: {key}");
+        }
+        // The tweet models average their tokens before any matrix product: FLOPs do not depend on
+        // the sequence length, so the data's mean length gives the script's figure.
+        assert_close(&m["size"], expected, "flops_per_example", 1e-9, name);
+    }
+    let pruned = &student(&report, "pruned")["model"]["size"];
+    assert!(pruned["nonzero_parameters"].as_f64().unwrap() / pruned["parameters"].as_f64().unwrap() < 0.11, "the pruned student is ~90 % zeros");
+}
