@@ -147,6 +147,17 @@ mod tests {
     }
 
     #[test]
+    fn image_batches_keep_their_shape() {
+        // [examples, channels, height, width], as an .npz of images for a small CNN gives.
+        let a = ArrayD::from_shape_fn(IxDyn(&[3, 1, 2, 2]), |i| (i[0] * 10 + i[2] * 2 + i[3]) as f32);
+        let data = TensorData { n: 3, tensors: vec![("pixels".into(), InputTensor::Float32(a))] };
+        let b = data.batch_of(&[1, 2]);
+        let Some(InputTensor::Float32(x)) = b.get("pixels") else { panic!() };
+        assert_eq!(x.shape(), &[2, 1, 2, 2]);
+        assert_eq!(x.as_slice().unwrap(), &[10.0, 11.0, 12.0, 13.0, 20.0, 21.0, 22.0, 23.0]);
+    }
+
+    #[test]
     fn stacks_csv_features() {
         let ex = |f: Vec<f32>| Example { origin: "row".into(), text: None, text_pair: None, label: Some(0), attributes: vec![], features: f };
         let data = TensorData::from_features(&[ex(vec![1.0, 2.0]), ex(vec![3.0, 4.0])], "features");
