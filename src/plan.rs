@@ -276,11 +276,36 @@ impl ComparePlan {
             seed,
             tolerance,
         };
+        let a = &s.attack;
+        let attack_n = args.attack_n.or(a.examples).unwrap_or(0);
+        let attack = (attack_n > 0).then(|| AttackSettings {
+            examples: attack_n,
+            seed,
+            max_queries: args.attack_queries.or(a.queries).unwrap_or(300),
+            max_perturbed_share: args.attack_max_share.or(a.max_share).unwrap_or(0.2),
+            max_candidates: args.attack_candidates.or(a.candidates).unwrap_or(30),
+            synonyms: args.attack_synonyms.clone().or_else(|| a.synonyms.as_deref().map(resolve)),
+            epsilon: args.attack_epsilon.or(a.epsilon).unwrap_or(0.1),
+        });
+        if let Some(at) = &attack {
+            if unlabelled {
+                return Err(PlanError::Attack("attacks need gold labels, but the data is --unlabelled".into()));
+            }
+            if at.max_queries == 0 {
+                return Err(PlanError::Attack("--attack-queries must be at least 1: an attack with no queries cannot run".into()));
+            }
+            if let Some(p) = at.synonyms.as_ref().filter(|p| !p.is_file()) {
+                return Err(PlanError::Attack(format!("--attack-synonyms {}: no such file", p.display())));
+            }
+        }
         let mut gates = s.gates.iter().cloned().map(|g| g.into_spec().map_err(PlanError::SuiteGate)).collect::<Result<Vec<_>, _>>()?;
         for g in &args.gates {
             gates.push(GateSpec::parse(g).map_err(PlanError::Gate)?);
         }
         for g in &gates {
+            if g.metric.needs_attack() && attack_n == 0 {
+                return Err(PlanError::Gate(format!("gate on {} needs attacks: pass --attack-n N (or [attack] examples in the suite)", g.metric.name())));
+            }
             if unlabelled && g.metric.needs_labels() {
                 return Err(PlanError::Gate(format!("gate on {} needs labels, but the data is --unlabelled", g.metric.name())));
             }
@@ -308,28 +333,6 @@ impl ComparePlan {
         if let Some(sp) = &speed {
             if sp.batch_sizes.contains(&0) || sp.examples == 0 || sp.repetitions == 0 {
                 return Err(PlanError::Speed);
-            }
-        }
-        let a = &s.attack;
-        let attack_n = args.attack_n.or(a.examples).unwrap_or(0);
-        let attack = (attack_n > 0).then(|| AttackSettings {
-            examples: attack_n,
-            seed,
-            max_queries: args.attack_queries.or(a.queries).unwrap_or(300),
-            max_perturbed_share: args.attack_max_share.or(a.max_share).unwrap_or(0.2),
-            max_candidates: args.attack_candidates.or(a.candidates).unwrap_or(30),
-            synonyms: args.attack_synonyms.clone().or_else(|| a.synonyms.as_deref().map(resolve)),
-            epsilon: args.attack_epsilon.or(a.epsilon).unwrap_or(0.1),
-        });
-        if let Some(at) = &attack {
-            if unlabelled {
-                return Err(PlanError::Attack("attacks need gold labels, but the data is --unlabelled".into()));
-            }
-            if at.max_queries == 0 {
-                return Err(PlanError::Attack("--attack-queries must be at least 1: an attack with no queries cannot run".into()));
-            }
-            if let Some(p) = at.synonyms.as_ref().filter(|p| !p.is_file()) {
-                return Err(PlanError::Attack(format!("--attack-synonyms {}: no such file", p.display())));
             }
         }
         let name = s.name.clone().unwrap_or_else(|| folder_name(&teacher.path));

@@ -19,9 +19,15 @@ pub enum GateMetric {
     MeanKl,
     /// Largest probability change between batchings (batch-invariance check); `<= 1e-5` requires invariance.
     BatchDependence,
+    /// Accuracy left after the black-box attack (needs `--attack-n`).
+    AfterAttackAccuracy,
+    /// Successes / originally correct examples of the attack.
+    AttackSuccessRate,
+    /// Share of the teacher's adversarial examples that also fool the student.
+    TransferSuccessRate,
 }
 
-pub const ALL: [GateMetric; 8] = [
+pub const ALL: [GateMetric; 11] = [
     GateMetric::Accuracy,
     GateMetric::AccuracyDrop,
     GateMetric::LabelLoyalty,
@@ -30,6 +36,9 @@ pub const ALL: [GateMetric; 8] = [
     GateMetric::PositiveFlipRate,
     GateMetric::MeanKl,
     GateMetric::BatchDependence,
+    GateMetric::AfterAttackAccuracy,
+    GateMetric::AttackSuccessRate,
+    GateMetric::TransferSuccessRate,
 ];
 
 type Measured = (Option<f64>, Option<Interval>);
@@ -54,6 +63,9 @@ impl GateMetric {
             GateMetric::PositiveFlipRate => "positive_flip_rate",
             GateMetric::MeanKl => "mean_kl",
             GateMetric::BatchDependence => "batch_dependence",
+            GateMetric::AfterAttackAccuracy => "after_attack_accuracy",
+            GateMetric::AttackSuccessRate => "attack_success_rate",
+            GateMetric::TransferSuccessRate => "transfer_success_rate",
         }
     }
 
@@ -67,7 +79,12 @@ impl GateMetric {
 
     /// Needs gold labels.
     pub fn needs_labels(self) -> bool {
-        matches!(self, GateMetric::Accuracy | GateMetric::AccuracyDrop | GateMetric::NegativeFlipRate | GateMetric::PositiveFlipRate)
+        matches!(self, GateMetric::Accuracy | GateMetric::AccuracyDrop | GateMetric::NegativeFlipRate | GateMetric::PositiveFlipRate) || self.needs_attack()
+    }
+
+    /// Needs attacks to have run.
+    pub fn needs_attack(self) -> bool {
+        matches!(self, GateMetric::AfterAttackAccuracy | GateMetric::AttackSuccessRate | GateMetric::TransferSuccessRate)
     }
 
     /// Value and interval over all examples.
@@ -83,11 +100,15 @@ impl GateMetric {
             GateMetric::PositiveFlipRate => (f.positive_flip_rate, None),
             GateMetric::MeanKl => (f.mean_kl, None),
             GateMetric::BatchDependence => (s.model.batch_invariance.as_ref().map(|b| b.max_change), None),
+            GateMetric::AfterAttackAccuracy => (s.model.attack.as_ref().and_then(|a| a.summary.after_attack_accuracy), None),
+            GateMetric::AttackSuccessRate => (s.model.attack.as_ref().and_then(|a| a.summary.attack_success_rate), None),
+            GateMetric::TransferSuccessRate => (s.model.attack.as_ref().and_then(|a| a.transfer.as_ref()?.transfer_success_rate), None),
         }
     }
 
-    /// Value and interval within one group.
-    pub fn group(self, g: &GroupReport) -> Measured {
+    /// Value and interval within one group (`s` gives the group's attack results).
+    pub fn group(self, g: &GroupReport, s: &StudentReport) -> Measured {
+        let attack = || s.model.attack.as_ref()?.groups.iter().find(|a| a.name == g.name).map(|a| &a.summary);
         let m = &g.metrics;
         let iv = g.intervals.as_ref();
         match self {
@@ -99,6 +120,9 @@ impl GateMetric {
             GateMetric::PositiveFlipRate => (m.positive_flip_rate, None),
             GateMetric::MeanKl => (m.mean_kl, None),
             GateMetric::BatchDependence => (None, None),
+            GateMetric::AfterAttackAccuracy => (attack().and_then(|a| a.after_attack_accuracy), None),
+            GateMetric::AttackSuccessRate => (attack().and_then(|a| a.attack_success_rate), None),
+            GateMetric::TransferSuccessRate => (None, None),
         }
     }
 }

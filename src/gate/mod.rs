@@ -93,7 +93,7 @@ fn checks_for_student(spec: &GateSpec, s: &StudentReport, out: &mut Vec<Check>) 
         Scope::Overall => push(None, spec.metric.overall(s)),
         Scope::EveryGroup => {
             for g in s.statistics.groups.iter().filter(|g| !g.too_small) {
-                push(Some(g.name.clone()), spec.metric.group(g));
+                push(Some(g.name.clone()), spec.metric.group(g, s));
             }
         }
     }
