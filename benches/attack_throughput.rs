@@ -6,6 +6,7 @@
 //!   ONNX Runtime part alone on pre-tokenized batches;
 //! - the text attack on 300 examples, `attack_batch` with 32 rows per call: queries per second, where
 //!   a query is one row sent to the model (counted by a wrapper around the production adapter).
+//!
 //! Each figure is the median of 5 rounds taken alternately; the ratio is attack / plain.
 
 use fidelity::attack::{SynonymTable, TextAttack, TextAttackSettings, TextClassifier, TextExample, TextInput};

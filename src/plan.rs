@@ -215,7 +215,8 @@ impl ComparePlan {
             return Err(PlanError::BatchSize);
         }
         let tolerance = args.invariance_tolerance.or(s.statistics.invariance_tolerance).unwrap_or(DEFAULT_TOLERANCE);
-        if !(tolerance >= 0.0) {
+        // Written so that NaN is refused too.
+        if tolerance.is_nan() || tolerance < 0.0 {
             return Err(PlanError::Tolerance(tolerance));
         }
         let max_length = args.max_length.or(s.evaluation.max_length).unwrap_or(512);

@@ -164,7 +164,7 @@ fn resolve_label(cell: Cell, labels: Option<&LabelNames>) -> Result<usize, Strin
     let raw = match cell {
         Cell::Integer(i) if i >= 0 => RawLabel::Index(i as usize),
         Cell::Text(s) => match s.trim().parse::<usize>() {
-            Ok(i) if labels.map_or(true, |l| l.index_of(&s).is_none()) => RawLabel::Index(i),
+            Ok(i) if labels.is_none_or(|l| l.index_of(&s).is_none()) => RawLabel::Index(i),
             _ => RawLabel::Name(s),
         },
         other => return Err(format!("label {} is neither a class index nor a class name", describe(&other))),

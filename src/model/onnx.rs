@@ -102,7 +102,7 @@ fn build_session(runtime: &Runtime, bytes: &[u8], device: Device) -> ort::Result
         #[allow(unreachable_patterns)]
         other => return Err(ort::Error::new(format!("this fidelity binary was built without {} support (cargo features `cuda` / `tensorrt`)", other.provider()))),
     };
-    Ok(builder.commit_from_memory(bytes)?)
+    builder.commit_from_memory(bytes)
 }
 
 fn describe_outputs(session: &Session) -> String {

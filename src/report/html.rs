@@ -23,7 +23,7 @@ fn fill(template: &str, values: &[(&str, String)]) -> String {
         let after = &rest[start + 2..];
         match after.find("}}").map(|end| (&after[..end], end)) {
             Some((key, end)) if values.iter().any(|(k, _)| *k == key) => {
-                out.push_str(&values.iter().find(|(k, _)| *k == key).map(|(_, v)| v.as_str()).unwrap_or_default());
+                out.push_str(values.iter().find(|(k, _)| *k == key).map(|(_, v)| v.as_str()).unwrap_or_default());
                 rest = &after[end + 2..];
             }
             _ => {
@@ -36,24 +36,6 @@ fn fill(template: &str, values: &[(&str, String)]) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fill_replaces_placeholders_once_and_never_inside_values() {
-        let t = "<p>{{a}}</p><p>{{b}}</p>{{unknown}}";
-        let out = fill(t, &[("a", "{{b}}".into()), ("b", "x".into())]);
-        assert_eq!(out, "<p>{{b}}</p><p>x</p>{{unknown}}");
-    }
-
-    #[test]
-    fn the_template_has_no_placeholder_left_unfilled() {
-        let keys = ["css", "name", "verdict_class", "verdict", "facts", "students_table", "gate", "batch", "worst_groups", "student_sections", "conventions", "version", "schema"];
-        let out = fill(TEMPLATE, &keys.map(|k| (k, String::new())));
-        assert!(!out.contains("{{"), "{out}");
-    }
-}
 
 fn table(header: &[String], rows: &[(String, Vec<String>)]) -> String {
     let mut out = String::from("<table><thead><tr>");
@@ -287,4 +269,23 @@ pub fn render(report: &Report) -> Vec<u8> {
         ("schema", report.schema_version.to_string()),
     ]);
     html.into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fill_replaces_placeholders_once_and_never_inside_values() {
+        let t = "<p>{{a}}</p><p>{{b}}</p>{{unknown}}";
+        let out = fill(t, &[("a", "{{b}}".into()), ("b", "x".into())]);
+        assert_eq!(out, "<p>{{b}}</p><p>x</p>{{unknown}}");
+    }
+
+    #[test]
+    fn the_template_has_no_placeholder_left_unfilled() {
+        let keys = ["css", "name", "verdict_class", "verdict", "facts", "students_table", "gate", "batch", "worst_groups", "student_sections", "conventions", "version", "schema"];
+        let out = fill(TEMPLATE, &keys.map(|k| (k, String::new())));
+        assert!(!out.contains("{{"), "{out}");
+    }
 }

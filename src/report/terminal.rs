@@ -76,7 +76,9 @@ pub fn render(report: &Report) -> Vec<u8> {
         "-".into(),
         "-".into(),
     ]);
-    rows.last_mut().map(|r| r.extend(attack(&report.teacher)));
+    if let Some(r) = rows.last_mut() {
+        r.extend(attack(&report.teacher));
+    }
     for s in &report.students {
         let f = &s.fidelity;
         rows.push(vec![
@@ -90,7 +92,9 @@ pub fn render(report: &Report) -> Vec<u8> {
             percent(f.positive_flip_rate),
             f.mean_kl.map_or_else(|| "inf".into(), |k| format!("{k:.4}")),
         ]);
-        rows.last_mut().map(|r| r.extend(attack(&s.model)));
+        if let Some(r) = rows.last_mut() {
+            r.extend(attack(&s.model));
+        }
     }
     out.push_str(&render_table(&rows));
     if let Some(a) = &report.attack {
