@@ -162,6 +162,10 @@ pub struct CompareArgs {
     /// records the provider actually used and ONNX Runtime's reason.
     #[arg(long)]
     pub allow_fallback: bool,
+    /// Threads for ONNX Runtime (per session) and for fidelity's own parallel work [default: all cores].
+    /// Results do not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
     /// ONNX Runtime shared library (libonnxruntime.so) to load instead of the cached/fetched one.
     #[arg(long, env = "ORT_DYLIB_PATH")]
     pub ort_lib: Option<PathBuf>,

@@ -55,6 +55,8 @@ pub enum PlanError {
     Device(String),
     #[error("{0}")]
     Attack(String),
+    #[error("--threads must be at least 1 (leave it out to use every core)")]
+    Threads,
     #[error("--speed-batch-sizes, --speed-examples and --speed-repetitions must be at least 1 (or pass --no-speed)")]
     Speed,
     #[error("suite gate: {0}")]
@@ -123,6 +125,7 @@ pub struct ComparePlan {
     pub reports: ReportPaths,
     pub ort_lib: Option<PathBuf>,
     pub allow_fallback: bool,
+    pub threads: Option<usize>,
     pub quiet: bool,
     pub subgroups: SubgroupSettings,
     /// `None`: no speed measurement.
@@ -375,6 +378,10 @@ impl ComparePlan {
             reports,
             ort_lib: args.ort_lib.clone(),
             allow_fallback: args.allow_fallback || s.evaluation.allow_fallback,
+            threads: match args.threads {
+                Some(0) => return Err(PlanError::Threads),
+                t => t,
+            },
             quiet: args.quiet,
             speed,
             attack,

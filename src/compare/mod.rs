@@ -116,7 +116,12 @@ fn disagreements(
 /// Runs the whole comparison and returns the final report (also written to `plan.out`).
 pub fn run(plan: &ComparePlan) -> Result<Report, CompareError> {
     let progress = Progress { quiet: plan.quiet };
-    let runtime = Runtime::load(plan.ort_lib.as_deref())?;
+    let mut runtime = Runtime::load(plan.ort_lib.as_deref())?;
+    runtime.threads = plan.threads;
+    if let Some(n) = plan.threads {
+        // The global pool can be set once per process; a library caller may have set it already.
+        let _ = rayon::ThreadPoolBuilder::new().num_threads(n).build_global();
+    }
     progress.say(format!("ONNX Runtime {} from {}", runtime.version, runtime.library.path.display()));
 
     let label_names = match &plan.config {

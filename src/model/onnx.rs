@@ -25,6 +25,8 @@ pub struct Runtime {
     pub library: LibraryLocation,
     /// The library's version, e.g. "1.31.1".
     pub version: String,
+    /// ONNX Runtime intra-op threads per session; `None` = ONNX Runtime's default (all cores).
+    pub threads: Option<usize>,
 }
 
 impl Runtime {
@@ -39,7 +41,7 @@ impl Runtime {
         let builder = ort::init_from(&library.path).map_err(|e| load_error(e.to_string()))?;
         let environment = builder.with_name("fidelity").build().map_err(|e| load_error(e.to_string()))?;
         let version = library_version(&library.path).unwrap_or_else(|| version_from_build_info(ort::info()));
-        Ok(Self { environment, version, library })
+        Ok(Self { environment, version, library, threads: None })
     }
 }
 
@@ -92,7 +94,10 @@ pub struct OnnxBackend {
 /// `Send`, so they are turned into messages here and nowhere else. GPU providers are registered
 /// with `error_on_failure`: ONNX Runtime would otherwise fall back to the CPU without a word.
 fn build_session(runtime: &Runtime, bytes: &[u8], device: Device) -> ort::Result<Session> {
-    let builder = Session::builder(&runtime.environment)?;
+    let mut builder = Session::builder(&runtime.environment)?;
+    if let Some(n) = runtime.threads {
+        builder = builder.with_intra_threads(n)?;
+    }
     let mut builder = match device {
         Device::Cpu => builder,
         #[cfg(feature = "cuda")]

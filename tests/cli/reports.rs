@@ -194,3 +194,21 @@ fn the_committed_schema_is_current_and_reports_follow_it() {
     assert_eq!(in_report, in_schema);
     assert_eq!(report["schema_version"], 1);
 }
+
+#[test]
+fn thread_counts_do_not_change_the_numbers() {
+    let f = |p: &str| fixture(&format!("{p}"));
+    for (models, data, extra) in [
+        (["tweets/teacher.onnx", "tweets/pruned.onnx", "tweets/int8.onnx"], "tweets/test.jsonl", vec!["--group-column", "topic", "--attack-n", "30"]),
+        (["adult/teacher.onnx", "adult/pruned.onnx", "adult/int8.onnx"], "adult/test.npz", vec!["--group-column", "sex", "--group-column", "race"]),
+    ] {
+        let run = |threads: &str| {
+            let mut args: Vec<String> = models.iter().map(|m| f(m)).collect();
+            args.extend(["--data".to_string(), f(data), "--threads".into(), threads.into(), "--no-speed".into(), "--bootstrap".into(), "300".into()]);
+            args.extend(extra.iter().map(|s| s.to_string()));
+            crate::util::compare_report(&args.iter().map(String::as_str).collect::<Vec<_>>()).1
+        };
+        let (one, two) = (normalised(run("1")), normalised(run("2")));
+        assert!(one == two, "{data}: results differ between 1 and 2 threads");
+    }
+}
