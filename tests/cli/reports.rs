@@ -212,3 +212,37 @@ fn thread_counts_do_not_change_the_numbers() {
         assert!(one == two, "{data}: results differ between 1 and 2 threads");
     }
 }
+
+#[test]
+fn an_interrupted_run_keeps_the_finished_students_marked_incomplete() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r.json");
+    let f = |p: &str| fixture(&format!("tweets/{p}"));
+    // A long attack phase after the students' fidelity: the run is killed during it.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_fidelity"))
+        .args(["compare", &f("teacher.onnx"), &f("pruned.onnx"), &f("int8.onnx"), "--data", &f("test.jsonl"), "--attack-n", "2000", "--no-speed", "--bootstrap", "0", "--quiet", "--out"])
+        .arg(&out)
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let students = |v: &Value| v["students"].as_array().map_or(0, Vec::len);
+    loop {
+        let written: Option<Value> = std::fs::read_to_string(&out).ok().and_then(|t| serde_json::from_str(&t).ok());
+        if written.as_ref().is_some_and(|v| students(v) == 2) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no report with both students appeared");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).expect("the report on disk is whole JSON");
+    assert_eq!(report["complete"], false, "killed during the attacks: marked incomplete");
+    assert_eq!(students(&report), 2);
+    assert!(report["students"][1]["fidelity"]["label_loyalty"].is_number(), "finished students keep their results");
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).filter(|n| n.to_string_lossy().ends_with(".tmp")).collect();
+    assert!(leftovers.is_empty(), "no half-written files: {leftovers:?}");
+}
