@@ -121,3 +121,112 @@ pub fn size_cells(m: &super::ModelReport) -> Vec<String> {
         None => vec!["-".into(), "-".into(), "-".into()],
     }
 }
+
+/// "95%": the interval level as headers show it.
+pub fn level(report: &super::Report) -> String {
+    format!("{:.0}%", 100.0 * report.statistics.settings.bootstrap.confidence)
+}
+
+/// The students table every writer shows: teacher first, then each student with intervals.
+pub fn student_rows(report: &super::Report) -> (Vec<String>, Vec<Vec<String>>) {
+    let level = level(report);
+    let header = ["model", "Acc", &format!("ΔAcc [{level}]"), &format!("L-L [{level}]"), &format!("P-L [{level}]"), "NFR", "PFR", "KL", "McNemar p"].map(String::from).to_vec();
+    let mut rows = vec![vec![
+        report.teacher.info.name.clone(),
+        percent(report.teacher.accuracy),
+        "-".into(),
+        "100.00".into(),
+        "100.00".into(),
+        "-".into(),
+        "-".into(),
+        "-".into(),
+        "-".into(),
+    ]];
+    for s in &report.students {
+        let (f, iv) = (&s.fidelity, s.statistics.intervals.as_ref());
+        rows.push(vec![
+            s.model.info.name.clone(),
+            percent(f.student_accuracy),
+            with_interval(f.accuracy_delta, iv.and_then(|i| i.accuracy_delta), true),
+            with_interval(Some(f.label_loyalty), iv.map(|i| i.label_loyalty), false),
+            with_interval(Some(f.probability_loyalty), iv.map(|i| i.probability_loyalty), false),
+            percent(f.negative_flip_rate),
+            percent(f.positive_flip_rate),
+            f.mean_kl.map_or_else(|| "inf".into(), |k| format!("{k:.4}")),
+            p_value(s.statistics.mcnemar.as_ref()),
+        ]);
+    }
+    (header, rows)
+}
+
+/// Every gate check: (passed, cells). Writers mark failures their own way.
+pub fn gate_rows(report: &super::Report) -> (Vec<String>, Vec<(bool, Vec<String>)>) {
+    let header = ["result", "check", "value", "interval", "judged on", "note"].map(String::from).to_vec();
+    let rows = report
+        .gate
+        .checks
+        .iter()
+        .map(|c| {
+            (
+                c.passed,
+                vec![
+                    if c.passed { "pass".into() } else { "FAIL".into() },
+                    c.name(),
+                    plain(c.value),
+                    c.interval.map_or_else(|| "-".into(), |i| format!("[{:.4}, {:.4}]", i.lower, i.upper)),
+                    format!("{:?}", c.judged_on).to_lowercase(),
+                    c.note.clone().unwrap_or_default(),
+                ],
+            )
+        })
+        .collect();
+    (header, rows)
+}
+
+/// One student's groups: (too small, cells).
+pub fn group_rows(report: &super::Report, s: &super::StudentReport) -> (Vec<String>, Vec<(bool, Vec<String>)>) {
+    let level = level(report);
+    let min = report.statistics.settings.min_group_size;
+    let header = [
+        "group",
+        "n",
+        "share",
+        "Acc T",
+        "Acc S",
+        &format!("ΔAcc [{level}]"),
+        &format!("L-L [{level}]"),
+        "P-L",
+        "repr",
+        "ampl",
+        &format!("p ({})", correction_name(report.statistics.settings.correction)),
+        "rank",
+    ]
+    .map(String::from)
+    .to_vec();
+    let rows = s
+        .statistics
+        .groups
+        .iter()
+        .map(|g| {
+            let iv = g.intervals.as_ref();
+            (
+                g.too_small,
+                vec![
+                    g.name.clone(),
+                    g.metrics.n.to_string(),
+                    format!("{:.1}%", 100.0 * g.share),
+                    percent(g.metrics.teacher_accuracy),
+                    percent(g.metrics.student_accuracy),
+                    with_interval(g.metrics.accuracy_delta, iv.and_then(|i| i.accuracy_delta), true),
+                    with_interval(Some(g.metrics.label_loyalty), iv.map(|i| i.label_loyalty), false),
+                    percent(Some(g.metrics.probability_loyalty)),
+                    g.representation.map_or_else(|| "-".into(), |r| format!("{r:.2}")),
+                    g.amplification.map_or_else(|| "-".into(), |a| format!("{a:.2}")),
+                    if g.too_small { "-".into() } else { p_value(g.mcnemar.as_ref()) },
+                    if g.too_small { format!("too small (< {min})") } else { g.harm_rank.map_or_else(String::new, |r| format!("#{r}")) },
+                ],
+            )
+        })
+        .collect();
+    (header, rows)
+}

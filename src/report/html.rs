@@ -3,7 +3,7 @@
 //! or user text goes through [`markup`], so a `<script>` in the data renders as text.
 
 use super::escape::markup as esc;
-use super::format::{correction_name, p_value, percent, plain, with_interval};
+use super::format::percent;
 use super::{Report, StudentReport};
 use std::fmt::Write;
 
@@ -54,23 +54,9 @@ fn table(header: &[String], rows: &[(String, Vec<String>)]) -> String {
     out
 }
 
-fn students_table(report: &Report, level: &str) -> String {
-    let header = ["model", "Acc", &format!("ΔAcc [{level}]"), &format!("L-L [{level}]"), &format!("P-L [{level}]"), "NFR", "PFR", "KL", "McNemar p"].map(String::from);
-    let mut rows = vec![(String::new(), vec![esc(&report.teacher.info.name), percent(report.teacher.accuracy), "-".into(), "100.00".into(), "100.00".into(), "-".into(), "-".into(), "-".into(), "-".into()])];
-    for s in &report.students {
-        let (f, iv) = (&s.fidelity, s.statistics.intervals.as_ref());
-        rows.push((String::new(), vec![
-            esc(&s.model.info.name),
-            percent(f.student_accuracy),
-            with_interval(f.accuracy_delta, iv.and_then(|i| i.accuracy_delta), true),
-            with_interval(Some(f.label_loyalty), iv.map(|i| i.label_loyalty), false),
-            with_interval(Some(f.probability_loyalty), iv.map(|i| i.probability_loyalty), false),
-            percent(f.negative_flip_rate),
-            percent(f.positive_flip_rate),
-            f.mean_kl.map_or_else(|| "inf".into(), |k| format!("{k:.4}")),
-            p_value(s.statistics.mcnemar.as_ref()),
-        ]));
-    }
+fn students_table(report: &Report) -> String {
+    let (header, rows) = super::format::student_rows(report);
+    let rows: Vec<(String, Vec<String>)> = rows.iter().map(|r| (String::new(), r.iter().map(|c| esc(c)).collect())).collect();
     let note = format!("<p class=\"note\">Percent. L-L: label loyalty; P-L: probability loyalty, mean 1 − √JS, log base {}; NFR/PFR: negative/positive flip rate; KL: mean KL(teacher‖student), nats.</p>", esc(report.conventions.js_log_base));
     table(&header, &rows) + &note
 }
@@ -102,23 +88,12 @@ fn gate_section(report: &Report) -> String {
     if report.gate.checks.is_empty() {
         return String::new();
     }
-    let header = ["result", "check", "value", "interval", "judged on", "note"].map(String::from);
-    let rows: Vec<(String, Vec<String>)> = report
-        .gate
-        .checks
-        .iter()
-        .map(|c| {
-            (
-                if c.passed { "pass".into() } else { "fail".into() },
-                vec![
-                    if c.passed { "pass".into() } else { "<strong>FAIL</strong>".into() },
-                    esc(&c.name()),
-                    plain(c.value),
-                    c.interval.map_or_else(|| "-".into(), |i| format!("[{:.4}, {:.4}]", i.lower, i.upper)),
-                    format!("{:?}", c.judged_on).to_lowercase(),
-                    c.note.as_deref().map(esc).unwrap_or_default(),
-                ],
-            )
+    let (header, rows) = super::format::gate_rows(report);
+    let rows: Vec<(String, Vec<String>)> = rows
+        .into_iter()
+        .map(|(passed, r)| {
+            let cells = r.iter().enumerate().map(|(i, c)| if i == 0 && !passed { format!("<strong>{}</strong>", esc(c)) } else { esc(c) }).collect();
+            (if passed { "pass".into() } else { "fail".into() }, cells)
         })
         .collect();
     format!("<section id=\"gate\"><h2>Gate: {} of {} checks passed</h2>{}</section>", report.gate.passed, report.gate.checks.len(), table(&header, &rows))
@@ -208,20 +183,8 @@ fn student_section(report: &Report, s: &StudentReport, level: &str) -> String {
     let mut out = format!("<section class=\"student\" id=\"student-{name}\"><h2>{name}</h2>");
     if !report.statistics.group_attributes.is_empty() {
         let _ = write!(out, "<h3>By group</h3><p class=\"legend\"><span style=\"background:{TEACHER_COLOUR}\"></span>teacher<span style=\"background:{STUDENT_COLOUR}\"></span>student ({level} interval)</p>{}", group_chart(s));
-        let header = ["group", "n", "share", "Acc T", "Acc S", &format!("ΔAcc [{level}]"), &format!("L-L [{level}]"), "repr.", "ampl.", &format!("p ({})", correction_name(report.statistics.settings.correction)), "rank"].map(String::from);
-        let rows: Vec<(String, Vec<String>)> = s.statistics.groups.iter().map(|g| {
-            let iv = g.intervals.as_ref();
-            (if g.too_small { "small".into() } else { String::new() }, vec![
-                esc(&g.name), g.metrics.n.to_string(), format!("{:.1}%", 100.0 * g.share),
-                percent(g.metrics.teacher_accuracy), percent(g.metrics.student_accuracy),
-                with_interval(g.metrics.accuracy_delta, iv.and_then(|i| i.accuracy_delta), true),
-                with_interval(Some(g.metrics.label_loyalty), iv.map(|i| i.label_loyalty), false),
-                g.representation.map_or_else(|| "-".into(), |r| format!("{r:.2}")),
-                g.amplification.map_or_else(|| "-".into(), |a| format!("{a:.2}")),
-                if g.too_small { "-".into() } else { p_value(g.mcnemar.as_ref()) },
-                if g.too_small { "too small to judge".into() } else { g.harm_rank.map_or_else(String::new, |r| format!("#{r}")) },
-            ])
-        }).collect();
+        let (header, rows) = super::format::group_rows(report, s);
+        let rows: Vec<(String, Vec<String>)> = rows.iter().map(|(small, r)| (if *small { "small".into() } else { String::new() }, r.iter().map(|c| esc(c)).collect())).collect();
         out.push_str(&table(&header, &rows));
     }
     let _ = write!(out, "<h3>Probability distance to the teacher</h3>{}", js_chart(s));
@@ -242,7 +205,7 @@ fn student_section(report: &Report, s: &StudentReport, level: &str) -> String {
 }
 
 pub fn render(report: &Report) -> Vec<u8> {
-    let level = format!("{:.0}%", 100.0 * report.statistics.settings.bootstrap.confidence);
+    let level = super::format::level(report);
     let verdict = report.verdict();
     let facts = format!(
         "Data {}: {} examples ({} labelled) · ONNX Runtime {} ({}) · batch {} (serving {}) · {} bootstrap resamples, seed {}{}",
@@ -259,7 +222,7 @@ pub fn render(report: &Report) -> Vec<u8> {
         ("verdict_class", match verdict { "pass" => "pass", "fail" => "fail", _ => "none" }.to_string()),
         ("verdict", format!("{} ({} of {} checks passed)", verdict.to_uppercase(), report.gate.passed, report.gate.checks.len())),
         ("facts", facts),
-        ("students_table", students_table(report, &level)),
+        ("students_table", students_table(report)),
         ("gate", attack_section(report) + &speed_section(report) + &gate_section(report)),
         ("batch", batch_section(report)),
         ("worst_groups", worst_groups(report)),

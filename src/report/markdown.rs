@@ -1,7 +1,7 @@
 //! The Markdown writer: a report people read in a pull request or a wiki.
 
 use super::escape::markdown_cell as cell;
-use super::format::{correction_name, p_value, percent, plain, signed_percent, with_interval};
+use super::format::signed_percent;
 use super::Report;
 use std::fmt::Write;
 
@@ -16,7 +16,6 @@ fn table(out: &mut String, header: &[&str], rows: &[Vec<String>]) {
 
 pub fn render(report: &Report) -> Vec<u8> {
     let mut out = String::new();
-    let level = format!("{:.0}%", 100.0 * report.statistics.settings.bootstrap.confidence);
     let _ = writeln!(out, "# fidelity report: {}\n", cell(&report.name));
     let _ = writeln!(out, "**Verdict: {}** ({} of {} gate checks passed){}\n", report.verdict().to_uppercase(), report.gate.passed, report.gate.checks.len(), if report.complete { "" } else { " — **incomplete run**" });
     let _ = writeln!(
@@ -35,34 +34,10 @@ pub fn render(report: &Report) -> Vec<u8> {
     );
 
     let _ = writeln!(out, "## Students\n");
-    let mut rows = vec![vec![
-        cell(&report.teacher.info.name),
-        percent(report.teacher.accuracy),
-        "-".into(),
-        "100.00".into(),
-        "100.00".into(),
-        "-".into(),
-        "-".into(),
-        "-".into(),
-        "-".into(),
-        format!("{}", report.teacher.batching.batch_size),
-    ]];
-    for s in &report.students {
-        let (f, iv) = (&s.fidelity, s.statistics.intervals.as_ref());
-        rows.push(vec![
-            cell(&s.model.info.name),
-            percent(f.student_accuracy),
-            with_interval(f.accuracy_delta, iv.and_then(|i| i.accuracy_delta), true),
-            with_interval(Some(f.label_loyalty), iv.map(|i| i.label_loyalty), false),
-            with_interval(Some(f.probability_loyalty), iv.map(|i| i.probability_loyalty), false),
-            percent(f.negative_flip_rate),
-            percent(f.positive_flip_rate),
-            f.mean_kl.map_or_else(|| "inf".into(), |k| format!("{k:.4}")),
-            p_value(s.statistics.mcnemar.as_ref()),
-            format!("{}", s.model.batching.batch_size),
-        ]);
-    }
-    table(&mut out, &["model", "Acc", &format!("ΔAcc [{level}]"), &format!("L-L [{level}]"), &format!("P-L [{level}]"), "NFR", "PFR", "KL", "McNemar p", "batch"], &rows);
+    let (header, rows) = super::format::student_rows(report);
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
+    let rows: Vec<Vec<String>> = rows.iter().map(|r| r.iter().map(|c| cell(c)).collect()).collect();
+    table(&mut out, &header, &rows);
     let _ = writeln!(out, "Percent. L-L: label loyalty; P-L: probability loyalty (mean 1 − √JS, log base {}); NFR/PFR: negative/positive flip rate; KL: mean KL(teacher‖student) in nats.\n", report.conventions.js_log_base);
 
     let (header, rows) = super::format::attack_rows(report);
@@ -85,22 +60,13 @@ pub fn render(report: &Report) -> Vec<u8> {
 
     if !report.gate.checks.is_empty() {
         let _ = writeln!(out, "## Gate\n");
-        let rows: Vec<Vec<String>> = report
-            .gate
-            .checks
-            .iter()
-            .map(|c| {
-                vec![
-                    if c.passed { "pass".into() } else { "**FAIL**".into() },
-                    cell(&c.name()),
-                    plain(c.value),
-                    c.interval.map_or_else(|| "-".into(), |i| format!("[{:.4}, {:.4}]", i.lower, i.upper)),
-                    format!("{:?}", c.judged_on).to_lowercase(),
-                    c.note.as_deref().map(cell).unwrap_or_default(),
-                ]
-            })
+        let (header, rows) = super::format::gate_rows(report);
+        let header: Vec<&str> = header.iter().map(String::as_str).collect();
+        let rows: Vec<Vec<String>> = rows
+            .into_iter()
+            .map(|(passed, r)| r.iter().enumerate().map(|(i, c)| if i == 0 && !passed { format!("**{c}**") } else { cell(c) }).collect())
             .collect();
-        table(&mut out, &["result", "check", "value", "interval", "judged on", "note"], &rows);
+        table(&mut out, &header, &rows);
     }
 
     for m in std::iter::once(&report.teacher).chain(report.students.iter().map(|s| &s.model)) {
@@ -117,31 +83,10 @@ pub fn render(report: &Report) -> Vec<u8> {
         for s in &report.students {
             let worst = s.statistics.worst_group.as_deref().unwrap_or("none large enough to judge");
             let _ = writeln!(out, "## Groups: {} (worst: {})\n", cell(&s.model.info.name), cell(worst));
-            let rows: Vec<Vec<String>> = s
-                .statistics
-                .groups
-                .iter()
-                .map(|g| {
-                    let iv = g.intervals.as_ref();
-                    vec![
-                        cell(&g.name),
-                        g.metrics.n.to_string(),
-                        format!("{:.1}%", 100.0 * g.share),
-                        percent(g.metrics.teacher_accuracy),
-                        percent(g.metrics.student_accuracy),
-                        with_interval(g.metrics.accuracy_delta, iv.and_then(|i| i.accuracy_delta), true),
-                        with_interval(Some(g.metrics.label_loyalty), iv.map(|i| i.label_loyalty), false),
-                        g.amplification.map_or_else(|| "-".into(), |a| format!("{a:.2}")),
-                        if g.too_small { "-".into() } else { p_value(g.mcnemar.as_ref()) },
-                        if g.too_small { "too small to judge".into() } else { g.harm_rank.map_or_else(String::new, |r| format!("#{r}")) },
-                    ]
-                })
-                .collect();
-            table(
-                &mut out,
-                &["group", "n", "share", "Acc T", "Acc S", &format!("ΔAcc [{level}]"), &format!("L-L [{level}]"), "amplification", &format!("p ({})", correction_name(report.statistics.settings.correction)), "rank"],
-                &rows,
-            );
+            let (header, rows) = super::format::group_rows(report, s);
+            let header: Vec<&str> = header.iter().map(String::as_str).collect();
+            let rows: Vec<Vec<String>> = rows.iter().map(|(_, r)| r.iter().map(|c| cell(c)).collect()).collect();
+            table(&mut out, &header, &rows);
         }
     }
 

@@ -228,7 +228,7 @@ fn render_batch_dependence(report: &Report, out: &mut String) {
 
 /// Overall intervals per student, then one table of groups per student.
 fn render_statistics(report: &Report, out: &mut String) {
-    let level = format!("{:.0}%", 100.0 * report.statistics.settings.bootstrap.confidence);
+    let level = super::format::level(report);
     let mut rows = vec![vec!["student".into(), format!("ΔAcc [{level}]"), format!("L-L [{level}]"), format!("P-L [{level}]"), "McNemar p".into()]];
     for s in &report.students {
         let st = &s.statistics;
@@ -253,26 +253,9 @@ fn render_statistics(report: &Report, out: &mut String) {
         let st = &s.statistics;
         let worst = st.worst_group.as_deref().unwrap_or("none large enough to judge");
         let _ = write!(out, "\n{} by group (worst: {worst}; McNemar p {correction}-adjusted):\n", s.model.info.name);
-        let mut rows = vec![["group", "n", "share", "Acc T", "Acc S", &format!("ΔAcc [{level}]"), &format!("L-L [{level}]"), "P-L", "repr", "ampl", "p adj", ""]
-            .map(String::from)
-            .to_vec()];
-        for g in &st.groups {
-            let iv = g.intervals.as_ref();
-            rows.push(vec![
-                g.name.clone(),
-                g.metrics.n.to_string(),
-                format!("{:.1}%", 100.0 * g.share),
-                percent(g.metrics.teacher_accuracy),
-                percent(g.metrics.student_accuracy),
-                with_interval(g.metrics.accuracy_delta, iv.and_then(|i| i.accuracy_delta), true),
-                with_interval(Some(g.metrics.label_loyalty), iv.map(|i| i.label_loyalty), false),
-                percent(Some(g.metrics.probability_loyalty)),
-                g.representation.map_or_else(|| "-".into(), |r| format!("{r:.2}")),
-                g.amplification.map_or_else(|| "-".into(), |a| format!("{a:.2}")),
-                if g.too_small { "-".into() } else { p_value(g.mcnemar.as_ref()) },
-                if g.too_small { format!("too small (< {})", report.statistics.settings.min_group_size) } else { g.harm_rank.map_or_else(String::new, |r| format!("#{r}")) },
-            ]);
-        }
+        let (header, rows) = super::format::group_rows(report, s);
+        let mut rows: Vec<Vec<String>> = rows.into_iter().map(|(_, r)| r).collect();
+        rows.insert(0, header);
         out.push_str(&render_table(&rows));
     }
 }
