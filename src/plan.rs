@@ -31,9 +31,9 @@ pub enum PlanError {
     SameModel { first: String, second: String, path: PathBuf },
     #[error("two models are named '{name}'; name them apart with NAME=PATH")]
     DuplicateName { name: String },
-    #[error("model {name}: {path} does not exist")]
+    #[error("model {name}: {path} does not exist or is not a file")]
     MissingModel { name: String, path: PathBuf },
-    #[error("data file {path} does not exist (--data)")]
+    #[error("data file {path} does not exist or is not a file (--data)")]
     MissingData { path: PathBuf },
     #[error("no tokenizer: {path} does not exist. Pass --tokenizer with the model's tokenizer.json")]
     MissingTokenizer { path: PathBuf },

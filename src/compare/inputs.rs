@@ -43,6 +43,7 @@ pub fn prepare(plan: &ComparePlan, teacher: &ModelInfo, labels: Option<&LabelNam
                     tokenizer: tokenizer.clone(),
                     max_length: encoded.max_length,
                     truncated: encoded.truncated,
+                    empty_texts: encoded.empty,
                     pad_id: encoded.pad_id,
                 },
                 examples: dataset.examples,

@@ -38,6 +38,8 @@ pub enum CompareError {
     Attack(#[from] crate::attack::AttackError),
     #[error("model {model} must have exactly one float32 input for --feature-columns, but has: {inputs}; give the data as .npz with one array per input")]
     FeatureInput { model: String, inputs: String },
+    #[error("model {model}: its {config} orders the classes as [{student}] but the teacher's id2label is [{teacher}]; fidelity compares class i with class i, so it refuses. Re-export the student with the teacher's class order")]
+    LabelOrder { model: String, config: String, student: String, teacher: String },
     #[error("{config} names {names} classes (id2label) but model {model} outputs {classes}; use the config.json that belongs to the model")]
     LabelNamesCount { config: String, names: usize, model: String, classes: usize },
 }
@@ -140,6 +142,26 @@ pub fn run(plan: &ComparePlan) -> Result<Report, CompareError> {
     let mut teacher = load(&plan.teacher)?;
     let mut students = plan.students.iter().map(&mut load).collect::<Result<Vec<_>, _>>()?;
 
+    // A student with its own config.json must name the classes as the teacher does, in the same
+    // order: class i is compared with class i, so a reordered id2label would compare silently wrong.
+    if let Some(teacher_names) = &label_names {
+        for s in &plan.students {
+            let own = s.path.parent().unwrap_or(std::path::Path::new(".")).join("config.json");
+            if plan.config.as_deref().and_then(|c| c.canonicalize().ok()) == own.canonicalize().ok() || !own.is_file() {
+                continue;
+            }
+            if let Some(names) = LabelNames::from_config(&own)? {
+                if names.names() != teacher_names.names() {
+                    return Err(CompareError::LabelOrder {
+                        model: s.name.clone(),
+                        config: own.display().to_string(),
+                        student: names.names().join(", "),
+                        teacher: teacher_names.names().join(", "),
+                    });
+                }
+            }
+        }
+    }
     // Class counts the graphs state: a mismatch fails before any inference.
     if let Some(expected) = teacher.info().classes {
         for s in &students {

@@ -36,6 +36,8 @@ pub struct EncodedTexts {
     pub items: Vec<EncodedText>,
     /// Examples cut to the maximum length.
     pub truncated: usize,
+    /// Examples whose text (and pair) is empty or whitespace: the model sees only special tokens.
+    pub empty: usize,
     pub pad_id: u32,
     pub max_length: usize,
 }
@@ -104,7 +106,11 @@ impl TextEncoder {
             truncated += usize::from(cut);
             items.push(item);
         }
-        Ok(EncodedTexts { items, truncated, pad_id: self.pad_id, max_length: self.max_length })
+        let empty = examples
+            .iter()
+            .filter(|e| e.text.as_deref().unwrap_or("").trim().is_empty() && e.text_pair.as_deref().unwrap_or("").trim().is_empty())
+            .count();
+        Ok(EncodedTexts { items, truncated, empty, pad_id: self.pad_id, max_length: self.max_length })
     }
 }
 

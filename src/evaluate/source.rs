@@ -90,6 +90,7 @@ mod tests {
         EncodedTexts {
             items: lengths.iter().map(|&l| EncodedText { ids: vec![1; l], type_ids: vec![0; l] }).collect(),
             truncated: 0,
+            empty: 0,
             pad_id: 0,
             max_length: 16,
         }

@@ -96,6 +96,7 @@ pub fn texts(ids: &[&[u32]]) -> EncodedTexts {
     EncodedTexts {
         items: ids.iter().map(|i| EncodedText { ids: i.to_vec(), type_ids: vec![0; i.len()] }).collect(),
         truncated: 0,
+        empty: 0,
         pad_id: 0,
         max_length: 16,
     }

@@ -106,6 +106,8 @@ pub enum InputsInfo {
         max_length: usize,
         /// Examples cut to `max_length` tokens.
         truncated: usize,
+        /// Examples with an empty text: counted, kept (the model sees only special tokens).
+        empty_texts: usize,
         pad_id: u32,
     },
     Tensors {

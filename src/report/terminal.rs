@@ -141,9 +141,12 @@ pub fn render(report: &Report) -> Vec<u8> {
     render_worst_groups(report, &mut out);
     render_batch_dependence(report, &mut out);
     render_statistics(report, &mut out);
-    if let super::InputsInfo::Text { truncated, max_length, .. } = &d.inputs {
+    if let super::InputsInfo::Text { truncated, max_length, empty_texts, .. } = &d.inputs {
         if *truncated > 0 {
             let _ = writeln!(out, "warning: {truncated} examples were truncated to {max_length} tokens.");
+        }
+        if *empty_texts > 0 {
+            let _ = writeln!(out, "warning: {empty_texts} examples have an empty text; they are kept, and the models see only special tokens.");
         }
     }
     if !report.complete {

@@ -119,3 +119,123 @@ fn an_unknown_device() {
         &["--device", "unknown device 'tpu'", "cuda[:N]"],
     );
 }
+
+fn tweets(student: &str, data: &str, extra: &[&str]) -> Vec<String> {
+    let mut v = vec![fixture("tweets/teacher.onnx"), student.to_string(), "--data".into(), data.to_string()];
+    v.extend(extra.iter().map(|s| s.to_string()));
+    v
+}
+
+fn fails(args: Vec<String>, needles: &[&str]) {
+    fails_with(&args.iter().map(String::as_str).collect::<Vec<_>>(), needles);
+}
+
+fn write(dir: &std::path::Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p.to_string_lossy().into_owned()
+}
+
+#[test]
+fn a_truncated_onnx_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = std::fs::read(fixture("tweets/int8.onnx")).unwrap();
+    let cut = dir.path().join("cut.onnx");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    fails(tweets(cut.to_str().unwrap(), &fixture("tweets/test.jsonl"), &[]), &["model cut", "cut.onnx", "not a loadable ONNX model"]);
+}
+
+#[test]
+fn a_student_whose_config_orders_the_classes_differently() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(fixture("tweets/int8.onnx"), dir.path().join("int8.onnx")).unwrap();
+    write(dir.path(), "config.json", r#"{"id2label": {"0": "positive", "1": "neutral", "2": "negative"}}"#);
+    fails(
+        tweets(dir.path().join("int8.onnx").to_str().unwrap(), &fixture("tweets/test.jsonl"), &[]),
+        &["model int8", "config.json", "[positive, neutral, negative]", "[negative, neutral, positive]", "refuses"],
+    );
+}
+
+#[test]
+fn a_model_input_the_data_cannot_provide() {
+    fails(
+        vec![fixture("adult/teacher.onnx"), fixture("adult/int8.onnx"), "--data".into(), fixture("tweets/test.jsonl"), "--tokenizer".into(), fixture("tweets/tokenizer.json"), "--unlabelled".into()],
+        &["model teacher needs input 'features'", "input_ids, attention_mask, token_type_ids"],
+    );
+}
+
+#[test]
+fn an_empty_dataset() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(dir.path(), "empty.jsonl", "\n\n");
+    fails(tweets(&fixture("tweets/int8.onnx"), &data, &[]), &["empty.jsonl", "no examples"]);
+}
+
+#[test]
+fn a_malformed_jsonl_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(dir.path(), "bad.jsonl", "{\"text\": \"fine\", \"label\": \"neutral\"}\n{\"text\": \"broken\"\n");
+    fails(tweets(&fixture("tweets/int8.onnx"), &data, &[]), &["bad.jsonl: line 2", "not valid JSON"]);
+}
+
+#[test]
+fn a_csv_without_the_text_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(dir.path(), "d.csv", "body,label\nhello,neutral\n");
+    fails(tweets(&fixture("tweets/int8.onnx"), &data, &[]), &["d.csv", "no column 'text'", "body, label", "--text-column"]);
+}
+
+#[test]
+fn a_label_outside_the_class_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(dir.path(), "d.jsonl", "{\"text\": \"a\", \"label\": 1}\n{\"text\": \"b\", \"label\": 7}\n");
+    fails(tweets(&fixture("tweets/int8.onnx"), &data, &[]), &["d.jsonl: line 2", "label 7 is outside the model's 3 classes"]);
+}
+
+#[test]
+fn an_unknown_label_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(dir.path(), "d.jsonl", "{\"text\": \"a\", \"label\": \"ecstatic\"}\n");
+    fails(tweets(&fixture("tweets/int8.onnx"), &data, &[]), &["d.jsonl: line 1", "'ecstatic'", "negative, neutral, positive"]);
+}
+
+#[test]
+fn an_output_folder_that_cannot_be_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let blocker = write(dir.path(), "file", "not a folder");
+    fails(
+        tweets(&fixture("tweets/int8.onnx"), &fixture("tweets/test.jsonl"), &["--no-speed", "--out", &format!("{blocker}/r.json")]),
+        &["cannot write report", "r.json", "--out"],
+    );
+}
+
+#[test]
+fn no_students() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = fidelity(["compare", &fixture("tweets/teacher.onnx"), "--data", &fixture("tweets/test.jsonl")], dir.path());
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("no students"), "{}", run.stderr);
+}
+
+#[test]
+fn a_zero_batch_size() {
+    fails(tweets(&fixture("tweets/int8.onnx"), &fixture("tweets/test.jsonl"), &["--batch-size", "0"]), &["--batch-size", "at least 1"]);
+}
+
+#[test]
+fn a_data_path_that_is_a_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    fails(tweets(&fixture("tweets/int8.onnx"), dir.path().to_str().unwrap(), &[]), &["data file", "is not a file", "--data"]);
+}
+
+#[test]
+fn long_and_empty_texts_are_kept_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let long = "delayed flight again ".repeat(100);
+    let data = write(dir.path(), "d.jsonl", &format!("{{\"text\": \"{long}\", \"label\": 0}}\n{{\"text\": \"\", \"label\": 1}}\n{{\"text\": \"fine\", \"label\": 2}}\n"));
+    let (run, report) = crate::util::compare_report(&[&fixture("tweets/teacher.onnx"), &fixture("tweets/int8.onnx"), "--data", &data, "--bootstrap", "0", "--no-speed"]);
+    assert_eq!(report["data"]["inputs"]["truncated"], 1);
+    assert_eq!(report["data"]["inputs"]["empty_texts"], 1);
+    assert_eq!(report["data"]["examples"], 3);
+    assert!(run.stdout.contains("1 examples were truncated to 128 tokens") && run.stdout.contains("1 examples have an empty text"), "{}", run.stdout);
+}
