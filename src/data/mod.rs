@@ -86,6 +86,16 @@ impl DataFormat {
     }
 }
 
+/// Parses examples from bytes in `format` (JSONL or CSV); `path` only names the source in errors.
+/// The readers behind [`read_dataset`], exposed for callers holding data in memory (and fuzzing).
+pub fn parse_examples(bytes: &[u8], path: &Path, format: DataFormat, columns: &Columns, labels: Option<&LabelNames>) -> Result<Vec<Example>, DataError> {
+    match format {
+        DataFormat::Jsonl => jsonl_reader::read(bytes, path, columns, labels),
+        DataFormat::Csv => csv_reader::read(bytes, path, columns, labels).map(|(examples, _)| examples),
+        DataFormat::Npz => Err(source_error(path, "file", "npz data is read from a file with data::tensors::read_npz_dataset".into())),
+    }
+}
+
 /// Reads a whole data file into memory.
 ///
 /// `labels` resolves label names ("positive") to class indices; without it only index labels work.

@@ -40,6 +40,11 @@ impl Runtime {
         };
         let builder = ort::init_from(&library.path).map_err(|e| load_error(e.to_string()))?;
         let environment = builder.with_name("fidelity").build().map_err(|e| load_error(e.to_string()))?;
+        // ONNX Runtime would print its own copy of every failure to stderr; fidelity's error already
+        // carries ONNX Runtime's message, so keep stderr to one line. ORT_LOG=warning brings it back.
+        if std::env::var_os("ORT_LOG").is_none() {
+            environment.set_log_level(ort::logging::LogLevel::Fatal);
+        }
         let version = library_version(&library.path).unwrap_or_else(|| version_from_build_info(ort::info()));
         Ok(Self { environment, version, library, threads: None })
     }
@@ -181,7 +186,7 @@ impl OnnxBackend {
             let type_error = || ModelError::InputType {
                 model: model(),
                 input: name.clone(),
-                expected: format!("{ty}"),
+                expected: element_type_name(*ty),
                 given: tensor.dtype_name().into(),
             };
             let ort_error = |e: ort::Error| ModelError::Inference { model: model(), message: e.to_string() };
@@ -210,7 +215,16 @@ impl Backend for OnnxBackend {
         let inputs = self.session_inputs(batch)?;
         let model = self.info.name.clone();
         let inference = |e: ort::Error| ModelError::Inference { model: model.clone(), message: e.to_string() };
-        let outputs = self.session.run(inputs).map_err(inference)?;
+        let outputs = self.session.run(inputs).map_err(|e| {
+            let message = e.to_string();
+            // A token id beyond an embedding table: the usual cause is a tokenizer of another model.
+            let hint = if message.contains("out of data bounds") && batch.get("input_ids").is_some() {
+                " (a token id is outside the model's vocabulary: does --tokenizer belong to this model?)"
+            } else {
+                ""
+            };
+            ModelError::Inference { model: model.clone(), message: format!("{message}{hint}") }
+        })?;
         let scores = outputs[self.info.output.as_str()]
             .try_extract_array::<f32>()
             .map_err(inference)?

@@ -239,3 +239,51 @@ fn long_and_empty_texts_are_kept_and_counted() {
     assert_eq!(report["data"]["examples"], 3);
     assert!(run.stdout.contains("1 examples were truncated to 128 tokens") && run.stdout.contains("1 examples have an empty text"), "{}", run.stdout);
 }
+
+#[test]
+fn token_ids_outside_the_model_vocabulary() {
+    // A tokenizer that knows a word the model's 3,000-row embedding table does not.
+    let dir = tempfile::tempdir().unwrap();
+    let mut tokenizer: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(fixture("tweets/tokenizer.json")).unwrap()).unwrap();
+    tokenizer["model"]["vocab"]["zzzqqq"] = serde_json::json!(5000);
+    let tok = write(dir.path(), "tokenizer.json", &tokenizer.to_string());
+    let data = write(dir.path(), "d.jsonl", "{\"text\": \"zzzqqq\", \"label\": 0}\n");
+    fails(tweets(&fixture("tweets/int8.onnx"), &data, &["--tokenizer", &tok]), &["model teacher failed during inference", "outside the model's vocabulary", "--tokenizer"]);
+}
+
+/// Writes an uncompressed .npz holding `features` as int64 (the model wants float32) and labels.
+fn npz_with_int_features(path: &std::path::Path) {
+    fn npy(descr: &str, shape: &str, body: &[u8]) -> Vec<u8> {
+        let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
+        while (10 + header.len() + 1) % 64 != 0 {
+            header.push(' ');
+        }
+        header.push('\n');
+        let mut out = b"\x93NUMPY\x01\x00".to_vec();
+        out.extend((header.len() as u16).to_le_bytes());
+        out.extend(header.as_bytes());
+        out.extend(body);
+        out
+    }
+    let features: Vec<u8> = (0..4 * 46).flat_map(|_| 0i64.to_le_bytes()).collect();
+    let labels: Vec<u8> = [0i64, 1, 0, 1].iter().flat_map(|x| x.to_le_bytes()).collect();
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    use std::io::Write;
+    zip.start_file("features.npy", options).unwrap();
+    zip.write_all(&npy("<i8", "(4, 46)", &features)).unwrap();
+    zip.start_file("label.npy", options).unwrap();
+    zip.write_all(&npy("<i8", "(4,)", &labels)).unwrap();
+    zip.finish().unwrap();
+}
+
+#[test]
+fn a_wrong_input_dtype() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("ints.npz");
+    npz_with_int_features(&data);
+    fails(
+        vec![fixture("adult/teacher.onnx"), fixture("adult/int8.onnx"), "--data".into(), data.to_string_lossy().into_owned()],
+        &["model teacher", "input 'features' must be float32", "int64"],
+    );
+}
