@@ -287,3 +287,45 @@ fn a_wrong_input_dtype() {
         &["model teacher", "input 'features' must be float32", "int64"],
     );
 }
+
+#[test]
+fn a_gate_naming_a_student_that_is_not_compared() {
+    fails(
+        tweets(&fixture("tweets/int8.onnx"), &fixture("tweets/test.jsonl"), &["--gate", "distilled: label_loyalty >= 0.9"]),
+        &["names student 'distilled'", "students: int8"],
+    );
+}
+
+#[test]
+fn a_confidence_level_outside_0_1() {
+    fails(tweets(&fixture("tweets/int8.onnx"), &fixture("tweets/test.jsonl"), &["--confidence", "95"]), &["--confidence", "between 0 and 1", "95"]);
+}
+
+#[test]
+fn a_feature_column_holding_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let full = std::fs::read_to_string(fixture("adult/test.csv")).unwrap();
+    let mut lines: Vec<String> = full.lines().take(4).map(String::from).collect();
+    let cells: Vec<&str> = lines[2].split(',').collect();
+    let mut broken: Vec<String> = cells.iter().map(|c| c.to_string()).collect();
+    broken[3] = "n/a".into();
+    lines[2] = broken.join(",");
+    let data = write(dir.path(), "d.csv", &(lines.join("\n") + "\n"));
+    fails(
+        vec![fixture("adult/teacher.onnx"), fixture("adult/int8.onnx"), "--data".into(), data, "--feature-columns".into(), "f*".into()],
+        &["d.csv: row 2", "feature column 'f3'", "'n/a'", "not a number"],
+    );
+}
+
+#[test]
+fn a_tokenizer_for_tensor_data() {
+    fails(
+        vec![fixture("adult/teacher.onnx"), fixture("adult/int8.onnx"), "--data".into(), fixture("adult/test.npz"), "--tokenizer".into(), fixture("tweets/tokenizer.json")],
+        &["--tokenizer", "is for text data", "drop --tokenizer"],
+    );
+}
+
+#[test]
+fn a_group_column_given_twice() {
+    fails(tweets(&fixture("tweets/int8.onnx"), &fixture("tweets/test.jsonl"), &["--group-column", "topic", "--group-column", "topic"]), &["--group-column topic", "twice"]);
+}
