@@ -252,7 +252,13 @@ fn two_runs_with_the_same_seed_give_byte_identical_json_apart_from_timings() {
     let dir = tempfile::tempdir().unwrap();
     let run = |name: &str| {
         let out = dir.path().join(name);
-        let r = fidelity(["compare", "--suite", "suites/tweets.toml", "--quiet", "--out", out.to_str().unwrap(), "--seed", "3"], &root());
+        let other = |ext: &str| dir.path().join(format!("{name}.{ext}")).to_string_lossy().into_owned();
+        // Every output goes to the temp dir: the suite would otherwise rewrite reports/.
+        let (md, html, junit) = (other("md"), other("html"), other("xml"));
+        let r = fidelity(
+            ["compare", "--suite", "suites/tweets.toml", "--quiet", "--out", out.to_str().unwrap(), "--markdown", &md, "--html", &html, "--junit", &junit, "--seed", "3"],
+            &root(),
+        );
         assert!(r.code == 0 || r.code == 1, "{}", r.stderr);
         std::fs::read_to_string(out).unwrap()
     };
