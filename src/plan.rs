@@ -3,7 +3,7 @@
 use crate::cli::{CompareArgs, JsBase, OutputsArg};
 use crate::data::{Columns, DataFormat};
 use crate::metrics::{LogBase, OutputKind};
-use crate::model::Device;
+use crate::model::{hub, Device};
 use crate::compare::attack_run::AttackSettings;
 use crate::speed::SpeedSettings;
 use crate::evaluate::invariance::{InvarianceSettings, DEFAULT_TOLERANCE};
@@ -55,6 +55,8 @@ pub enum PlanError {
     Device(String),
     #[error("{0}")]
     Attack(String),
+    #[error("{0}")]
+    Hub(String),
     #[error("--threads must be at least 1 (leave it out to use every core)")]
     Threads,
     #[error("--speed-batch-sizes, --speed-examples and --speed-repetitions must be at least 1 (or pass --no-speed)")]
@@ -69,19 +71,39 @@ pub struct ModelSource {
     pub name: String,
     pub path: PathBuf,
     pub device: Device,
+    /// Set for `hf://` references: what the hub resolved (commit, tokenizer, config).
+    pub hub: Option<hub::ResolvedModel>,
 }
 
 impl ModelSource {
+    /// Resolves an `hf://org/name[@revision]` path through the hub (or its cache); local paths
+    /// pass through. A hub model's default name is the repository's last segment.
+    fn resolve_hub(mut self, named: bool) -> Result<Self, PlanError> {
+        let raw = self.path.to_string_lossy().into_owned();
+        let Some(reference) = hub::HubRef::parse(&raw) else { return Ok(self) };
+        let reference = reference.map_err(PlanError::Hub)?;
+        let resolved = hub::resolve(&reference, &raw).map_err(|e| PlanError::Hub(e.to_string()))?;
+        if resolved.offline && !hub::HubSettings::from_env().offline {
+            eprintln!("fidelity: hub unreachable, using the cached commit {} of {}", resolved.revision, resolved.repo);
+        }
+        if !named {
+            self.name = resolved.repo.rsplit('/').next().unwrap_or(&resolved.repo).to_string();
+        }
+        self.path = resolved.model.clone();
+        self.hub = Some(resolved);
+        Ok(self)
+    }
+
     /// "PATH" or "NAME=PATH"; a path that exists as written wins over the NAME= reading.
     fn parse(arg: &str) -> Self {
         if let Some((name, path)) = arg.split_once('=') {
             if !Path::new(arg).exists() && !name.is_empty() && !name.contains(['/', '\\']) {
-                return Self { name: name.into(), path: path.into(), device: Device::Cpu };
+                return Self { name: name.into(), path: path.into(), device: Device::Cpu, hub: None };
             }
         }
         let path = PathBuf::from(arg);
         let name = path.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| arg.to_string());
-        Self { name, path, device: Device::Cpu }
+        Self { name, path, device: Device::Cpu, hub: None }
     }
 }
 
@@ -184,21 +206,27 @@ impl ComparePlan {
             None => s.evaluation.device.as_deref().map(|d| device(d, "suite [evaluation] device")).transpose()?,
         };
         let suite_model = |m: &suite::SuiteModel| -> Result<ModelSource, PlanError> {
-            let path = resolve(&m.path);
-            let mut source = match &m.name {
-                Some(name) => ModelSource { name: name.clone(), path, device: Device::Cpu },
+            // A hub reference is not a path: it must not be joined to the suite's folder.
+            let raw = m.path.to_string_lossy();
+            let path = if raw.starts_with(hub::SCHEME) { m.path.clone() } else { resolve(&m.path) };
+            let source = match &m.name {
+                Some(name) => ModelSource { name: name.clone(), path, device: Device::Cpu, hub: None },
                 None => ModelSource::parse(&path.to_string_lossy()),
             };
+            let mut source = source.resolve_hub(m.name.is_some())?;
             source.device = match (&args.device, &m.device) {
                 (None, Some(d)) => device(d, &format!("suite device of model {}", source.name))?,
                 _ => global.unwrap_or_default(),
             };
             Ok(source)
         };
-        let from_flag = |x: &str| ModelSource { device: global.unwrap_or_default(), ..ModelSource::parse(x) };
+        let from_flag = |x: &str| -> Result<ModelSource, PlanError> {
+            let named = x.split_once('=').is_some_and(|(n, _)| !n.contains(['/', '\\']) && !n.is_empty());
+            ModelSource { device: global.unwrap_or_default(), ..ModelSource::parse(x) }.resolve_hub(named)
+        };
 
         let mut teacher = match (&args.teacher, &s.teacher) {
-            (Some(t), _) => from_flag(t),
+            (Some(t), _) => from_flag(t)?,
             (None, Some(t)) => suite_model(t)?,
             (None, None) => return Err(PlanError::NoTeacher),
         };
@@ -208,7 +236,7 @@ impl ComparePlan {
         let students: Vec<ModelSource> = if args.students.is_empty() {
             s.students.iter().map(suite_model).collect::<Result<_, _>>()?
         } else {
-            args.students.iter().map(|x| from_flag(x)).collect()
+            args.students.iter().map(|x| from_flag(x)).collect::<Result<_, _>>()?
         };
         check_models(&teacher, &students)?;
 
@@ -254,7 +282,11 @@ impl ComparePlan {
             }
             InputPlan::Tensors
         } else {
-            let tokenizer = tokenizer.unwrap_or_else(|| beside(&teacher.path, "tokenizer.json"));
+            let tokenizer = match (tokenizer, &teacher.hub) {
+                (Some(t), _) => t,
+                (None, Some(h)) => h.tokenizer.clone().ok_or_else(|| PlanError::Hub(format!("{} has no tokenizer.json: pass --tokenizer", h.reference)))?,
+                (None, None) => beside(&teacher.path, "tokenizer.json"),
+            };
             if !tokenizer.is_file() {
                 return Err(PlanError::MissingTokenizer { path: tokenizer });
             }
@@ -264,7 +296,10 @@ impl ComparePlan {
             .config
             .clone()
             .or_else(|| s.data.config.as_deref().map(resolve))
-            .or_else(|| Some(beside(&teacher.path, "config.json")).filter(|p| p.is_file()));
+            .or_else(|| match &teacher.hub {
+                Some(h) => h.config.clone(),
+                None => Some(beside(&teacher.path, "config.json")).filter(|p| p.is_file()),
+            });
         let unlabelled = args.unlabelled || s.data.unlabelled;
         let columns = Columns {
             text: (!tensors).then(|| args.text_column.clone().or(s.data.text_column.clone()).unwrap_or_else(|| "text".into())),
@@ -339,7 +374,10 @@ impl ComparePlan {
                 return Err(PlanError::Speed);
             }
         }
-        let name = s.name.clone().unwrap_or_else(|| folder_name(&teacher.path));
+        let name = s.name.clone().unwrap_or_else(|| match &teacher.hub {
+            Some(_) => teacher.name.clone(),
+            None => folder_name(&teacher.path),
+        });
         let in_suite = loaded.is_some();
         let default_report = |ext: &str| PathBuf::from("reports").join(format!("{name}.{ext}"));
         let report_path = |flag: &Option<PathBuf>, key: &Option<PathBuf>, ext: &str| {
@@ -405,8 +443,8 @@ mod tests {
     #[test]
     fn model_arguments_take_optional_names() {
         let cpu = Device::Cpu;
-        assert_eq!(ModelSource::parse("a/b/int8.onnx"), ModelSource { name: "int8".into(), path: "a/b/int8.onnx".into(), device: cpu });
-        assert_eq!(ModelSource::parse("q=a/b/m.onnx"), ModelSource { name: "q".into(), path: "a/b/m.onnx".into(), device: cpu });
+        assert_eq!(ModelSource::parse("a/b/int8.onnx"), ModelSource { name: "int8".into(), path: "a/b/int8.onnx".into(), device: cpu, hub: None });
+        assert_eq!(ModelSource::parse("q=a/b/m.onnx"), ModelSource { name: "q".into(), path: "a/b/m.onnx".into(), device: cpu, hub: None });
         assert_eq!(ModelSource::parse("a/x=y.onnx").path, PathBuf::from("a/x=y.onnx"));
     }
 }

@@ -68,6 +68,7 @@ fn model_report(backend: &dyn Backend, run: &ModelRun, accuracy: Option<f64>, se
         inference_seconds: run.pass.inference_seconds,
         speed: None,
         session_memory_bytes,
+        hub: None,
         size: None,
         size_note: None,
         attack: None,
@@ -146,7 +147,13 @@ pub fn run(plan: &ComparePlan) -> Result<Report, CompareError> {
     // order: class i is compared with class i, so a reordered id2label would compare silently wrong.
     if let Some(teacher_names) = &label_names {
         for s in &plan.students {
-            let own = s.path.parent().unwrap_or(std::path::Path::new(".")).join("config.json");
+            let own = match &s.hub {
+                Some(h) => match &h.config {
+                    Some(c) => c.clone(),
+                    None => continue,
+                },
+                None => s.path.parent().unwrap_or(std::path::Path::new(".")).join("config.json"),
+            };
             if plan.config.as_deref().and_then(|c| c.canonicalize().ok()) == own.canonicalize().ok() || !own.is_file() {
                 continue;
             }
@@ -233,7 +240,7 @@ pub fn run(plan: &ComparePlan) -> Result<Report, CompareError> {
         speed: plan.speed.clone(),
         attack: plan.attack.clone(),
         peak_rss_bytes: None,
-        teacher: model_report(&teacher, &teacher_run, self_comparison.metrics.teacher_accuracy, memory[0]),
+        teacher: ModelReport { hub: plan.teacher.hub.clone(), ..model_report(&teacher, &teacher_run, self_comparison.metrics.teacher_accuracy, memory[0]) },
         students: Vec::with_capacity(students.len()),
         gate: crate::gate::GateOutcome { checks: vec![], passed: 0, failed: 0 },
     };
@@ -262,7 +269,10 @@ pub fn run(plan: &ComparePlan) -> Result<Report, CompareError> {
         let js_histogram = report::Histogram::new(comparison.examples.iter().map(|c| 1.0 - c.probability_loyalty), js_upper, 20);
         let disagreements = disagreements(&comparison.examples, &teacher_pass.probabilities, &pass.probabilities, &data.examples, label_names.as_ref(), 10);
         report.students.push(StudentReport {
-            model: model_report(student, &run, comparison.metrics.student_accuracy, memory[report.students.len() + 1]),
+            model: ModelReport {
+                hub: plan.students[report.students.len()].hub.clone(),
+                ..model_report(student, &run, comparison.metrics.student_accuracy, memory[report.students.len() + 1])
+            },
             fidelity: comparison.metrics,
             statistics,
             js_histogram,

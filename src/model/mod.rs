@@ -3,6 +3,7 @@
 
 pub mod device;
 pub mod graph_stats;
+pub mod hub;
 pub mod label_names;
 pub mod onnx;
 pub mod runtime_library;

@@ -187,6 +187,8 @@ pub struct ModelReport {
     pub speed: Option<crate::speed::ModelSpeed>,
     /// Timing field: resident-memory growth while the model's session was created.
     pub session_memory_bytes: Option<u64>,
+    /// The hub reference this model came from, with the commit it resolved to.
+    pub hub: Option<crate::model::hub::ResolvedModel>,
     /// Parameters, nonzero parameters and estimated FLOPs per example, read from the ONNX file.
     pub size: Option<crate::model::graph_stats::GraphStats>,
     /// Why `size` is absent (the file's graph could not be read by fidelity's reader).

@@ -8,6 +8,7 @@ mod browser;
 mod tokenization;
 mod tweets;
 mod errors;
+mod hub;
 mod reports;
 mod serving;
 mod util;
