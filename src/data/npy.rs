@@ -58,7 +58,8 @@ pub fn parse_npy(bytes: &[u8]) -> Result<NpyArray, String> {
         .filter(|s| !s.is_empty())
         .map(|s| s.parse::<usize>().map_err(|_| format!("bad shape '{shape_text}'")))
         .collect::<Result<_, _>>()?;
-    let count: usize = shape.iter().product();
+    // Checked: a header may claim any shape (found by fuzzing: a product that overflows).
+    let count = shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)).ok_or_else(|| format!("shape {shape:?} is too large"))?;
     let body = &bytes[offset + header_len..];
     let (order, kind, width) = {
         let mut chars = descr.chars();
@@ -70,8 +71,9 @@ pub fn parse_npy(bytes: &[u8]) -> Result<NpyArray, String> {
     if order == '>' && width > 1 {
         return Err(format!("big-endian dtype '{descr}' is not supported; save with little-endian ('<') types"));
     }
-    let elem = if kind == 'U' { 4 * width } else { width };
-    let body = body.get(..count * elem).ok_or_else(|| format!("data is shorter than shape {shape:?} of '{descr}' needs"))?;
+    let elem = if kind == 'U' { width.checked_mul(4).ok_or_else(|| format!("dtype '{descr}' is too wide"))? } else { width };
+    let bytes_needed = count.checked_mul(elem).ok_or_else(|| format!("shape {shape:?} of '{descr}' is too large"))?;
+    let body = body.get(..bytes_needed).ok_or_else(|| format!("data is shorter than shape {shape:?} of '{descr}' needs"))?;
     let chunks = body.chunks_exact(elem.max(1));
     let data = match (kind, width) {
         ('f', 4) => NpyData::F32(chunks.map(|c| f32::from_le_bytes(c.try_into().unwrap_or_default())).collect()),
@@ -151,6 +153,14 @@ mod tests {
             v
         }).collect();
         assert_eq!(parse_npy(&npy("<U4", "(2,)", &body)).unwrap().data, NpyData::Str(vec!["Male".into(), "Fé".into()]));
+    }
+
+    /// Regression (cargo-fuzz, npy target): a header whose shape product overflows usize.
+    #[test]
+    fn a_shape_that_overflows_is_an_error() {
+        let input = include_bytes!("../../tests/cli/regressions/npy-shape-overflow.npy");
+        assert!(parse_npy(input).is_err());
+        assert!(parse_npy(&npy("<f4", "(4294967296, 4294967296, 16)", &[])).unwrap_err().contains("too large"));
     }
 
     #[test]
