@@ -329,3 +329,12 @@ fn a_tokenizer_for_tensor_data() {
 fn a_group_column_given_twice() {
     fails(tweets(&fixture("tweets/int8.onnx"), &fixture("tweets/test.jsonl"), &["--group-column", "topic", "--group-column", "topic"]), &["--group-column topic", "twice"]);
 }
+
+#[test]
+fn a_missing_suite_says_so_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = fidelity(["compare", "--suite", "nope.toml"], dir.path());
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("cannot read suite nope.toml"), "{}", run.stderr);
+    assert_eq!(run.stderr.matches("No such file or directory").count(), 1, "the cause is not repeated: {}", run.stderr);
+}
