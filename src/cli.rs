@@ -82,14 +82,18 @@ pub struct CompareArgs {
     /// Examples per ONNX Runtime call during evaluation; each batch is padded to its longest example [default: 32].
     #[arg(long)]
     pub batch_size: Option<usize>,
-    /// How evaluation batches are formed: file order, or sorted by length (less padding; kept only
-    /// for models the batch-invariance check shows invariant) [default: file].
+    /// How evaluation batches are formed: file order, or sorted by length within each chunk (less
+    /// padding; kept only for models the batch-invariance check shows invariant) [default: file].
     #[arg(long, value_enum)]
     pub batch_order: Option<BatchOrder>,
     /// The batch size production serves at (1 for latency serving) [default: --batch-size].
     /// Models whose outputs depend on their batch are re-run at it, in file order.
     #[arg(long)]
     pub serving_batch_size: Option<usize>,
+    /// Examples read, tokenized and run through every model per step; memory follows it, not the
+    /// file size. Rounded up to a multiple of both batch sizes [default: 8192].
+    #[arg(long)]
+    pub chunk_size: Option<usize>,
     /// Examples in the seeded batch-invariance check of every model; 0 turns it off [default: 256].
     #[arg(long)]
     pub invariance_sample: Option<usize>,

@@ -17,7 +17,7 @@ use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum PlanError {
-    #[error("--batch-size and --serving-batch-size must be at least 1")]
+    #[error("--batch-size, --serving-batch-size and --chunk-size must be at least 1")]
     BatchSize,
     #[error("--confidence must be between 0 and 1 (e.g. 0.95), got {0}")]
     Confidence(f64),
@@ -140,6 +140,8 @@ pub struct ComparePlan {
     pub batch_size: usize,
     pub batch_order: BatchOrder,
     pub serving_batch_size: usize,
+    /// Examples per streamed step (before rounding to whole batches).
+    pub chunk_size: usize,
     pub invariance: InvarianceSettings,
     pub js_base: LogBase,
     pub outputs: Option<OutputKind>,
@@ -242,7 +244,8 @@ impl ComparePlan {
 
         let batch_size = args.batch_size.or(s.evaluation.batch_size).unwrap_or(32);
         let serving_batch_size = args.serving_batch_size.or(s.evaluation.serving_batch_size).unwrap_or(batch_size);
-        if batch_size == 0 || serving_batch_size == 0 {
+        let chunk_size = args.chunk_size.unwrap_or(crate::compare::inputs::CHUNK_EXAMPLES);
+        if batch_size == 0 || serving_batch_size == 0 || chunk_size == 0 {
             return Err(PlanError::BatchSize);
         }
         let tolerance = args.invariance_tolerance.or(s.statistics.invariance_tolerance).unwrap_or(DEFAULT_TOLERANCE);
@@ -402,6 +405,7 @@ impl ComparePlan {
             batch_size,
             batch_order: args.batch_order.or(s.evaluation.batch_order).unwrap_or(BatchOrder::File),
             serving_batch_size,
+            chunk_size,
             invariance,
             js_base: match args.js_base.or(s.evaluation.js_base).unwrap_or(JsBase::E) {
                 JsBase::E => LogBase::E,

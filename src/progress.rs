@@ -18,10 +18,23 @@ pub fn bar(len: u64, label: &str, quiet: bool) -> ProgressBar {
     bar
 }
 
+/// Counts steps of a phase whose length is not known in advance (streamed data).
+pub fn counter(label: &str, quiet: bool) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    let style = ProgressStyle::with_template("{prefix:>12} {spinner} {human_pos} model-examples {per_sec} {elapsed}").unwrap_or_else(|_| ProgressStyle::default_spinner());
+    bar.set_style(style);
+    bar.set_prefix(label.to_string());
+    bar
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
     fn quiet_bars_are_hidden() {
         assert!(super::bar(10, "x", true).is_hidden());
+        assert!(super::counter("x", true).is_hidden());
     }
 }

@@ -119,9 +119,11 @@ impl TensorClassifier for TensorModel<'_> {
 /// Everything attacks need that does not change between models.
 pub struct AttackContext<'a> {
     pub settings: &'a AttackSettings,
+    /// Built for the attacked examples only, in sample order.
     pub inputs: &'a AttackInputs,
+    /// The attacked examples, in sample order (`examples[k]` is example `sample[k]`).
     pub examples: &'a [Example],
-    /// Attacked example indices, ascending.
+    /// Attacked example indices in the whole data, ascending.
     pub sample: Vec<usize>,
     pub groups: &'a [Group],
     pub batch_size: usize,
@@ -153,7 +155,7 @@ pub fn attack_model(ctx: &AttackContext, backend: &mut dyn Backend, kind: Output
     let name = backend.info().name.clone();
     let bar = crate::progress::bar(ctx.sample.len() as u64, &format!("attack {name}"), ctx.quiet);
     let mut progress = |done: usize| bar.set_position(done as u64);
-    let golds: Vec<usize> = ctx.sample.iter().map(|&i| ctx.examples[i].label.unwrap_or(0)).collect();
+    let golds: Vec<usize> = ctx.examples.iter().map(|e| e.label.unwrap_or(0)).collect();
     let outcomes = match ctx.inputs {
         AttackInputs::Text(encoder) => {
             let settings = TextAttackSettings {
@@ -163,7 +165,7 @@ pub fn attack_model(ctx: &AttackContext, backend: &mut dyn Backend, kind: Output
                 seed: ctx.settings.seed,
             };
             let attack = TextAttack::new(settings, ctx.synonyms)?;
-            let inputs: Vec<TextInput> = ctx.sample.iter().map(|&i| text_input(&ctx.examples[i])).collect();
+            let inputs: Vec<TextInput> = ctx.examples.iter().map(text_input).collect();
             let examples: Vec<TextExample> = inputs.iter().zip(&golds).map(|(input, &gold)| TextExample { input, gold, original: None }).collect();
             let mut model = TextModel { backend, encoder, kind };
             Outcomes::Text(attack.attack_batch_with_progress(&mut model, &examples, ctx.batch_size, &mut progress)?)
@@ -175,7 +177,8 @@ pub fn attack_model(ctx: &AttackContext, backend: &mut dyn Backend, kind: Output
                 .sample
                 .iter()
                 .zip(&golds)
-                .map(|(&i, &gold)| TensorExample { input: values.index_axis(Axis(0), i), gold, original: None, key: i as u64 })
+                .enumerate()
+                .map(|(k, (&i, &gold))| TensorExample { input: values.index_axis(Axis(0), k), gold, original: None, key: i as u64 })
                 .collect();
             let mut model = TensorModel { backend, input, kind };
             Outcomes::Tensor(attack.attack_batch_with_progress(&mut model, &examples, ctx.batch_size, &mut progress)?)
@@ -196,18 +199,17 @@ pub fn attack_model(ctx: &AttackContext, backend: &mut dyn Backend, kind: Output
     Ok((outcomes, ModelAttack { summary, groups, transfer: None }))
 }
 
-/// Replays the teacher's successful adversarial inputs on a student whose original predictions
-/// (`student_labels`, per example index) are known.
-pub fn transfer(ctx: &AttackContext, teacher: &Outcomes, backend: &mut dyn Backend, kind: OutputKind, student_labels: &[usize]) -> Result<Transfer, AttackError> {
+/// Replays the teacher's successful adversarial inputs on a student; `student_right[k]`: the
+/// student classifies attacked example `k` (sample order) correctly.
+pub fn transfer(ctx: &AttackContext, teacher: &Outcomes, backend: &mut dyn Backend, kind: OutputKind, student_right: &[bool]) -> Result<Transfer, AttackError> {
     // Teacher successes on examples the student got right.
     let chosen: Vec<usize> = (0..ctx.sample.len())
         .filter(|&k| {
-            let i = ctx.sample[k];
             let success = match teacher {
                 Outcomes::Text(o) => o[k].status == AttackStatus::Succeeded,
                 Outcomes::Tensor(o) => o[k].status == AttackStatus::Succeeded,
             };
-            success && Some(student_labels[i]) == ctx.examples[i].label
+            success && student_right[k]
         })
         .collect();
     let mut fooled = 0;
@@ -225,7 +227,7 @@ pub fn transfer(ctx: &AttackContext, teacher: &Outcomes, backend: &mut dyn Backe
             _ => return Err(AttackError::Model("teacher outcomes and inputs differ in kind".into())),
         };
         for (row, &k) in rows.iter().zip(chunk) {
-            fooled += usize::from(Some(argmax(row)) != ctx.examples[ctx.sample[k]].label);
+            fooled += usize::from(Some(argmax(row)) != ctx.examples[k].label);
         }
     }
     Ok(Transfer {

@@ -1,82 +1,222 @@
-//! The data side of a comparison: examples plus the batch source every model runs over.
+//! The data side of a comparison, a chunk at a time: examples plus the batch source every model
+//! runs over. JSONL and CSV stream (memory follows the chunk size, not the file); an `.npz` archive
+//! is one chunk, since its arrays are read whole.
 
 use super::CompareError;
 use crate::data::tensors::{read_npz_dataset, TensorData};
 use crate::data::text::TextEncoder;
-use crate::data::{read_dataset, Columns, DataFormat, Example};
+use crate::data::{Columns, DataFormat, Example, ExampleStream, InputTensor};
 use crate::evaluate::BatchSource;
 use crate::model::{LabelNames, ModelInfo};
 use crate::plan::{ComparePlan, InputPlan};
 use crate::report::InputsInfo;
+use ndarray::{ArrayD, Axis};
 
-pub struct PreparedData {
+/// Examples per chunk by default, before rounding up to a multiple of both batch sizes: large
+/// enough that tokenization parallelises well, small enough to stay a few megabytes.
+pub const CHUNK_EXAMPLES: usize = 8192;
+
+/// Examples per chunk: `wanted` rounded up to a multiple of the evaluation and serving batch sizes,
+/// so batches in file order are the same as over the whole file.
+pub fn chunk_size(wanted: usize, batch_size: usize, serving_batch_size: usize) -> usize {
+    let gcd = |mut a: usize, mut b: usize| {
+        while b != 0 {
+            (a, b) = (b, a % b);
+        }
+        a
+    };
+    let (a, b) = (batch_size.max(1), serving_batch_size.max(1));
+    let lcm = a / gcd(a, b) * b;
+    lcm * wanted.max(1).div_ceil(lcm)
+}
+
+/// Consecutive examples and the model inputs built from them.
+pub struct Chunk {
+    /// Index of the first example in the whole data.
+    pub offset: usize,
     pub examples: Vec<Example>,
-    /// The columns as read (feature patterns expanded).
-    pub columns: Columns,
     pub source: Box<dyn BatchSource>,
+    /// Text only: examples cut to the maximum length, and examples with an empty text.
+    pub truncated: usize,
+    pub empty: usize,
+}
+
+/// What the models were fed, summed over the chunks, for the report.
+pub struct InputsTally {
     pub info: InputsInfo,
-    /// Padding policy, for the report.
     pub padding: &'static str,
-    /// What attacks perturb: the tokenizer (text) or the float tensor (tensor data).
-    pub attack_inputs: AttackInputs,
+}
+
+enum Source<'a> {
+    Text { stream: ExampleStream, encoder: &'a TextEncoder },
+    Features { stream: ExampleStream, input: String },
+    /// Read whole; taken by the first chunk.
+    Npz(Option<(Vec<Example>, TensorData)>),
+}
+
+/// Reads the data in chunks and prepares model inputs for each.
+pub struct ChunkReader<'a> {
+    source: Source<'a>,
+    columns: Columns,
+    read: usize,
+    tally: InputsTally,
+}
+
+/// Loads the tokenizer a text plan names.
+pub fn text_encoder(plan: &ComparePlan) -> Result<Option<TextEncoder>, CompareError> {
+    match &plan.inputs {
+        InputPlan::Text { tokenizer, max_length } => Ok(Some(TextEncoder::from_file(tokenizer, *max_length)?)),
+        InputPlan::Tensors => Ok(None),
+    }
+}
+
+impl<'a> ChunkReader<'a> {
+    /// Opens the data; `teacher` names the float input CSV features feed; `encoder` is
+    /// [`text_encoder`]'s result.
+    pub fn open(plan: &ComparePlan, teacher: &ModelInfo, labels: Option<&LabelNames>, encoder: Option<&'a TextEncoder>) -> Result<Self, CompareError> {
+        let (source, columns, tally) = match encoder {
+            Some(encoder) => {
+                let stream = ExampleStream::open(&plan.data, plan.data_format, &plan.columns, labels)?;
+                let info = InputsInfo::Text { tokenizer: encoder.path().to_path_buf(), max_length: encoder.max_length(), truncated: 0, empty_texts: 0, pad_id: encoder.pad_id() };
+                let padding = "each batch padded to its longest example (pad id, attention mask 0, token type 0)";
+                (Source::Text { stream, encoder }, None, InputsTally { info, padding })
+            }
+            None => {
+                let tally = InputsTally { info: InputsInfo::Tensors { arrays: vec![] }, padding: "none: tensors have fixed shapes" };
+                if plan.data_format == DataFormat::Npz {
+                    (Source::Npz(Some(read_npz_dataset(&plan.data, &plan.columns, labels)?)), Some(plan.columns.clone()), tally)
+                } else {
+                    let stream = ExampleStream::open(&plan.data, plan.data_format, &plan.columns, labels)?;
+                    (Source::Features { stream, input: float_input(teacher)? }, None, tally)
+                }
+            }
+        };
+        let columns = columns.unwrap_or_else(|| match &source {
+            Source::Text { stream, .. } | Source::Features { stream, .. } => stream.columns().clone(),
+            Source::Npz(_) => plan.columns.clone(),
+        });
+        Ok(Self { source, columns, read: 0, tally })
+    }
+
+    /// The columns as read (feature patterns expanded).
+    pub fn columns(&self) -> &Columns {
+        &self.columns
+    }
+
+    /// The next chunk of at most `max` examples (an `.npz` archive: all of it), or `None` at the end.
+    pub fn next_chunk(&mut self, max: usize) -> Result<Option<Chunk>, CompareError> {
+        let offset = self.read;
+        let chunk = match &mut self.source {
+            Source::Text { stream, encoder } => {
+                let examples = stream.next_chunk(max)?;
+                if examples.is_empty() {
+                    return Ok(None);
+                }
+                let encoded = encoder.encode(&examples)?;
+                let (truncated, empty) = (encoded.truncated, encoded.empty);
+                if let InputsInfo::Text { truncated: t, empty_texts: e, .. } = &mut self.tally.info {
+                    *t += truncated;
+                    *e += empty;
+                }
+                Chunk { offset, examples, source: Box::new(encoded), truncated, empty }
+            }
+            Source::Features { stream, input } => {
+                let examples = stream.next_chunk(max)?;
+                if examples.is_empty() {
+                    return Ok(None);
+                }
+                let data = TensorData::from_features(&examples, input);
+                self.tally.info = InputsInfo::Tensors { arrays: data.shapes().into_iter().map(|(name, mut shape)| {
+                    shape[0] += offset;
+                    (name, shape)
+                }).collect() };
+                Chunk { offset, examples, source: Box::new(data), truncated: 0, empty: 0 }
+            }
+            Source::Npz(whole) => match whole.take() {
+                Some((examples, data)) => {
+                    self.tally.info = InputsInfo::Tensors { arrays: data.shapes() };
+                    Chunk { offset, examples, source: Box::new(data), truncated: 0, empty: 0 }
+                }
+                None => return Ok(None),
+            },
+        };
+        self.read += chunk.examples.len();
+        Ok(Some(chunk))
+    }
+
+    /// What the models were fed, over the chunks read so far.
+    pub fn tally(&self) -> &InputsTally {
+        &self.tally
+    }
 }
 
 /// The pieces an attack needs to build new model inputs.
 pub enum AttackInputs {
-    Text(TextEncoder),
-    /// The float input's name and, per example, its values (first axis = examples).
-    Tensor { input: String, values: ndarray::ArrayD<f32> },
+    Text(Box<TextEncoder>),
+    /// The float input's name and, per attacked example (in sample order), its values.
+    Tensor { input: String, values: ArrayD<f32> },
     /// Several inputs or no float input: attacks are not supported.
     Unsupported(String),
 }
 
-/// Reads the data and prepares model inputs; `teacher` names the float input CSV features feed.
-pub fn prepare(plan: &ComparePlan, teacher: &ModelInfo, labels: Option<&LabelNames>) -> Result<PreparedData, CompareError> {
-    match &plan.inputs {
-        InputPlan::Text { tokenizer, max_length } => {
-            let dataset = read_dataset(&plan.data, plan.data_format, &plan.columns, labels)?;
-            let encoder = TextEncoder::from_file(tokenizer, *max_length)?;
-            let encoded = encoder.encode(&dataset.examples)?;
-            let padding = "each batch padded to its longest example (pad id, attention mask 0, token type 0)";
-            Ok(PreparedData {
-                info: InputsInfo::Text {
-                    tokenizer: tokenizer.clone(),
-                    max_length: encoded.max_length,
-                    truncated: encoded.truncated,
-                    empty_texts: encoded.empty,
-                    pad_id: encoded.pad_id,
-                },
-                examples: dataset.examples,
-                columns: dataset.columns,
-                source: Box::new(encoded),
-                padding,
-                attack_inputs: AttackInputs::Text(encoder),
-            })
+/// Reads the data again and keeps the examples at `sample` (ascending indices), with what attacks
+/// need to perturb them. A second read costs a parse; holding every example would cost memory
+/// that grows with the file.
+pub fn attack_sample(plan: &ComparePlan, teacher: &ModelInfo, labels: Option<&LabelNames>, sample: &[usize]) -> Result<(Vec<Example>, AttackInputs), CompareError> {
+    if let Some(encoder) = text_encoder(plan)? {
+        // Text: the examples' texts are enough; no need to tokenize the whole file again.
+        let mut stream = ExampleStream::open(&plan.data, plan.data_format, &plan.columns, labels)?;
+        let mut kept = Vec::with_capacity(sample.len());
+        let (mut offset, mut next) = (0, sample.iter().peekable());
+        while next.peek().is_some() {
+            let examples = stream.next_chunk(CHUNK_EXAMPLES)?;
+            if examples.is_empty() {
+                break;
+            }
+            let end = offset + examples.len();
+            let mut examples: Vec<Option<Example>> = examples.into_iter().map(Some).collect();
+            while let Some(&&i) = next.peek().filter(|&&&i| i < end) {
+                kept.extend(examples[i - offset].take());
+                next.next();
+            }
+            offset = end;
         }
-        InputPlan::Tensors => {
-            let (examples, columns, data) = if plan.data_format == DataFormat::Npz {
-                let (examples, data) = read_npz_dataset(&plan.data, &plan.columns, labels)?;
-                (examples, plan.columns.clone(), data)
-            } else {
-                let dataset = read_dataset(&plan.data, plan.data_format, &plan.columns, labels)?;
-                let input = float_input(teacher)?;
-                let data = TensorData::from_features(&dataset.examples, &input);
-                (dataset.examples, dataset.columns, data)
-            };
-            let attack_inputs = match data.tensors.as_slice() {
-                [(name, crate::data::InputTensor::Float32(values))] => AttackInputs::Tensor { input: name.clone(), values: values.clone() },
-                _ => AttackInputs::Unsupported(format!("attacks need exactly one float input; the data gives {}", data.shapes().iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", "))),
-            };
-            Ok(PreparedData {
-                info: InputsInfo::Tensors { arrays: data.shapes() },
-                examples,
-                columns,
-                source: Box::new(data),
-                padding: "none: tensors have fixed shapes",
-                attack_inputs,
-            })
-        }
+        return Ok((kept, AttackInputs::Text(Box::new(encoder))));
     }
+    let mut reader = ChunkReader::open(plan, teacher, labels, None)?;
+    let (mut kept, mut rows) = (Vec::with_capacity(sample.len()), Vec::new());
+    let mut input = None;
+    let mut next = sample.iter().peekable();
+    while let Some(chunk) = reader.next_chunk(CHUNK_EXAMPLES)? {
+        let end = chunk.offset + chunk.examples.len();
+        let mut local = Vec::new();
+        while let Some(&&i) = next.peek().filter(|&&&i| i < end) {
+            local.push(i - chunk.offset);
+            next.next();
+        }
+        if local.is_empty() {
+            continue;
+        }
+        let batch = chunk.source.batch_of(&local);
+        match batch.tensors.as_slice() {
+            [(name, InputTensor::Float32(values))] => {
+                input = Some(name.clone());
+                rows.push(values.clone());
+            }
+            other => {
+                let names = other.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ");
+                return Ok((vec![], AttackInputs::Unsupported(format!("attacks need exactly one float input; the data gives {names}"))));
+            }
+        }
+        let mut examples: Vec<Option<Example>> = chunk.examples.into_iter().map(Some).collect();
+        kept.extend(local.iter().filter_map(|&l| examples[l].take()));
+    }
+    let views: Vec<_> = rows.iter().map(|r| r.view()).collect();
+    let inputs = match input {
+        Some(input) => AttackInputs::Tensor { input, values: ndarray::concatenate(Axis(0), &views).map_err(|e| crate::attack::AttackError::Model(e.to_string()))? },
+        None => AttackInputs::Unsupported("no example to attack".into()),
+    };
+    Ok((kept, inputs))
 }
 
 /// The one float input that CSV feature columns feed.
@@ -89,5 +229,20 @@ fn float_input(teacher: &ModelInfo) -> Result<String, CompareError> {
             model: teacher.name.clone(),
             inputs: teacher.inputs.iter().map(|i| format!("{} ({})", i.name, i.element_type)).collect::<Vec<_>>().join(", "),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_hold_whole_batches_of_both_sizes() {
+        assert_eq!(chunk_size(CHUNK_EXAMPLES, 32, 32), CHUNK_EXAMPLES);
+        assert_eq!(chunk_size(100, 32, 1), 128);
+        for (a, b) in [(32, 1), (7, 5), (100, 64), (1, 1), (10000, 3)] {
+            let c = chunk_size(CHUNK_EXAMPLES, a, b);
+            assert!(c.is_multiple_of(a) && c.is_multiple_of(b) && c >= CHUNK_EXAMPLES && c < CHUNK_EXAMPLES + a * b, "{a} {b} -> {c}");
+        }
     }
 }

@@ -2,20 +2,22 @@
 //! every student so an interrupted run keeps what it finished.
 
 pub mod attack_run;
-mod inputs;
+pub mod evaluation;
+pub mod inputs;
 pub mod model_run;
 
 use crate::data::text::TextError;
-use crate::data::{DataError, Example};
-use crate::evaluate::{compare, EvalError};
-use model_run::{plans, run_model, Batchings, ModelRun};
+use crate::data::DataError;
+use crate::evaluate::EvalError;
+use evaluation::ModelTrack;
+use inputs::ChunkReader;
 use crate::model::label_names::LabelNamesError;
 use crate::model::onnx::RuntimeError;
 use crate::model::{Backend, LabelNames, ModelError, OnnxBackend, Runtime};
 use crate::plan::ComparePlan;
 use crate::report::files::{write_reports, WriteError};
 use crate::report::{self, Batching, Conventions, DataInfo, ModelReport, Report, RuntimeInfo, StatisticsInfo, StudentReport};
-use crate::subgroups::{analyse, define_groups};
+use crate::subgroups::analyse_samples;
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -57,15 +59,15 @@ impl Progress {
     }
 }
 
-fn model_report(backend: &dyn Backend, run: &ModelRun, accuracy: Option<f64>, session_memory_bytes: Option<u64>) -> ModelReport {
+fn model_report(backend: &dyn Backend, track: &ModelTrack, accuracy: Option<f64>, session_memory_bytes: Option<u64>) -> ModelReport {
     ModelReport {
         info: backend.info().clone(),
-        output_kind: run.pass.output_kind,
-        output_kind_detected: run.pass.output_kind_detected,
+        output_kind: track.output_kind,
+        output_kind_detected: track.output_kind_detected,
         accuracy,
-        batching: run.batching.clone(),
-        batch_invariance: run.invariance.clone(),
-        inference_seconds: run.pass.inference_seconds,
+        batching: track.batching.clone(),
+        batch_invariance: track.invariance.clone(),
+        inference_seconds: track.inference_seconds,
         speed: None,
         session_memory_bytes,
         hub: None,
@@ -73,47 +75,6 @@ fn model_report(backend: &dyn Backend, run: &ModelRun, accuracy: Option<f64>, se
         size_note: None,
         attack: None,
     }
-}
-
-fn check_labels(plan: &ComparePlan, examples: &[Example], classes: usize) -> Result<(), EvalError> {
-    match examples.iter().find(|e| e.label.is_some_and(|l| l >= classes)) {
-        Some(e) => Err(EvalError::LabelOutOfRange {
-            path: plan.data.display().to_string(),
-            origin: e.origin.clone(),
-            label: e.label.unwrap_or_default(),
-            classes,
-            last: classes.saturating_sub(1),
-        }),
-        None => Ok(()),
-    }
-}
-
-/// The first `limit` examples (file order) where student and teacher labels differ.
-fn disagreements(
-    comparisons: &[crate::metrics::ExampleComparison],
-    teacher: &crate::evaluate::ProbabilityTable,
-    student: &crate::evaluate::ProbabilityTable,
-    examples: &[Example],
-    names: Option<&LabelNames>,
-    limit: usize,
-) -> Vec<report::Disagreement> {
-    let name = |c: usize| names.and_then(|n| n.names().get(c).cloned()).unwrap_or_else(|| c.to_string());
-    comparisons
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| !c.agrees())
-        .take(limit)
-        .map(|(i, c)| report::Disagreement {
-            origin: examples[i].origin.clone(),
-            text: examples[i].text.clone(),
-            text_pair: examples[i].text_pair.clone(),
-            gold: c.gold.map(name),
-            teacher: name(c.teacher_label),
-            teacher_probability: teacher.row(i)[c.teacher_label],
-            student: name(c.student_label),
-            student_probability: student.row(i)[c.student_label],
-        })
-        .collect()
 }
 
 /// Runs the whole comparison and returns the final report (also written to `plan.out`).
@@ -183,31 +144,33 @@ pub fn run(plan: &ComparePlan) -> Result<Report, CompareError> {
             }
         }
     }
-    let data = inputs::prepare(plan, teacher.info(), label_names.as_ref())?;
-    let labels: Vec<Option<usize>> = data.examples.iter().map(|e| e.label).collect();
-    let attribute_values: Vec<Vec<String>> = data.examples.iter().map(|e| e.attributes.clone()).collect();
-    let groups = define_groups(&plan.columns.groups, &attribute_values);
-    progress.say(format!("{} examples from {}", data.examples.len(), plan.data.display()));
-
-    let origin = |i: usize| data.examples[i].origin.clone();
-    let (evaluation, serving) = plans(data.source.as_ref(), plan.batch_size, plan.batch_order, plan.serving_batch_size);
-    let batchings = Batchings { source: data.source.as_ref(), evaluation, serving, invariance: plan.invariance, outputs: plan.outputs, quiet: plan.quiet };
-    let teacher_run = run_model(&mut teacher, &batchings, &origin)?;
-    let teacher_pass = &teacher_run.pass;
-    let classes = teacher_pass.probabilities.classes;
-    if let (Some(names), Some(config)) = (&label_names, &plan.config) {
-        if names.len() != classes {
-            return Err(CompareError::LabelNamesCount {
-                config: config.display().to_string(),
-                names: names.len(),
-                model: plan.teacher.name.clone(),
-                classes,
-            });
-        }
+    let encoder = inputs::text_encoder(plan)?;
+    let mut reader = ChunkReader::open(plan, teacher.info(), label_names.as_ref(), encoder.as_ref())?;
+    let chunk_size = inputs::chunk_size(plan.chunk_size, plan.batch_size, plan.serving_batch_size);
+    let batching = evaluation::Batching {
+        batch_size: plan.batch_size,
+        order: plan.batch_order,
+        serving_batch_size: plan.serving_batch_size,
+        invariance: plan.invariance,
+        outputs: plan.outputs,
+    };
+    let checks = evaluation::ClassChecks {
+        data_path: &plan.data,
+        label_names: label_names.as_ref(),
+        config: plan.config.as_deref(),
+        teacher_name: &plan.teacher.name,
+    };
+    progress.say(format!("evaluating {} models on {} in chunks of {chunk_size} examples", students.len() + 1, plan.data.display()));
+    let bar = crate::progress::counter("evaluating", plan.quiet);
+    let mut models: Vec<&mut dyn Backend> = std::iter::once(&mut teacher as &mut dyn Backend).chain(students.iter_mut().map(|s| s as &mut dyn Backend)).collect();
+    let evaluated = evaluation::evaluate(&mut reader, chunk_size, &mut models, &batching, &plan.columns.groups, plan.js_base, &checks, &bar)?;
+    bar.finish_and_clear();
+    drop(models);
+    progress.say(format!("{} examples from {}", evaluated.examples, plan.data.display()));
+    for (m, track) in std::iter::once(&teacher as &dyn Backend).chain(students.iter().map(|s| s as &dyn Backend)).zip(&evaluated.models) {
+        progress.say(format!("{}: {:.2} s in ONNX Runtime", m.info().name, track.inference_seconds));
     }
-    check_labels(plan, &data.examples, classes)?;
-    let self_comparison = compare(&teacher_pass.probabilities, &teacher_pass.probabilities, &labels, plan.js_base);
-    progress.say(format!("{}: {:.2} s in ONNX Runtime", plan.teacher.name, teacher_pass.inference_seconds));
+    let tally = reader.tally();
 
     let mut report = Report {
         schema_version: report::SCHEMA_VERSION,
@@ -222,17 +185,18 @@ pub fn run(plan: &ComparePlan) -> Result<Report, CompareError> {
         data: DataInfo {
             path: plan.data.clone(),
             format: plan.data_format,
-            examples: data.examples.len(),
-            labelled: labels.iter().filter(|l| l.is_some()).count(),
-            columns: data.columns.clone(),
-            inputs: data.info.clone(),
+            examples: evaluated.examples,
+            labelled: evaluated.labelled.iter().filter(|&&l| l).count(),
+            columns: reader.columns().clone(),
+            inputs: tally.info.clone(),
             label_names: label_names.as_ref().map(|l| l.names().to_vec()),
         },
         batching: Batching {
             batch_size: plan.batch_size,
             order: plan.batch_order,
             serving_batch_size: plan.serving_batch_size,
-            padding: data.padding,
+            chunk_size,
+            padding: tally.padding,
             invariance: plan.invariance,
         },
         conventions: Conventions::new(plan.js_base),
@@ -240,67 +204,57 @@ pub fn run(plan: &ComparePlan) -> Result<Report, CompareError> {
         speed: plan.speed.clone(),
         attack: plan.attack.clone(),
         peak_rss_bytes: None,
-        teacher: ModelReport { hub: plan.teacher.hub.clone(), ..model_report(&teacher, &teacher_run, self_comparison.metrics.teacher_accuracy, memory[0]) },
+        teacher: ModelReport {
+            hub: plan.teacher.hub.clone(),
+            ..model_report(&teacher, &evaluated.models[0], evaluated.teacher.clone().finish().teacher_accuracy, memory[0])
+        },
         students: Vec::with_capacity(students.len()),
         gate: crate::gate::GateOutcome { checks: vec![], passed: 0, failed: 0 },
     };
-
-    let mut student_predictions = Vec::with_capacity(students.len());
-    for student in students.iter_mut() {
-        let run = run_model(student, &batchings, &origin)?;
-        let pass = &run.pass;
-        if pass.probabilities.classes != classes {
-            return Err(EvalError::ClassCount {
-                model: student.info().name.clone(),
-                got: pass.probabilities.classes,
-                reference: format!("the teacher ({})", plan.teacher.name),
-                expected: classes,
-            }
-            .into());
-        }
-        let comparison = compare(&teacher_pass.probabilities, &pass.probabilities, &labels, plan.js_base);
-        progress.say(format!("{}: {:.2} s in ONNX Runtime", student.info().name, pass.inference_seconds));
-        let statistics = analyse(&comparison.examples, &comparison.metrics, &groups, plan.subgroups);
-        student_predictions.push((pass.output_kind, comparison.examples.iter().map(|c| c.student_label).collect::<Vec<_>>()));
-        let js_upper = match plan.js_base {
-            crate::metrics::LogBase::E => std::f64::consts::LN_2.sqrt(),
-            crate::metrics::LogBase::Two => 1.0,
-        };
-        let js_histogram = report::Histogram::new(comparison.examples.iter().map(|c| 1.0 - c.probability_loyalty), js_upper, 20);
-        let disagreements = disagreements(&comparison.examples, &teacher_pass.probabilities, &pass.probabilities, &data.examples, label_names.as_ref(), 10);
+    let js_upper = match plan.js_base {
+        crate::metrics::LogBase::E => std::f64::consts::LN_2.sqrt(),
+        crate::metrics::LogBase::Two => 1.0,
+    };
+    for (s, (student, tally)) in students.iter().zip(&evaluated.students).enumerate() {
+        let metrics = tally.metrics.clone().finish();
+        let statistics = analyse_samples(&tally.samples, &metrics, &evaluated.groups, &evaluated.group_metrics[s], plan.subgroups);
         report.students.push(StudentReport {
             model: ModelReport {
-                hub: plan.students[report.students.len()].hub.clone(),
-                ..model_report(student, &run, comparison.metrics.student_accuracy, memory[report.students.len() + 1])
+                hub: plan.students[s].hub.clone(),
+                ..model_report(student, &evaluated.models[s + 1], metrics.student_accuracy, memory[s + 1])
             },
-            fidelity: comparison.metrics,
+            js_histogram: report::Histogram::new(tally.samples.loyalties().iter().map(|l| 1.0 - l), js_upper, 20),
+            disagreements: tally.disagreements.clone(),
+            fidelity: metrics,
             statistics,
-            js_histogram,
-            disagreements,
         });
-        report.gate = crate::gate::evaluate(&plan.gates, &report);
-        write_reports(&report, &plan.reports)?;
     }
+    report.gate = crate::gate::evaluate(&plan.gates, &report);
+    write_reports(&report, &plan.reports)?;
+
     if let Some(settings) = &plan.attack {
-        let labelled: Vec<usize> = (0..labels.len()).filter(|&i| labels[i].is_some()).collect();
+        let labelled: Vec<usize> = (0..evaluated.labelled.len()).filter(|&i| evaluated.labelled[i]).collect();
         let sample: Vec<usize> = crate::evaluate::invariance::sample_indices(labelled.len(), settings.examples, settings.seed).into_iter().map(|k| labelled[k]).collect();
+        let (examples, attack_inputs) = inputs::attack_sample(plan, teacher.info(), label_names.as_ref(), &sample)?;
         let owned = settings.synonyms.as_deref().map(crate::attack::SynonymTable::from_json_file).transpose()?;
         let ctx = attack_run::AttackContext {
             settings,
-            inputs: &data.attack_inputs,
-            examples: &data.examples,
+            inputs: &attack_inputs,
+            examples: &examples,
             sample,
-            groups: &groups,
+            groups: &evaluated.groups,
             batch_size: plan.batch_size,
             synonyms: owned.as_ref().unwrap_or_else(|| crate::attack::SynonymTable::wordnet()),
             quiet: plan.quiet,
         };
         progress.say(format!("attacking {} examples per model", ctx.sample.len()));
-        let (teacher_outcomes, teacher_attack) = attack_run::attack_model(&ctx, &mut teacher, teacher_run.pass.output_kind)?;
+        let (teacher_outcomes, teacher_attack) = attack_run::attack_model(&ctx, &mut teacher, evaluated.models[0].output_kind)?;
         report.teacher.attack = Some(teacher_attack);
-        for ((student, (kind, predictions)), entry) in students.iter_mut().zip(&student_predictions).zip(report.students.iter_mut()) {
-            let (_, mut direct) = attack_run::attack_model(&ctx, student, *kind)?;
-            direct.transfer = Some(attack_run::transfer(&ctx, &teacher_outcomes, student, *kind, predictions)?);
+        for (s, (student, entry)) in students.iter_mut().zip(report.students.iter_mut()).enumerate() {
+            let kind = evaluated.models[s + 1].output_kind;
+            let (_, mut direct) = attack_run::attack_model(&ctx, student, kind)?;
+            let right: Vec<bool> = ctx.sample.iter().map(|&i| evaluated.students[s].samples.get(i).student_correct == Some(true)).collect();
+            direct.transfer = Some(attack_run::transfer(&ctx, &teacher_outcomes, student, kind, &right)?);
             entry.model.attack = Some(direct);
         }
         write_reports(&report, &plan.reports)?;
@@ -308,14 +262,14 @@ pub fn run(plan: &ComparePlan) -> Result<Report, CompareError> {
     if let Some(settings) = &plan.speed {
         progress.say("measuring speed (teacher and students interleaved)");
         let mut models: Vec<&mut dyn Backend> = std::iter::once(&mut teacher as &mut dyn Backend).chain(students.iter_mut().map(|s| s as &mut dyn Backend)).collect();
-        let speeds = crate::speed::measure(&mut models, data.source.as_ref(), settings, plan.batch_size)?;
+        let speeds = crate::speed::measure(&mut models, evaluated.first_chunk.source.as_ref(), settings, plan.batch_size)?;
         let mut speeds = speeds.into_iter();
         report.teacher.speed = speeds.next();
         for (s, speed) in report.students.iter_mut().zip(speeds) {
             s.model.speed = Some(speed);
         }
     }
-    let mean_length = (0..data.source.len()).map(|i| data.source.length(i) as f64).sum::<f64>() / data.source.len().max(1) as f64;
+    let mean_length = evaluated.length_sum / evaluated.examples.max(1) as f64;
     let sequence_length = (mean_length > 0.0).then_some(mean_length);
     for m in std::iter::once(&mut report.teacher).chain(report.students.iter_mut().map(|s| &mut s.model)) {
         match std::fs::read(&m.info.path).map_err(|e| e.to_string()).and_then(|b| crate::model::graph_stats::graph_stats(&b, sequence_length)) {

@@ -36,7 +36,6 @@ pub struct Batchings<'a> {
     pub serving: BatchPlan,
     pub invariance: InvarianceSettings,
     pub outputs: Option<OutputKind>,
-    pub quiet: bool,
 }
 
 impl Batchings<'_> {
@@ -45,16 +44,12 @@ impl Batchings<'_> {
     }
 }
 
-pub fn run_model(backend: &mut dyn Backend, b: &Batchings, origin: &dyn Fn(usize) -> String) -> Result<ModelRun, EvalError> {
-    let name = backend.info().name.clone();
-    let bar = crate::progress::bar(b.source.len() as u64, &name, b.quiet);
+/// Runs one model under the rules above, advancing `bar` by one per example run.
+pub fn run_model(backend: &mut dyn Backend, b: &Batchings, origin: &dyn Fn(usize) -> String, bar: &indicatif::ProgressBar) -> Result<ModelRun, EvalError> {
     let run_pass = |backend: &mut dyn Backend, source: &dyn BatchSource, plan: &BatchPlan, outputs: Option<OutputKind>, origin: &dyn Fn(usize) -> String| {
-        bar.reset();
-        run_pass_with_progress(backend, source, plan, outputs, origin, &bar)
+        run_pass_with_progress(backend, source, plan, outputs, origin, bar)
     };
-    let result = run_model_inner(backend, b, origin, &run_pass);
-    bar.finish_and_clear();
-    result
+    run_model_inner(backend, b, origin, &run_pass)
 }
 
 type PassFn<'a> = dyn Fn(&mut dyn Backend, &dyn BatchSource, &BatchPlan, Option<OutputKind>, &dyn Fn(usize) -> String) -> Result<ModelPass, EvalError> + 'a;
@@ -93,14 +88,14 @@ mod tests {
 
     fn batchings(source: &dyn BatchSource, order: BatchOrder, serving: usize, sample: usize) -> Batchings<'_> {
         let (evaluation, serving) = plans(source, 4, order, serving);
-        Batchings { source, evaluation, serving, invariance: InvarianceSettings { sample, seed: 1, tolerance: DEFAULT_TOLERANCE }, outputs: None, quiet: true }
+        Batchings { source, evaluation, serving, invariance: InvarianceSettings { sample, seed: 1, tolerance: DEFAULT_TOLERANCE }, outputs: None }
     }
 
     #[test]
     fn batch_dependent_models_are_rerun_at_the_serving_batch_size() {
         let data = texts(&[&[5], &[5, 5, 5, 5], &[5, 5], &[5, 1], &[5, 5, 5], &[1], &[5, 5, 1], &[5]]);
         let origin = |i: usize| i.to_string();
-        let run = run_model(&mut BatchScaledModel::new(), &batchings(&data, BatchOrder::File, 1, 8), &origin).unwrap();
+        let run = run_model(&mut BatchScaledModel::new(), &batchings(&data, BatchOrder::File, 1, 8), &origin, &indicatif::ProgressBar::hidden()).unwrap();
         assert!(!run.invariance.as_ref().unwrap().invariant);
         assert_eq!((run.batching.batch_size, run.batching.order), (1, BatchOrder::File));
         let alone = crate::evaluate::run_pass(&mut BatchScaledModel::new(), &data, &BatchPlan::new(&data, 1, BatchOrder::File), None, &origin).unwrap();
@@ -112,11 +107,11 @@ mod tests {
         let data = texts(&[&[5], &[5, 5, 5, 5], &[5, 5], &[5, 1], &[5, 5, 5], &[1], &[5, 5, 1], &[5]]);
         let origin = |i: usize| i.to_string();
         let b = batchings(&data, BatchOrder::LengthSorted, 4, 8);
-        let invariant = run_model(&mut CountingModel::new(false), &b, &origin).unwrap();
+        let invariant = run_model(&mut CountingModel::new(false), &b, &origin, &indicatif::ProgressBar::hidden()).unwrap();
         assert_eq!(invariant.batching.order, BatchOrder::LengthSorted);
-        let dependent = run_model(&mut BatchScaledModel::new(), &b, &origin).unwrap();
+        let dependent = run_model(&mut BatchScaledModel::new(), &b, &origin, &indicatif::ProgressBar::hidden()).unwrap();
         assert_eq!(dependent.batching.order, BatchOrder::File);
-        let off = run_model(&mut CountingModel::new(false), &batchings(&data, BatchOrder::LengthSorted, 4, 0), &origin).unwrap();
+        let off = run_model(&mut CountingModel::new(false), &batchings(&data, BatchOrder::LengthSorted, 4, 0), &origin, &indicatif::ProgressBar::hidden()).unwrap();
         assert_eq!(off.batching.order, BatchOrder::File, "unchecked models use the serving batching");
         assert!(off.invariance.is_none());
     }

@@ -3,48 +3,78 @@
 use super::columns::{Cell, RowProblem};
 use super::{Columns, DataError, Example};
 use crate::model::LabelNames;
+use std::collections::HashMap;
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-pub(super) fn read(
-    reader: impl Read,
-    path: &Path,
-    columns: &Columns,
-    labels: Option<&LabelNames>,
-) -> Result<(Vec<Example>, Columns), DataError> {
-    let mut csv = csv::ReaderBuilder::new().has_headers(true).flexible(false).from_reader(reader);
-    let row_error =
-        |origin: String, message: String| DataError::Row { path: path.to_path_buf(), origin, message };
-    let headers = csv.headers().map_err(|e| row_error("header".into(), e.to_string()))?.clone();
-    let available: Vec<&str> = headers.iter().collect();
-    let columns = Columns {
-        features: columns.expand_features(&available).map_err(|pattern| DataError::MissingColumn {
-            path: path.to_path_buf(),
-            column: pattern,
-            what: "feature columns",
-            flag: "--feature-columns",
-            available: available.join(", "),
-        })?,
-        ..columns.clone()
-    };
-    let index: std::collections::HashMap<&str, usize> = available.iter().enumerate().map(|(i, h)| (*h, i)).collect();
-    let mut examples = Vec::new();
-    for (i, record) in csv.records().enumerate() {
-        let origin = format!("row {}", i + 1);
-        let record = record.map_err(|e| row_error(origin.clone(), format!("cannot parse: {e}")))?;
-        let cell = |name: &str| Some(Cell::Text(record.get(*index.get(name)?)?.to_string()));
-        match columns.example(origin.clone(), cell, labels) {
-            Ok(e) => examples.push(e),
-            Err(RowProblem::Missing { column, what, flag }) => {
-                let available = headers.iter().collect::<Vec<_>>().join(", ");
-                return Err(DataError::MissingColumn { path: path.to_path_buf(), column, what, flag, available });
-            }
-            Err(RowProblem::Invalid(message)) => return Err(row_error(origin, message)),
-        }
-    }
-    Ok((examples, columns))
+/// Examples one record at a time, so a caller can hold a chunk rather than the file.
+pub(super) struct CsvRows<R: Read> {
+    records: std::iter::Enumerate<csv::StringRecordsIntoIter<R>>,
+    path: PathBuf,
+    headers: Vec<String>,
+    index: HashMap<String, usize>,
+    /// The columns with feature patterns expanded against the header.
+    columns: Columns,
+    labels: Option<LabelNames>,
 }
 
+impl<R: Read> CsvRows<R> {
+    /// Reads the header; fails when it is unreadable or a feature pattern matches no column.
+    pub(super) fn new(reader: R, path: &Path, columns: &Columns, labels: Option<&LabelNames>) -> Result<Self, DataError> {
+        let mut csv = csv::ReaderBuilder::new().has_headers(true).flexible(false).from_reader(reader);
+        let headers: Vec<String> = csv
+            .headers()
+            .map_err(|e| DataError::Row { path: path.to_path_buf(), origin: "header".into(), message: e.to_string() })?
+            .iter()
+            .map(str::to_string)
+            .collect();
+        let available: Vec<&str> = headers.iter().map(String::as_str).collect();
+        let columns = Columns {
+            features: columns.expand_features(&available).map_err(|pattern| DataError::MissingColumn {
+                path: path.to_path_buf(),
+                column: pattern,
+                what: "feature columns",
+                flag: "--feature-columns",
+                available: available.join(", "),
+            })?,
+            ..columns.clone()
+        };
+        let index = headers.iter().enumerate().map(|(i, h)| (h.clone(), i)).collect();
+        Ok(Self { records: csv.into_records().enumerate(), path: path.to_path_buf(), headers, index, columns, labels: labels.cloned() })
+    }
+
+    pub(super) fn columns(&self) -> &Columns {
+        &self.columns
+    }
+}
+
+impl<R: Read> Iterator for CsvRows<R> {
+    type Item = Result<Example, DataError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let (i, record) = self.records.next()?;
+        let origin = format!("row {}", i + 1);
+        let row_error = |message: String| DataError::Row { path: self.path.clone(), origin: origin.clone(), message };
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => return Some(Err(row_error(format!("cannot parse: {e}")))),
+        };
+        let cell = |name: &str| Some(Cell::Text(record.get(*self.index.get(name)?)?.to_string()));
+        Some(match self.columns.example(origin.clone(), cell, self.labels.as_ref()) {
+            Ok(e) => Ok(e),
+            Err(RowProblem::Missing { column, what, flag }) => {
+                Err(DataError::MissingColumn { path: self.path.clone(), column, what, flag, available: self.headers.join(", ") })
+            }
+            Err(RowProblem::Invalid(message)) => Err(row_error(message)),
+        })
+    }
+}
+
+pub(super) fn read(reader: impl Read, path: &Path, columns: &Columns, labels: Option<&LabelNames>) -> Result<(Vec<Example>, Columns), DataError> {
+    let rows = CsvRows::new(reader, path, columns, labels)?;
+    let columns = rows.columns().clone();
+    Ok((rows.collect::<Result<_, _>>()?, columns))
+}
 #[cfg(test)]
 mod tests {
     use super::*;

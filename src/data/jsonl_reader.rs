@@ -5,7 +5,7 @@ use super::{Columns, DataError, Example};
 use crate::model::LabelNames;
 use serde_json::{Map, Value};
 use std::io::BufRead;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 fn cell(value: &Value) -> Cell {
     match value {
@@ -16,42 +16,65 @@ fn cell(value: &Value) -> Cell {
     }
 }
 
-pub(super) fn read(
-    reader: impl BufRead,
-    path: &Path,
-    columns: &Columns,
-    labels: Option<&LabelNames>,
-) -> Result<Vec<Example>, DataError> {
-    let mut examples = Vec::new();
-    for (i, line) in reader.lines().enumerate() {
+/// Examples one line at a time, so a caller can hold a chunk rather than the file.
+pub(super) struct JsonlRows<R> {
+    lines: std::iter::Enumerate<std::io::Lines<R>>,
+    path: PathBuf,
+    columns: Columns,
+    labels: Option<LabelNames>,
+    /// No example read yet: a missing column then lists what the file has.
+    first: bool,
+}
+
+impl<R: BufRead> JsonlRows<R> {
+    pub(super) fn new(reader: R, path: &Path, columns: &Columns, labels: Option<&LabelNames>) -> Self {
+        Self { lines: reader.lines().enumerate(), path: path.to_path_buf(), columns: columns.clone(), labels: labels.cloned(), first: true }
+    }
+
+    fn parse(&self, i: usize, line: std::io::Result<String>) -> Option<Result<Example, DataError>> {
         let origin = format!("line {}", i + 1);
-        let row_error = |message: String| DataError::Row { path: path.to_path_buf(), origin: origin.clone(), message };
-        let line = line.map_err(|e| row_error(format!("cannot read: {e}")))?;
+        let row_error = |message: String| DataError::Row { path: self.path.clone(), origin: origin.clone(), message };
+        let line = match line {
+            Ok(l) => l,
+            Err(e) => return Some(Err(row_error(format!("cannot read: {e}")))),
+        };
         if line.trim().is_empty() {
-            continue;
+            return None;
         }
         let object: Map<String, Value> = match serde_json::from_str(&line) {
             Ok(Value::Object(o)) => o,
-            Ok(_) => return Err(row_error("expected a JSON object ({\"text\": ..., \"label\": ...})".into())),
-            Err(e) => return Err(row_error(format!("not valid JSON: {e}"))),
+            Ok(_) => return Some(Err(row_error("expected a JSON object ({\"text\": ..., \"label\": ...})".into()))),
+            Err(e) => return Some(Err(row_error(format!("not valid JSON: {e}")))),
         };
-        let first = examples.is_empty();
-        let example = columns.example(origin.clone(), |c| object.get(c).map(cell), labels);
-        match example {
-            Ok(e) => examples.push(e),
-            Err(RowProblem::Missing { column, what, flag }) if first => {
+        Some(match self.columns.example(origin.clone(), |c| object.get(c).map(cell), self.labels.as_ref()) {
+            Ok(e) => Ok(e),
+            Err(RowProblem::Missing { column, what, flag }) if self.first => {
                 let available = object.keys().map(String::as_str).collect::<Vec<_>>().join(", ");
-                return Err(DataError::MissingColumn { path: path.to_path_buf(), column, what, flag, available });
+                Err(DataError::MissingColumn { path: self.path.clone(), column, what, flag, available })
             }
-            Err(RowProblem::Missing { column, what, .. }) => {
-                return Err(row_error(format!("no '{column}' field ({what})")))
-            }
-            Err(RowProblem::Invalid(message)) => return Err(row_error(message)),
-        }
+            Err(RowProblem::Missing { column, what, .. }) => Err(row_error(format!("no '{column}' field ({what})"))),
+            Err(RowProblem::Invalid(message)) => Err(row_error(message)),
+        })
     }
-    Ok(examples)
 }
 
+impl<R: BufRead> Iterator for JsonlRows<R> {
+    type Item = Result<Example, DataError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let (i, line) = self.lines.next()?;
+            if let Some(result) = self.parse(i, line) {
+                self.first = false;
+                return Some(result);
+            }
+        }
+    }
+}
+
+pub(super) fn read(reader: impl BufRead, path: &Path, columns: &Columns, labels: Option<&LabelNames>) -> Result<Vec<Example>, DataError> {
+    JsonlRows::new(reader, path, columns, labels).collect()
+}
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,6 +8,7 @@ pub mod columns;
 pub mod npy;
 mod csv_reader;
 mod jsonl_reader;
+pub mod stream;
 pub mod tensors;
 pub mod text;
 
@@ -16,6 +17,7 @@ use thiserror::Error;
 
 pub use batch::{Batch, InputTensor};
 pub use columns::{Columns, RawLabel};
+pub use stream::ExampleStream;
 
 use crate::model::LabelNames;
 

@@ -80,6 +80,16 @@ impl TextEncoder {
         &self.path
     }
 
+    /// The length texts are cut to (special tokens included).
+    pub fn max_length(&self) -> usize {
+        self.max_length
+    }
+
+    /// The id padding uses.
+    pub fn pad_id(&self) -> u32 {
+        self.pad_id
+    }
+
     /// Tokenizes every example (in parallel; order kept).
     pub fn encode(&self, examples: &[Example]) -> Result<EncodedTexts, TextError> {
         let results: Vec<Result<(EncodedText, bool), TextError>> = examples

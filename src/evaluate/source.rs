@@ -57,7 +57,8 @@ impl BatchSource for TensorData {
 pub enum BatchOrder {
     /// Consecutive examples in file order.
     File,
-    /// Examples sorted by length (ties in file order), so each batch pads little.
+    /// Examples sorted by length (ties in file order), so each batch pads little. A streamed
+    /// comparison sorts within each chunk.
     LengthSorted,
 }
 

@@ -29,6 +29,16 @@ impl ExampleComparison {
         }
     }
 
+    /// What the paired bootstrap resamples for this example.
+    pub fn paired_sample(&self) -> crate::stats::PairedSample {
+        crate::stats::PairedSample {
+            teacher_correct: self.teacher_correct(),
+            student_correct: self.student_correct(),
+            agree: self.agrees(),
+            probability_loyalty: self.probability_loyalty,
+        }
+    }
+
     /// The student predicts the teacher's label (label loyalty).
     pub fn agrees(&self) -> bool {
         self.teacher_label == self.student_label

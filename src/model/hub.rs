@@ -284,7 +284,7 @@ pub fn resolve_with(reference: &HubRef, raw: &str, settings: &HubSettings) -> Re
     // hf-hub records refs/<revision> only for downloads by branch or tag; these were by commit.
     if !is_commit_hash(revision) {
         let path = settings.cache.join(repo_folder(&reference.repo)).join("refs").join(revision);
-        let written = path.parent().map_or(Ok(()), |p| std::fs::create_dir_all(p)).and_then(|()| std::fs::write(&path, &sha));
+        let written = path.parent().map_or(Ok(()), std::fs::create_dir_all).and_then(|()| std::fs::write(&path, &sha));
         written.map_err(|source| HubError::Cache { reference: raw.to_string(), path, cache: settings.cache.clone(), source })?;
     }
     Ok(ResolvedModel { reference: raw.to_string(), repo: reference.repo.clone(), revision: sha, model, tokenizer, config, offline: false })

@@ -125,6 +125,9 @@ pub struct Batching {
     pub order: crate::evaluate::BatchOrder,
     /// The batch size production serves at; batch-dependent models are re-run at it.
     pub serving_batch_size: usize,
+    /// Examples streamed through every model per step (a multiple of both batch sizes). The
+    /// batch-invariance sample is drawn from the first chunk; length-sorted batches sort within a chunk.
+    pub chunk_size: usize,
     pub padding: &'static str,
     pub invariance: crate::evaluate::invariance::InvarianceSettings,
 }

@@ -74,13 +74,67 @@ fn shared_flags(s: &PairedSample) -> u8 {
     (if s.teacher_correct == Some(true) { TEACHER_RIGHT } else { 0 }) | (if s.teacher_correct.is_some() { LABELLED } else { 0 })
 }
 
-/// Column-major copy of the samples: the teacher's flags once, then one flag byte and one
-/// loyalty per example per student.
-struct Columns {
-    n: usize,
+/// One student's samples stored by column: 10 bytes per example (a [`PairedSample`] takes 16), so
+/// a streamed evaluation can keep every example's outcome for the bootstrap.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PairedSamples {
+    /// Teacher flags (right, labelled).
     shared: Vec<u8>,
-    flags: Vec<Vec<u8>>,
-    loyalty: Vec<Vec<f64>>,
+    /// Student flags (right, agrees with the teacher).
+    flags: Vec<u8>,
+    loyalty: Vec<f64>,
+}
+
+impl PairedSamples {
+    pub fn push(&mut self, s: &PairedSample) {
+        self.shared.push(shared_flags(s));
+        self.flags.push(student_flags(s));
+        self.loyalty.push(s.probability_loyalty);
+    }
+
+    pub fn len(&self) -> usize {
+        self.loyalty.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.loyalty.is_empty()
+    }
+
+    /// Example `i`'s sample back.
+    pub fn get(&self, i: usize) -> PairedSample {
+        let (t, f) = (self.shared[i], self.flags[i]);
+        let labelled = t & LABELLED != 0;
+        PairedSample {
+            teacher_correct: labelled.then_some(t & TEACHER_RIGHT != 0),
+            student_correct: labelled.then_some(f & STUDENT_RIGHT != 0),
+            agree: f & AGREE != 0,
+            probability_loyalty: self.loyalty[i],
+        }
+    }
+
+    /// The examples at `members`, in that order.
+    pub fn subset(&self, members: impl Iterator<Item = usize>) -> Self {
+        let mut out = Self::default();
+        for i in members {
+            out.shared.push(self.shared[i]);
+            out.flags.push(self.flags[i]);
+            out.loyalty.push(self.loyalty[i]);
+        }
+        out
+    }
+
+    /// Every example's probability loyalty, in order.
+    pub fn loyalties(&self) -> &[f64] {
+        &self.loyalty
+    }
+}
+
+impl FromIterator<PairedSample> for PairedSamples {
+    fn from_iter<I: IntoIterator<Item = PairedSample>>(iter: I) -> Self {
+        let mut out = Self::default();
+        iter.into_iter().for_each(|s| out.push(&s));
+        out
+    }
 }
 
 /// Five statistics per student for one resample.
@@ -92,8 +146,8 @@ const STATS: usize = 5;
 ///
 /// Counts are u16: one example drawn more than 65,535 times out of n draws has probability below
 /// 10^-300000 for any n where that is possible at all.
-fn one_resample(data: &Columns, rng: &mut Rng, counts: &mut [u16], out: &mut [f64]) {
-    let n = data.n;
+fn one_resample(data: &[&PairedSamples], rng: &mut Rng, counts: &mut [u16], out: &mut [f64]) {
+    let n = data[0].len();
     counts.iter_mut().for_each(|c| *c = 0);
     for _ in 0..n / 2 {
         let (i, j) = rng.two_below(n as u32);
@@ -105,13 +159,13 @@ fn one_resample(data: &Columns, rng: &mut Rng, counts: &mut [u16], out: &mut [f6
     }
     // The teacher's correctness and the labels are the same for every student: one pass.
     let (mut t, mut l) = (0u32, 0u32);
-    for (&c, &f) in counts.iter().zip(&data.shared) {
+    for (&c, &f) in counts.iter().zip(&data[0].shared) {
         let (c, f) = (c as u32, f as u32);
         t += c * (f & 1);
         l += c * (f >> 1);
     }
     let (t_acc, n_f) = (t as f64 / l as f64, n as f64);
-    for (s, (flags, loyalty)) in data.flags.iter().zip(&data.loyalty).enumerate() {
+    for (s, (flags, loyalty)) in data.iter().map(|d| (&d.flags, &d.loyalty)).enumerate() {
         // u32 sums: every sum is at most n (the total of the counts), and u32 lanes vectorise.
         let (mut st, mut a) = (0u32, 0u32);
         let mut loyal = 0.0f64;
@@ -136,19 +190,20 @@ fn interval(values: &mut [f64], confidence: f64) -> Interval {
 /// Bootstrap intervals for several students over the same examples: `students[s][i]` is example
 /// `i` for student `s`; every inner vector has the same length `n > 0`.
 pub fn paired_bootstrap(students: &[Vec<PairedSample>], settings: BootstrapSettings) -> Vec<PairedIntervals> {
+    let columns: Vec<PairedSamples> = students.iter().map(|v| v.iter().copied().collect()).collect();
+    paired_bootstrap_samples(&columns.iter().collect::<Vec<_>>(), settings)
+}
+
+/// [`paired_bootstrap`] over column-stored samples; every student's samples cover the same examples
+/// (the teacher's flags are read from the first).
+pub fn paired_bootstrap_samples(students: &[&PairedSamples], settings: BootstrapSettings) -> Vec<PairedIntervals> {
     let count = students.len();
-    let n = students.first().map_or(0, Vec::len);
+    let n = students.first().map_or(0, |s| s.len());
     assert!(n <= u32::MAX as usize, "the bootstrap takes at most 2^32 - 1 examples per group");
     if count == 0 || n == 0 || settings.resamples == 0 {
         return vec![];
     }
-    let data = Columns {
-        n,
-        shared: students[0].iter().map(shared_flags).collect(),
-        flags: students.iter().map(|v| v.iter().map(student_flags).collect()).collect(),
-        loyalty: students.iter().map(|v| v.iter().map(|s| s.probability_loyalty).collect()).collect(),
-    };
-    let labelled = students[0].iter().any(|s| s.teacher_correct.is_some());
+    let labelled = students[0].shared.iter().any(|&f| f & LABELLED != 0);
     let per_resample: Vec<Vec<f64>> = (0..settings.resamples)
         .into_par_iter()
         .map_init(
@@ -156,7 +211,7 @@ pub fn paired_bootstrap(students: &[Vec<PairedSample>], settings: BootstrapSetti
             |counts, r| {
                 let mut rng = Rng::stream(settings.seed, r as u64);
                 let mut out = vec![0.0; count * STATS];
-                one_resample(&data, &mut rng, counts, &mut out);
+                one_resample(students, &mut rng, counts, &mut out);
                 out
             },
         )
@@ -188,11 +243,27 @@ mod tests {
     }
 
     #[test]
+    fn column_storage_gives_back_every_sample() {
+        let all: Vec<PairedSample> = [None, Some(false), Some(true)]
+            .into_iter()
+            .flat_map(|t| [false, true].into_iter().flat_map(move |s| [false, true].into_iter().map(move |a| (t, s, a))))
+            .enumerate()
+            .map(|(i, (t, s, agree))| PairedSample { teacher_correct: t, student_correct: t.map(|_| s), agree, probability_loyalty: i as f64 / 7.0 })
+            .collect();
+        let stored: PairedSamples = all.iter().copied().collect();
+        assert_eq!((0..all.len()).map(|i| stored.get(i)).collect::<Vec<_>>(), all);
+        let some = stored.subset([3, 0, 7].into_iter());
+        assert_eq!(some.len(), 3);
+        assert_eq!((some.get(0), some.get(1), some.get(2)), (all[3], all[0], all[7]));
+        assert_eq!(some.loyalties(), &[3.0 / 7.0, 0.0, 1.0]);
+    }
+
+    #[test]
     fn same_seed_same_intervals_and_seed_matters() {
         let data: Vec<PairedSample> = (0..500).map(|i| sample(i % 3 != 0, i % 4 != 0, (i % 10) as f64 / 10.0)).collect();
         let settings = BootstrapSettings { resamples: 300, confidence: 0.95, seed: 42 };
-        let a = paired_bootstrap(&[data.clone()], settings);
-        let b = paired_bootstrap(&[data.clone()], settings);
+        let a = paired_bootstrap(std::slice::from_ref(&data), settings);
+        let b = paired_bootstrap(std::slice::from_ref(&data), settings);
         assert_eq!(a, b);
         let c = paired_bootstrap(&[data], BootstrapSettings { seed: 43, ..settings });
         assert_ne!(a, c);
@@ -201,7 +272,7 @@ mod tests {
     #[test]
     fn intervals_bracket_the_point_estimate_and_constant_data_is_degenerate() {
         let data: Vec<PairedSample> = (0..400).map(|i| sample(i % 2 == 0, i % 5 != 0, 0.5 + (i % 7) as f64 / 20.0)).collect();
-        let r = &paired_bootstrap(&[data.clone()], BootstrapSettings { resamples: 500, ..Default::default() })[0];
+        let r = &paired_bootstrap(std::slice::from_ref(&data), BootstrapSettings { resamples: 500, ..Default::default() })[0];
         let acc = data.iter().filter(|s| s.student_correct == Some(true)).count() as f64 / 400.0;
         assert!(r.student_accuracy.unwrap().contains(acc));
         assert!(r.label_loyalty.upper > r.label_loyalty.lower);

@@ -16,7 +16,7 @@
 
 use super::groups::Group;
 use crate::metrics::{ExampleComparison, FidelityAccumulator, FidelityMetrics};
-use crate::stats::{mcnemar_exact, paired_bootstrap, BootstrapSettings, Correction, PairedIntervals, PairedSample};
+use crate::stats::{mcnemar_exact, paired_bootstrap_samples, BootstrapSettings, Correction, PairedIntervals, PairedSamples};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -66,22 +66,13 @@ pub struct SubgroupSummary {
     pub worst_group: Option<String>,
 }
 
-fn samples(comparisons: &[ExampleComparison], members: impl Iterator<Item = usize>) -> Vec<PairedSample> {
-    members
-        .map(|i| {
-            let c = &comparisons[i];
-            PairedSample {
-                teacher_correct: c.teacher_correct(),
-                student_correct: c.student_correct(),
-                agree: c.agrees(),
-                probability_loyalty: c.probability_loyalty,
-            }
-        })
-        .collect()
+/// Each example's paired sample, for intervals.
+pub fn samples(comparisons: &[ExampleComparison], members: impl Iterator<Item = usize>) -> PairedSamples {
+    members.map(|i| comparisons[i].paired_sample()).collect()
 }
 
-fn intervals(samples: Vec<PairedSample>, settings: BootstrapSettings) -> Option<PairedIntervals> {
-    (settings.resamples > 0 && !samples.is_empty()).then(|| paired_bootstrap(&[samples], settings).remove(0))
+fn intervals(samples: &PairedSamples, settings: BootstrapSettings) -> Option<PairedIntervals> {
+    (settings.resamples > 0 && !samples.is_empty()).then(|| paired_bootstrap_samples(&[samples], settings).remove(0))
 }
 
 fn mcnemar(m: &FidelityMetrics) -> Option<McNemar> {
@@ -111,13 +102,28 @@ pub fn analyse(
     groups: &[Group],
     settings: SubgroupSettings,
 ) -> SubgroupSummary {
-    let n = comparisons.len().max(1) as f64;
+    let group_metrics: Vec<FidelityMetrics> =
+        groups.iter().map(|g| g.members.iter().map(|&i| &comparisons[i]).collect::<FidelityAccumulator>().finish()).collect();
+    analyse_samples(&samples(comparisons, 0..comparisons.len()), overall, groups, &group_metrics, settings)
+}
+
+/// [`analyse`] for a streamed evaluation, which keeps only each example's [`PairedSample`] (column-stored) and
+/// sums the group metrics as examples pass (`group_metrics[k]` belongs to `groups[k]`).
+pub fn analyse_samples(
+    samples: &PairedSamples,
+    overall: &FidelityMetrics,
+    groups: &[Group],
+    group_metrics: &[FidelityMetrics],
+    settings: SubgroupSettings,
+) -> SubgroupSummary {
+    let n = samples.len().max(1) as f64;
     let disagreements = overall.n - overall.agreements;
     let mut reports: Vec<GroupReport> = groups
         .iter()
+        .zip(group_metrics)
         .enumerate()
-        .map(|(k, g)| {
-            let metrics = g.members.iter().map(|&i| &comparisons[i]).collect::<FidelityAccumulator>().finish();
+        .map(|(k, (g, metrics))| {
+            let metrics = metrics.clone();
             let share = g.members.len() as f64 / n;
             let too_small = g.members.len() < settings.min_group_size;
             let disagreement_share =
@@ -133,7 +139,7 @@ pub fn analyse(
                 representation: disagreement_share.map(|d| d / share),
                 amplification: amplification(&metrics, overall),
                 mcnemar: mcnemar(&metrics),
-                intervals: if too_small { None } else { intervals(samples(comparisons, g.members.iter().copied()), bootstrap) },
+                intervals: if too_small { None } else { intervals(&samples.subset(g.members.iter().copied()), bootstrap) },
                 harm_rank: None,
                 metrics,
             }
@@ -146,7 +152,7 @@ pub fn analyse(
         t.p_adjusted = None;
     }
     SubgroupSummary {
-        intervals: intervals(samples(comparisons, 0..comparisons.len()), settings.bootstrap),
+        intervals: intervals(samples, settings.bootstrap),
         mcnemar: overall_test,
         groups: reports,
         worst_group,

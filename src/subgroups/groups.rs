@@ -5,8 +5,6 @@
 //! pairs sorted. Only combinations that occur in the data are groups. Names read
 //! `sex=Female` and `sex=Female & race=Black`.
 
-use std::collections::BTreeMap;
-
 #[derive(Debug, Clone, PartialEq)]
 pub struct Group {
     pub name: String,
@@ -22,27 +20,89 @@ fn name_of(attributes: &[(String, String)]) -> String {
 
 /// Builds the groups; `values[i]` holds example `i`'s attribute values in `attributes` order.
 pub fn define_groups(attributes: &[String], values: &[Vec<String>]) -> Vec<Group> {
-    let mut groups = Vec::new();
-    let mut cross = |columns: &[usize]| {
-        let mut members: BTreeMap<Vec<&str>, Vec<usize>> = BTreeMap::new();
-        for (i, row) in values.iter().enumerate() {
-            members.entry(columns.iter().map(|&c| row[c].as_str()).collect()).or_default().push(i);
-        }
-        for (key, members) in members {
-            let attrs: Vec<(String, String)> =
-                columns.iter().zip(key).map(|(&c, v)| (attributes[c].clone(), v.to_string())).collect();
-            groups.push(Group { name: name_of(&attrs), attributes: attrs, members });
-        }
-    };
-    for a in 0..attributes.len() {
-        cross(&[a]);
+    let mut builder = GroupsBuilder::new(attributes);
+    for row in values {
+        builder.add(row);
     }
-    for a in 0..attributes.len() {
-        for b in a + 1..attributes.len() {
-            cross(&[a, b]);
-        }
+    builder.finish().0
+}
+
+/// A group as discovered: (crossing, values, members ascending).
+type Found = (usize, Vec<String>, Vec<usize>);
+
+/// Groups discovered while examples stream past, one example at a time.
+///
+/// Each example gets the ids (in discovery order) of the groups it belongs to, so per-group sums
+/// can be kept while streaming; [`GroupsBuilder::finish`] puts the groups in report order and says
+/// where each discovery id went.
+pub struct GroupsBuilder {
+    attributes: Vec<String>,
+    /// Each attribute alone, then each pair (a before b).
+    crossings: Vec<Vec<usize>>,
+    /// Per crossing: values joined by U+001F -> discovery id.
+    ids: Vec<std::collections::HashMap<String, usize>>,
+    key: String,
+    /// Per discovery id.
+    found: Vec<Found>,
+    next_example: usize,
+}
+
+impl GroupsBuilder {
+    pub fn new(attributes: &[String]) -> Self {
+        let n = attributes.len();
+        let crossings: Vec<Vec<usize>> = (0..n).map(|a| vec![a]).chain((0..n).flat_map(|a| (a + 1..n).map(move |b| vec![a, b]))).collect();
+        Self { attributes: attributes.to_vec(), ids: vec![Default::default(); crossings.len()], crossings, found: Vec::new(), key: String::new(), next_example: 0 }
     }
-    groups
+
+    /// Records the next example (`row`: its values in attribute order); returns its groups' discovery ids.
+    pub fn add(&mut self, row: &[String]) -> Vec<usize> {
+        let example = self.next_example;
+        self.next_example += 1;
+        let mut ids = Vec::with_capacity(self.crossings.len());
+        for (c, columns) in self.crossings.iter().enumerate() {
+            // One joined key in a reused buffer: no new String per example unless the group is new.
+            self.key.clear();
+            for &a in columns {
+                self.key.push_str(&row[a]);
+                self.key.push('\u{1f}');
+            }
+            let id = match self.ids[c].get(self.key.as_str()) {
+                Some(&id) => id,
+                None => {
+                    let id = self.found.len();
+                    self.ids[c].insert(self.key.clone(), id);
+                    self.found.push((c, columns.iter().map(|&a| row[a].clone()).collect(), Vec::new()));
+                    id
+                }
+            };
+            self.found[id].2.push(example);
+            ids.push(id);
+        }
+        ids
+    }
+
+    /// The groups in report order, and for each discovery id its position in that order.
+    pub fn finish(self) -> (Vec<Group>, Vec<usize>) {
+        let mut order: Vec<usize> = (0..self.found.len()).collect();
+        order.sort_by(|&x, &y| {
+            let (a, b) = (&self.found[x], &self.found[y]);
+            a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1))
+        });
+        let mut position = vec![0; self.found.len()];
+        for (p, &id) in order.iter().enumerate() {
+            position[id] = p;
+        }
+        let mut found: Vec<Option<Found>> = self.found.into_iter().map(Some).collect();
+        let groups = order
+            .iter()
+            .filter_map(|&id| found[id].take())
+            .map(|(c, values, members)| {
+                let attrs: Vec<(String, String)> = self.crossings[c].iter().zip(values).map(|(&a, v)| (self.attributes[a].clone(), v)).collect();
+                Group { name: name_of(&attrs), attributes: attrs, members }
+            })
+            .collect();
+        (groups, position)
+    }
 }
 
 #[cfg(test)]
@@ -64,5 +124,43 @@ mod tests {
         );
         assert_eq!(g[1].members, vec![0, 3]);
         assert_eq!(g[6].members, vec![0, 3]);
+    }
+
+    /// The groups by brute force: every crossing, members found by scanning all rows.
+    fn reference(attributes: &[String], values: &[Vec<String>]) -> Vec<(String, Vec<usize>)> {
+        let n = attributes.len();
+        let crossings: Vec<Vec<usize>> = (0..n).map(|a| vec![a]).chain((0..n).flat_map(|a| (a + 1..n).map(move |b| vec![a, b]))).collect();
+        let mut out = Vec::new();
+        for c in crossings {
+            let mut keys: Vec<Vec<String>> = values.iter().map(|r| c.iter().map(|&a| r[a].clone()).collect()).collect();
+            keys.sort();
+            keys.dedup();
+            for key in keys {
+                let members = (0..values.len()).filter(|&i| c.iter().zip(&key).all(|(&a, v)| &values[i][a] == v)).collect();
+                let name = c.iter().zip(&key).map(|(&a, v)| format!("{}={v}", attributes[a])).collect::<Vec<_>>().join(" & ");
+                out.push((name, members));
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn streamed_groups_match_brute_force(rows in proptest::collection::vec(proptest::collection::vec(0u8..4, 3), 0..60)) {
+            let attributes: Vec<String> = ["a", "b", "c"].map(String::from).to_vec();
+            let values: Vec<Vec<String>> = rows.iter().map(|r| r.iter().map(|v| format!("v{v}")).collect()).collect();
+            let mut builder = GroupsBuilder::new(&attributes);
+            let ids: Vec<Vec<usize>> = values.iter().map(|r| builder.add(r)).collect();
+            let (groups, position) = builder.finish();
+            let got: Vec<(String, Vec<usize>)> = groups.iter().map(|g| (g.name.clone(), g.members.clone())).collect();
+            proptest::prop_assert_eq!(&got, &reference(&attributes, &values));
+            // Every example's discovery ids point at exactly the groups that hold it.
+            for (i, ids) in ids.iter().enumerate() {
+                let mut held: Vec<usize> = ids.iter().map(|&id| position[id]).collect();
+                held.sort_unstable();
+                let expected: Vec<usize> = (0..groups.len()).filter(|&k| groups[k].members.contains(&i)).collect();
+                proptest::prop_assert_eq!(held, expected);
+            }
+        }
     }
 }

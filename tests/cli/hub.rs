@@ -10,6 +10,7 @@
 //!   `X-Linked-Etag`, `X-Linked-Size` and `X-Repo-Commit` (hf-hub reads the HEAD's headers without
 //!   following, then GETs and follows); 404 with `X-Error-Code: EntryNotFound`.
 //! - `HEAD|GET /cdn/{sha256}`: the bytes.
+//!
 //! Every answer closes its connection (`Connection: close`); hf-hub sends no `Range` for these
 //! downloads.
 

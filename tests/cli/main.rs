@@ -11,4 +11,5 @@ mod errors;
 mod hub;
 mod reports;
 mod serving;
+mod streaming;
 mod util;

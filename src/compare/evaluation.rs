@@ -1,0 +1,244 @@
+//! Every model over the data, a chunk at a time: read a chunk, tokenize it once, run the teacher
+//! and each student on it, and keep only compact per-example records (what the paired bootstrap
+//! resamples) plus running sums. Memory then follows the chunk size; the records cost 10 bytes per
+//! example and student (what the paired bootstrap needs), plus 8 per example and group attribute.
+//!
+//! The serving-condition rules of [`model_run`](super::model_run) are applied to the first chunk:
+//! its batch-invariance check decides each model's batching for the rest of the data.
+
+use super::inputs::{Chunk, ChunkReader};
+use super::model_run::{run_model, Batchings, ModelBatching};
+use super::CompareError;
+use crate::evaluate::invariance::{BatchInvariance, InvarianceSettings};
+use crate::evaluate::{compare, run_pass_with_progress, BatchOrder, BatchPlan, EvalError, ProbabilityTable};
+use crate::metrics::{ExampleComparison, FidelityAccumulator, FidelityMetrics, LogBase, OutputKind};
+use crate::model::{Backend, LabelNames};
+use crate::report::Disagreement;
+use crate::stats::PairedSamples;
+use crate::subgroups::{Group, GroupsBuilder};
+
+/// How each model runs: the batchings the plan asks for.
+pub struct Batching {
+    pub batch_size: usize,
+    pub order: BatchOrder,
+    pub serving_batch_size: usize,
+    pub invariance: InvarianceSettings,
+    pub outputs: Option<OutputKind>,
+}
+
+/// One model's pass over all chunks.
+pub struct ModelTrack {
+    pub output_kind: OutputKind,
+    /// Whether the kind was detected (true) or given by `--outputs`.
+    pub output_kind_detected: bool,
+    pub batching: ModelBatching,
+    /// The check on the first chunk.
+    pub invariance: Option<BatchInvariance>,
+    /// Time inside the backend's `predict`, all chunks.
+    pub inference_seconds: f64,
+    pub classes: usize,
+}
+
+impl ModelTrack {
+    /// Runs the first chunk under the serving-condition rules; they fix the model's batching.
+    fn first(backend: &mut dyn Backend, chunk: &Chunk, b: &Batching, bar: &indicatif::ProgressBar) -> Result<(Self, ProbabilityTable), EvalError> {
+        let (evaluation, serving) = super::model_run::plans(chunk.source.as_ref(), b.batch_size, b.order, b.serving_batch_size);
+        let batchings = Batchings { source: chunk.source.as_ref(), evaluation, serving, invariance: b.invariance, outputs: b.outputs };
+        let origin = |i: usize| chunk.examples[i].origin.clone();
+        let run = run_model(backend, &batchings, &origin, bar)?;
+        let track = Self {
+            output_kind: run.pass.output_kind,
+            output_kind_detected: run.pass.output_kind_detected,
+            batching: run.batching,
+            invariance: run.invariance,
+            inference_seconds: run.pass.inference_seconds,
+            classes: run.pass.probabilities.classes,
+        };
+        Ok((track, run.pass.probabilities))
+    }
+
+    /// Runs a later chunk with the batching the first chunk fixed.
+    fn next(&mut self, backend: &mut dyn Backend, chunk: &Chunk, bar: &indicatif::ProgressBar) -> Result<ProbabilityTable, EvalError> {
+        let plan = BatchPlan::new(chunk.source.as_ref(), self.batching.batch_size, self.batching.order);
+        let origin = |i: usize| chunk.examples[i].origin.clone();
+        let pass = run_pass_with_progress(backend, chunk.source.as_ref(), &plan, Some(self.output_kind), &origin, bar)?;
+        self.inference_seconds += pass.inference_seconds;
+        if pass.probabilities.classes != self.classes {
+            return Err(EvalError::ClassCount { model: backend.info().name.clone(), got: pass.probabilities.classes, reference: "its first batch".into(), expected: self.classes });
+        }
+        Ok(pass.probabilities)
+    }
+}
+
+/// What is kept of one student's comparison with the teacher.
+pub struct StudentTally {
+    pub metrics: FidelityAccumulator,
+    /// Per group, by the groups builder's discovery id.
+    groups: Vec<FidelityAccumulator>,
+    /// Per example, in data order.
+    pub samples: PairedSamples,
+    /// The first disagreements in file order.
+    pub disagreements: Vec<Disagreement>,
+}
+
+/// The whole streamed evaluation.
+pub struct Evaluation {
+    /// Teacher first, then the students in order.
+    pub models: Vec<ModelTrack>,
+    pub students: Vec<StudentTally>,
+    /// The teacher against itself (its accuracy).
+    pub teacher: FidelityAccumulator,
+    pub groups: Vec<Group>,
+    /// Per student and group (report order), the group's metrics.
+    pub group_metrics: Vec<Vec<FidelityMetrics>>,
+    /// Per example: has a gold label.
+    pub labelled: Vec<bool>,
+    pub examples: usize,
+    /// Sum of example lengths in tokens (0 for tensors).
+    pub length_sum: f64,
+    /// The first chunk, kept for the speed measurement.
+    pub first_chunk: Chunk,
+}
+
+/// Checks made once the teacher's class count is known.
+pub struct ClassChecks<'a> {
+    pub data_path: &'a std::path::Path,
+    pub label_names: Option<&'a LabelNames>,
+    pub config: Option<&'a std::path::Path>,
+    pub teacher_name: &'a str,
+}
+
+/// Disagreements listed per student.
+const DISAGREEMENTS: usize = 10;
+
+/// Streams the data through every model (`models[0]` is the teacher).
+#[allow(clippy::too_many_arguments)]
+pub fn evaluate(
+    reader: &mut ChunkReader,
+    chunk_size: usize,
+    models: &mut [&mut dyn Backend],
+    batching: &Batching,
+    group_columns: &[String],
+    base: LogBase,
+    checks: &ClassChecks,
+    bar: &indicatif::ProgressBar,
+) -> Result<Evaluation, CompareError> {
+    let mut tracks: Vec<ModelTrack> = Vec::with_capacity(models.len());
+    let mut students: Vec<StudentTally> = (1..models.len())
+        .map(|_| StudentTally { metrics: FidelityAccumulator::default(), groups: vec![], samples: PairedSamples::default(), disagreements: vec![] })
+        .collect();
+    let mut teacher = FidelityAccumulator::default();
+    let mut builder = GroupsBuilder::new(group_columns);
+    let (mut labelled, mut examples, mut length_sum) = (Vec::new(), 0, 0.0);
+    let mut first_chunk = None;
+    while let Some(chunk) = reader.next_chunk(chunk_size)? {
+        let mut tables = Vec::with_capacity(models.len());
+        for (m, backend) in models.iter_mut().enumerate() {
+            let table = match tracks.get_mut(m) {
+                Some(track) => track.next(&mut **backend, &chunk, bar)?,
+                None => {
+                    let (track, table) = ModelTrack::first(&mut **backend, &chunk, batching, bar)?;
+                    check_classes(&track, backend.info().name.as_str(), tracks.first(), checks)?;
+                    tracks.push(track);
+                    table
+                }
+            };
+            tables.push(table);
+        }
+        let classes = tracks[0].classes;
+        check_labels(&chunk, classes, checks)?;
+        let golds: Vec<Option<usize>> = chunk.examples.iter().map(|e| e.label).collect();
+        let memberships: Vec<Vec<usize>> = chunk.examples.iter().map(|e| builder.add(&e.attributes)).collect();
+        for (j, gold) in golds.iter().enumerate() {
+            let row = tables[0].row(j);
+            teacher.add(&ExampleComparison::new(row, row, *gold, base));
+            length_sum += chunk.source.length(j) as f64;
+        }
+        labelled.extend(golds.iter().map(Option::is_some));
+        for (tally, table) in students.iter_mut().zip(&tables[1..]) {
+            let comparison = compare(&tables[0], table, &golds, base);
+            for (j, c) in comparison.examples.iter().enumerate() {
+                tally.metrics.add(c);
+                for &id in &memberships[j] {
+                    if id >= tally.groups.len() {
+                        tally.groups.resize(id + 1, FidelityAccumulator::default());
+                    }
+                    tally.groups[id].add(c);
+                }
+                tally.samples.push(&c.paired_sample());
+                if !c.agrees() && tally.disagreements.len() < DISAGREEMENTS {
+                    tally.disagreements.push(disagreement(&chunk, j, c, &tables[0], table, checks.label_names));
+                }
+            }
+        }
+        examples += chunk.examples.len();
+        if first_chunk.is_none() {
+            first_chunk = Some(chunk);
+        }
+    }
+    // Readers refuse a file without examples, so there is a first chunk; this names the file if not.
+    let first_chunk = first_chunk.ok_or_else(|| crate::data::DataError::Empty { path: checks.data_path.to_path_buf() })?;
+    let (groups, position) = builder.finish();
+    let group_metrics = students
+        .iter()
+        .map(|tally| {
+            let mut metrics = vec![FidelityAccumulator::default().finish(); groups.len()];
+            for (id, acc) in tally.groups.iter().enumerate() {
+                metrics[position[id]] = acc.finish();
+            }
+            metrics
+        })
+        .collect();
+    Ok(Evaluation { models: tracks, students, teacher, groups, group_metrics, labelled, examples, length_sum, first_chunk })
+}
+
+/// A student's class count must be the teacher's; the config's names must count the teacher's classes.
+fn check_classes(track: &ModelTrack, name: &str, teacher: Option<&ModelTrack>, checks: &ClassChecks) -> Result<(), CompareError> {
+    match teacher {
+        Some(t) if track.classes != t.classes => Err(EvalError::ClassCount {
+            model: name.to_string(),
+            got: track.classes,
+            reference: format!("the teacher ({})", checks.teacher_name),
+            expected: t.classes,
+        }
+        .into()),
+        Some(_) => Ok(()),
+        None => match (checks.label_names, checks.config) {
+            (Some(names), Some(config)) if names.len() != track.classes => Err(CompareError::LabelNamesCount {
+                config: config.display().to_string(),
+                names: names.len(),
+                model: name.to_string(),
+                classes: track.classes,
+            }),
+            _ => Ok(()),
+        },
+    }
+}
+
+fn check_labels(chunk: &Chunk, classes: usize, checks: &ClassChecks) -> Result<(), EvalError> {
+    match chunk.examples.iter().find(|e| e.label.is_some_and(|l| l >= classes)) {
+        Some(e) => Err(EvalError::LabelOutOfRange {
+            path: checks.data_path.display().to_string(),
+            origin: e.origin.clone(),
+            label: e.label.unwrap_or_default(),
+            classes,
+            last: classes.saturating_sub(1),
+        }),
+        None => Ok(()),
+    }
+}
+
+fn disagreement(chunk: &Chunk, j: usize, c: &ExampleComparison, teacher: &ProbabilityTable, student: &ProbabilityTable, names: Option<&LabelNames>) -> Disagreement {
+    let name = |k: usize| names.and_then(|n| n.names().get(k).cloned()).unwrap_or_else(|| k.to_string());
+    let example = &chunk.examples[j];
+    Disagreement {
+        origin: example.origin.clone(),
+        text: example.text.clone(),
+        text_pair: example.text_pair.clone(),
+        gold: c.gold.map(name),
+        teacher: name(c.teacher_label),
+        teacher_probability: teacher.row(j)[c.teacher_label],
+        student: name(c.student_label),
+        student_probability: student.row(j)[c.student_label],
+    }
+}

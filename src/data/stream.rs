@@ -1,0 +1,94 @@
+//! A data file read a chunk of examples at a time, so memory follows the chunk size, not the file.
+
+use super::csv_reader::CsvRows;
+use super::jsonl_reader::JsonlRows;
+use super::{Columns, DataError, DataFormat, Example};
+use crate::model::LabelNames;
+use std::fs::File;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+
+/// JSONL or CSV examples, in file order.
+pub struct ExampleStream {
+    rows: Box<dyn Iterator<Item = Result<Example, DataError>> + Send>,
+    columns: Columns,
+    path: PathBuf,
+    /// Examples handed out so far.
+    read: usize,
+}
+
+impl ExampleStream {
+    /// Opens `path`; CSV headers are read (and feature patterns expanded) here.
+    pub fn open(path: &Path, format: DataFormat, columns: &Columns, labels: Option<&LabelNames>) -> Result<Self, DataError> {
+        let file = File::open(path).map_err(|source| DataError::Io { path: path.to_path_buf(), source })?;
+        let reader = BufReader::with_capacity(1 << 16, file);
+        let (rows, columns): (Box<dyn Iterator<Item = _> + Send>, Columns) = match format {
+            DataFormat::Jsonl => (Box::new(JsonlRows::new(reader, path, columns, labels)), columns.clone()),
+            DataFormat::Csv => {
+                let rows = CsvRows::new(reader, path, columns, labels)?;
+                let columns = rows.columns().clone();
+                (Box::new(rows), columns)
+            }
+            DataFormat::Npz => {
+                return Err(DataError::Row {
+                    path: path.to_path_buf(),
+                    origin: "file".into(),
+                    message: "an .npz archive is read with data::tensors::read_npz_dataset".into(),
+                })
+            }
+        };
+        Ok(Self { rows, columns, path: path.to_path_buf(), read: 0 })
+    }
+
+    /// The columns as read (CSV feature patterns expanded).
+    pub fn columns(&self) -> &Columns {
+        &self.columns
+    }
+
+    /// Up to `max` next examples; an empty vector at the end of the file. A file without any
+    /// example is an error at the first call.
+    pub fn next_chunk(&mut self, max: usize) -> Result<Vec<Example>, DataError> {
+        let mut chunk = Vec::with_capacity(max.min(1 << 16));
+        for row in self.rows.by_ref().take(max) {
+            chunk.push(row?);
+        }
+        if self.read == 0 && chunk.is_empty() {
+            return Err(DataError::Empty { path: self.path.clone() });
+        }
+        self.read += chunk.len();
+        Ok(chunk)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_cover_the_file_in_order_and_an_empty_file_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.jsonl");
+        let lines: String = (0..7).map(|i| format!("{{\"text\": \"t{i}\", \"label\": 0}}\n\n")).collect();
+        std::fs::write(&path, lines).unwrap();
+        let mut s = ExampleStream::open(&path, DataFormat::Jsonl, &Columns::default(), None).unwrap();
+        let sizes: Vec<usize> = std::iter::from_fn(|| Some(s.next_chunk(3).unwrap().len()).filter(|&n| n > 0)).collect();
+        assert_eq!(sizes, vec![3, 3, 1]);
+        let mut s = ExampleStream::open(&path, DataFormat::Jsonl, &Columns::default(), None).unwrap();
+        let all = s.next_chunk(100).unwrap();
+        assert_eq!(all[6].origin, "line 13");
+        std::fs::write(&path, "\n\n").unwrap();
+        let mut s = ExampleStream::open(&path, DataFormat::Jsonl, &Columns::default(), None).unwrap();
+        assert!(matches!(s.next_chunk(3), Err(DataError::Empty { .. })));
+    }
+
+    #[test]
+    fn csv_columns_are_expanded_before_the_first_chunk() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.csv");
+        std::fs::write(&path, "f1,f2,label\n1,2,0\n3,4,1\n").unwrap();
+        let columns = Columns { text: None, features: vec!["f*".into()], ..Columns::default() };
+        let mut s = ExampleStream::open(&path, DataFormat::Csv, &columns, None).unwrap();
+        assert_eq!(s.columns().features, vec!["f1".to_string(), "f2".to_string()]);
+        assert_eq!(s.next_chunk(10).unwrap()[1].features, vec![3.0, 4.0]);
+    }
+}

@@ -1,0 +1,85 @@
+//! Streaming: the data passes through every model a chunk at a time. The numbers must not depend on
+//! the chunk size (apart from the batch-invariance sample, drawn from the first chunk), and a bad
+//! row in a late chunk still fails cleanly.
+
+use crate::util::{fidelity, fixture};
+use serde_json::Value;
+
+/// The report without what legitimately depends on the chunk size or the clock.
+fn comparable(mut v: Value) -> Value {
+    fn strip(v: &mut Value) {
+        match v {
+            Value::Object(m) => {
+                for key in ["inference_seconds", "library", "library_origin", "speed", "session_memory_bytes", "peak_rss_bytes", "chunk_size", "batch_invariance"] {
+                    m.remove(key);
+                }
+                m.values_mut().for_each(strip);
+            }
+            Value::Array(a) => a.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    strip(&mut v);
+    v
+}
+
+fn run(args: &[String], chunk: Option<&str>) -> Value {
+    let mut all = args.to_vec();
+    if let Some(c) = chunk {
+        all.extend(["--chunk-size".into(), c.into()]);
+    }
+    let (_, report) = crate::util::compare_report(&all.iter().map(String::as_str).collect::<Vec<_>>());
+    if let Some(c) = chunk {
+        assert_eq!(report["batching"]["chunk_size"].as_u64(), c.parse().ok(), "the chunk size is reported");
+    }
+    report
+}
+
+#[test]
+fn text_results_do_not_depend_on_the_chunk_size() {
+    let f = |p: &str| fixture(&format!("tweets/{p}"));
+    // Serving batch 8 != evaluation batch 32: batch-dependent models are re-run at 8 in every chunk.
+    let args: Vec<String> = [f("teacher.onnx"), f("pruned.onnx"), f("int8.onnx"), "--data".into(), f("test.jsonl")]
+        .into_iter()
+        .chain(["--group-column", "topic", "--attack-n", "30", "--bootstrap", "200", "--serving-batch-size", "8", "--no-speed"].map(String::from))
+        .collect();
+    let whole = run(&args, None);
+    let chunked = run(&args, Some("96"));
+    assert_eq!(whole["batching"]["chunk_size"], 8192, "2,000 rows fit one default chunk");
+    assert_eq!(whole["data"]["examples"], 2000);
+    assert!(whole["students"][1]["model"]["attack"]["attacked"].as_u64() == Some(30));
+    assert!(comparable(whole) == comparable(chunked), "a 96-example chunk changes the numbers");
+}
+
+#[test]
+fn csv_feature_results_do_not_depend_on_the_chunk_size() {
+    let f = |p: &str| fixture(&format!("adult/{p}"));
+    let args: Vec<String> = [f("teacher.onnx"), f("pruned.onnx"), f("int8.onnx"), "--data".into(), f("test.csv")]
+        .into_iter()
+        .chain(["--feature-columns", "f*", "--group-column", "sex", "--group-column", "race", "--attack-n", "20", "--bootstrap", "100", "--no-speed"].map(String::from))
+        .collect();
+    let whole = run(&args, None);
+    let chunked = run(&args, Some("64"));
+    assert_eq!(whole["data"]["inputs"]["arrays"][0][1], serde_json::json!([1000, 46]), "the shape counts every chunk");
+    assert_eq!(whole["teacher"]["attack"]["attacked"], 20);
+    assert!(comparable(whole) == comparable(chunked), "64-example chunks change the numbers");
+}
+
+#[test]
+fn a_bad_row_in_a_late_chunk_exits_2_naming_it_and_writes_no_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("late.jsonl");
+    let mut lines: Vec<String> = std::fs::read_to_string(fixture("tweets/test.jsonl")).unwrap().lines().map(str::to_string).collect();
+    lines[1500] = "{\"text\": \"fine\", \"label\": \"sarcastic\"}".into();
+    std::fs::write(&data, lines.join("\n")).unwrap();
+    let out = dir.path().join("r.json");
+    let t = |p: &str| fixture(&format!("tweets/{p}"));
+    let r = fidelity(
+        ["compare", &t("teacher.onnx"), &t("int8.onnx"), "--data", data.to_str().unwrap(), "--chunk-size", "64", "--quiet", "--out", out.to_str().unwrap()],
+        dir.path(),
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("line 1501") && r.stderr.contains("sarcastic"), "{}", r.stderr);
+    assert_eq!(r.stderr.trim().lines().count(), 1, "{}", r.stderr);
+    assert!(!out.exists(), "no report from a run that stopped on bad data");
+}
