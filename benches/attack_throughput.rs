@@ -37,7 +37,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/tweets");
-    let runtime = Runtime::load(None).expect("ONNX Runtime loads");
+    let runtime = Runtime::load(None, None).expect("ONNX Runtime loads");
     let mut model = OnnxBackend::load(&runtime, "teacher", &root.join("teacher.onnx"), Device::Cpu, false).expect("model loads");
     let labels = LabelNames::from_config(&root.join("config.json")).unwrap();
     let data = read_dataset(&root.join("test.jsonl"), DataFormat::Jsonl, &Columns::default(), labels.as_ref()).unwrap();

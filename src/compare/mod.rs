@@ -68,6 +68,7 @@ fn model_report(backend: &dyn Backend, track: &ModelTrack, accuracy: Option<f64>
         batching: track.batching.clone(),
         batch_invariance: track.invariance.clone(),
         inference_seconds: track.inference_seconds,
+        onnxruntime_seconds: backend.runtime_seconds(),
         speed: None,
         session_memory_bytes,
         hub: None,
@@ -80,8 +81,7 @@ fn model_report(backend: &dyn Backend, track: &ModelTrack, accuracy: Option<f64>
 /// Runs the whole comparison and returns the final report (also written to `plan.out`).
 pub fn run(plan: &ComparePlan) -> Result<Report, CompareError> {
     let progress = Progress { quiet: plan.quiet };
-    let mut runtime = Runtime::load(plan.ort_lib.as_deref())?;
-    runtime.threads = plan.threads;
+    let runtime = Runtime::load(plan.ort_lib.as_deref(), plan.threads)?;
     if let Some(n) = plan.threads {
         // The global pool can be set once per process; a library caller may have set it already.
         let _ = rayon::ThreadPoolBuilder::new().num_threads(n).build_global();
@@ -258,6 +258,11 @@ pub fn run(plan: &ComparePlan) -> Result<Report, CompareError> {
             entry.model.attack = Some(direct);
         }
         write_reports(&report, &plan.reports)?;
+    }
+    // Everything ONNX Runtime did for each model before the (deliberately repeated) speed runs.
+    report.teacher.onnxruntime_seconds = teacher.runtime_seconds();
+    for (entry, student) in report.students.iter_mut().zip(&students) {
+        entry.model.onnxruntime_seconds = student.runtime_seconds();
     }
     if let Some(settings) = &plan.speed {
         progress.say("measuring speed (teacher and students interleaved)");

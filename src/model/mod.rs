@@ -53,6 +53,10 @@ pub struct InputInfo {
 pub trait Backend {
     fn info(&self) -> &ModelInfo;
     fn predict(&mut self, batch: &Batch) -> Result<Array2<f32>, ModelError>;
+    /// Seconds spent inside the runtime so far (session creation and runs), when the backend knows.
+    fn runtime_seconds(&self) -> Option<f64> {
+        None
+    }
 }
 
 #[derive(Debug, Error)]

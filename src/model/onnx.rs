@@ -25,13 +25,18 @@ pub struct Runtime {
     pub library: LibraryLocation,
     /// The library's version, e.g. "1.31.1".
     pub version: String,
-    /// ONNX Runtime intra-op threads per session; `None` = ONNX Runtime's default (all cores).
+    /// Threads of the one intra-op pool every session shares; `None` = ONNX Runtime's default (all cores).
     pub threads: Option<usize>,
 }
 
 impl Runtime {
     /// Finds and loads the library (see [`runtime_library`]); never panics on a missing library.
-    pub fn load(explicit: Option<&Path>) -> Result<Self, RuntimeError> {
+    ///
+    /// Every session runs on one global thread pool of `threads` intra-op threads. fidelity holds a
+    /// teacher and several students and alternates between them chunk by chunk: with a pool per
+    /// session, the pool that just finished spins on the cores the next model (or the tokenizer)
+    /// needs; one shared pool hands its spinning threads straight to the next run.
+    pub fn load(explicit: Option<&Path>, threads: Option<usize>) -> Result<Self, RuntimeError> {
         let library = runtime_library::locate(explicit)?;
         let load_error = |message: String| RuntimeError::Load {
             path: library.path.display().to_string(),
@@ -39,14 +44,18 @@ impl Runtime {
             message,
         };
         let builder = ort::init_from(&library.path).map_err(|e| load_error(e.to_string()))?;
-        let environment = builder.with_name("fidelity").build().map_err(|e| load_error(e.to_string()))?;
+        let pool = ort::environment::GlobalThreadPoolOptions::default()
+            .with_intra_threads(threads.unwrap_or(0))
+            .and_then(|p| p.with_inter_threads(1))
+            .map_err(|e| load_error(e.to_string()))?;
+        let environment = builder.with_name("fidelity").with_global_thread_pool(pool).build().map_err(|e| load_error(e.to_string()))?;
         // ONNX Runtime would print its own copy of every failure to stderr; fidelity's error already
         // carries ONNX Runtime's message, so keep stderr to one line. ORT_LOG=warning brings it back.
         if std::env::var_os("ORT_LOG").is_none() {
             environment.set_log_level(ort::logging::LogLevel::Fatal);
         }
         let version = library_version(&library.path).unwrap_or_else(|| version_from_build_info(ort::info()));
-        Ok(Self { environment, version, library, threads: None })
+        Ok(Self { environment, version, library, threads })
     }
 }
 
@@ -93,16 +102,16 @@ pub struct OnnxBackend {
     info: ModelInfo,
     /// Graph inputs with their element types, in graph order.
     inputs: Vec<(String, TensorElementType)>,
+    /// Time inside ONNX Runtime so far: building the session and every run.
+    runtime_seconds: f64,
 }
 
 /// Builds the session in a function returning `ort::Result`: `SessionBuilder` errors are not
 /// `Send`, so they are turned into messages here and nowhere else. GPU providers are registered
 /// with `error_on_failure`: ONNX Runtime would otherwise fall back to the CPU without a word.
 fn build_session(runtime: &Runtime, bytes: &[u8], device: Device) -> ort::Result<Session> {
-    let mut builder = Session::builder(&runtime.environment)?;
-    if let Some(n) = runtime.threads {
-        builder = builder.with_intra_threads(n)?;
-    }
+    // Threads come from the environment's global pool (see `Runtime::load`).
+    let builder = Session::builder(&runtime.environment)?;
     let mut builder = match device {
         Device::Cpu => builder,
         #[cfg(feature = "cuda")]
@@ -131,6 +140,7 @@ impl OnnxBackend {
         let load_error = |e: ort::Error| ModelError::Load { model: name.into(), path: path.into(), message: e.to_string() };
         // A file ONNX Runtime cannot parse is a load error whatever the device: check on the CPU first
         // only when a GPU provider fails, to tell the two apart.
+        let started = std::time::Instant::now();
         let (session, provider, fallback) = match build_session(runtime, &bytes, device) {
             Ok(session) => (session, device.provider().to_string(), None),
             Err(e) if device == Device::Cpu => return Err(load_error(e)),
@@ -143,6 +153,7 @@ impl OnnxBackend {
                 (cpu, Device::Cpu.provider().to_string(), Some(message))
             }
         };
+        let runtime_seconds = started.elapsed().as_secs_f64();
         let (output, classes) = session
             .outputs()
             .iter()
@@ -170,7 +181,7 @@ impl OnnxBackend {
             provider,
             fallback,
         };
-        Ok(Self { session, info, inputs })
+        Ok(Self { session, info, inputs, runtime_seconds })
     }
 
     /// The graph's inputs, each matched to a batch tensor of a compatible type.
@@ -211,11 +222,18 @@ impl Backend for OnnxBackend {
         &self.info
     }
 
+    fn runtime_seconds(&self) -> Option<f64> {
+        Some(self.runtime_seconds)
+    }
+
     fn predict(&mut self, batch: &Batch) -> Result<Array2<f32>, ModelError> {
         let inputs = self.session_inputs(batch)?;
         let model = self.info.name.clone();
         let inference = |e: ort::Error| ModelError::Inference { model: model.clone(), message: e.to_string() };
-        let outputs = self.session.run(inputs).map_err(|e| {
+        let started = std::time::Instant::now();
+        let outputs = self.session.run(inputs);
+        self.runtime_seconds += started.elapsed().as_secs_f64();
+        let outputs = outputs.map_err(|e| {
             let message = e.to_string();
             // A token id beyond an embedding table: the usual cause is a tokenizer of another model.
             let hint = if message.contains("out of data bounds") && batch.get("input_ids").is_some() {

@@ -186,6 +186,10 @@ pub struct ModelReport {
     pub batch_invariance: Option<crate::evaluate::invariance::BatchInvariance>,
     /// Timing field: seconds inside ONNX Runtime for the whole pass.
     pub inference_seconds: f64,
+    /// Timing field: all seconds inside ONNX Runtime for this model up to the speed measurement:
+    /// session creation, evaluation, batch-invariance check, attacks. `fidelity compare`'s wall
+    /// time over the sum of these is fidelity's own overhead (benches/own_speed.sh).
+    pub onnxruntime_seconds: Option<f64>,
     /// Timing field: measured latency, throughput and speedup over the teacher.
     pub speed: Option<crate::speed::ModelSpeed>,
     /// Timing field: resident-memory growth while the model's session was created.

@@ -127,7 +127,7 @@ fn normalised(mut v: Value) -> Value {
     fn strip(v: &mut Value) {
         match v {
             Value::Object(m) => {
-                for timing in ["inference_seconds", "library", "library_origin", "speed", "session_memory_bytes", "peak_rss_bytes"] {
+                for timing in ["inference_seconds", "onnxruntime_seconds", "library", "library_origin", "speed", "session_memory_bytes", "peak_rss_bytes"] {
                     m.remove(timing);
                 }
                 m.values_mut().for_each(strip);
