@@ -6,6 +6,7 @@
 //! the pure metric functions, and [`report`] is the one report model every writer renders.
 
 pub mod attack;
+pub mod bench;
 pub mod cli;
 pub mod compare;
 pub mod data;

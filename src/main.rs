@@ -55,6 +55,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             // Exit 1: a release gate failed (every check is in the table and the reports).
             Ok(if report.gate.all_passed() { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
+        Command::Bench(args) => {
+            let args = *args;
+            let plan = fidelity::plan::ComparePlan::from_args(&args)?;
+            let report = fidelity::bench::run(&plan)?;
+            if let Some(out) = &args.out {
+                let json = serde_json::to_vec_pretty(&report)?;
+                fidelity::report::files::write_atomically(out, &json)?;
+            }
+            match std::io::stdout().write_all(fidelity::bench::render(&report).as_bytes()) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e.into()),
+                _ => {}
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Schema => {
             match std::io::stdout().write_all(&fidelity::report::json::schema()) {
                 Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e.into()),

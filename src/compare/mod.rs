@@ -78,6 +78,38 @@ fn model_report(backend: &dyn Backend, track: &ModelTrack, accuracy: Option<f64>
     }
 }
 
+/// The loaded models and the resident-memory growth while each session was created.
+pub(crate) struct Loaded {
+    pub teacher: OnnxBackend,
+    pub students: Vec<OnnxBackend>,
+    /// Teacher first.
+    pub memory: Vec<Option<u64>>,
+}
+
+/// Loads every model of the plan (before any data is read, so a bad model file fails in seconds).
+pub(crate) fn load_models(plan: &ComparePlan, runtime: &Runtime) -> Result<Loaded, ModelError> {
+    let mut memory = Vec::new();
+    let mut load = |m: &crate::plan::ModelSource| {
+        let before = crate::speed::memory::rss_bytes();
+        let backend = OnnxBackend::load(runtime, &m.name, &m.path, m.device, plan.allow_fallback);
+        memory.push(before.zip(crate::speed::memory::rss_bytes()).map(|(b, a)| a.saturating_sub(b)));
+        backend
+    };
+    let teacher = load(&plan.teacher)?;
+    let students = plan.students.iter().map(&mut load).collect::<Result<Vec<_>, _>>()?;
+    Ok(Loaded { teacher, students, memory })
+}
+
+/// Size and dense FLOPs read from the ONNX file; sequence models are costed at `sequence_length`
+/// tokens (the data's mean). The error is a note for the report.
+pub(crate) fn model_size(path: &std::path::Path, sequence_length: Option<f64>) -> Result<crate::model::graph_stats::GraphStats, String> {
+    let mut stats = std::fs::read(path).map_err(|e| e.to_string()).and_then(|b| crate::model::graph_stats::graph_stats(&b, sequence_length)).map_err(|e| format!("size not read: {e}"))?;
+    if let Some(l) = sequence_length {
+        stats.assumptions.iter_mut().filter(|a| a.contains("sequence length")).for_each(|a| a.push_str(&format!(" (data mean {l:.1} tokens)")));
+    }
+    Ok(stats)
+}
+
 /// Runs the whole comparison and returns the final report (also written to `plan.out`).
 pub fn run(plan: &ComparePlan) -> Result<Report, CompareError> {
     let progress = Progress { quiet: plan.quiet };
@@ -94,15 +126,7 @@ pub fn run(plan: &ComparePlan) -> Result<Report, CompareError> {
     };
     // Load every model before reading the data, so a bad model file fails in seconds, and CSV
     // features know the teacher's input name.
-    let mut memory = Vec::new();
-    let mut load = |m: &crate::plan::ModelSource| {
-        let before = crate::speed::memory::rss_bytes();
-        let backend = OnnxBackend::load(&runtime, &m.name, &m.path, m.device, plan.allow_fallback);
-        memory.push(before.zip(crate::speed::memory::rss_bytes()).map(|(b, a)| a.saturating_sub(b)));
-        backend
-    };
-    let mut teacher = load(&plan.teacher)?;
-    let mut students = plan.students.iter().map(&mut load).collect::<Result<Vec<_>, _>>()?;
+    let Loaded { mut teacher, mut students, memory } = load_models(plan, &runtime)?;
 
     // A student with its own config.json must name the classes as the teacher does, in the same
     // order: class i is compared with class i, so a reordered id2label would compare silently wrong.
@@ -277,14 +301,9 @@ pub fn run(plan: &ComparePlan) -> Result<Report, CompareError> {
     let mean_length = evaluated.length_sum / evaluated.examples.max(1) as f64;
     let sequence_length = (mean_length > 0.0).then_some(mean_length);
     for m in std::iter::once(&mut report.teacher).chain(report.students.iter_mut().map(|s| &mut s.model)) {
-        match std::fs::read(&m.info.path).map_err(|e| e.to_string()).and_then(|b| crate::model::graph_stats::graph_stats(&b, sequence_length)) {
-            Ok(mut stats) => {
-                if let Some(l) = sequence_length {
-                    stats.assumptions.iter_mut().filter(|a| a.contains("sequence length")).for_each(|a| a.push_str(&format!(" (data mean {l:.1} tokens)")));
-                }
-                m.size = Some(stats);
-            }
-            Err(e) => m.size_note = Some(format!("size not read: {e}")),
+        match model_size(&m.info.path, sequence_length) {
+            Ok(stats) => m.size = Some(stats),
+            Err(note) => m.size_note = Some(note),
         }
     }
     report.peak_rss_bytes = crate::speed::memory::peak_rss_bytes();

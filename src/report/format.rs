@@ -55,18 +55,35 @@ pub const TIMING_END: &str = "<!-- timing:end -->";
 /// The speed table: header and one row per model (teacher first); empty without measurements.
 pub fn speed_rows(report: &super::Report) -> (Vec<String>, Vec<Vec<String>>) {
     let Some(settings) = &report.speed else { return (vec![], vec![]) };
-    let mut header = vec!["model".to_string(), format!("speedup @{}", report.batching.batch_size), "latency p50 (ms)".into(), "p95 (ms)".into()];
-    let mut sizes: Vec<usize> = settings.batch_sizes.clone();
-    if !sizes.contains(&report.batching.batch_size) {
-        sizes.push(report.batching.batch_size);
+    let models: Vec<CostView> = std::iter::once(&report.teacher)
+        .chain(report.students.iter().map(|s| &s.model))
+        .filter_map(|m| Some(CostView { info: &m.info, speed: m.speed.as_ref()?, session_memory_bytes: m.session_memory_bytes, size: m.size.as_ref() }))
+        .collect();
+    cost_rows(&settings.batch_sizes, report.batching.batch_size, &models)
+}
+
+/// What the speed-and-size table shows of one model (from `compare` or `bench`).
+pub struct CostView<'a> {
+    pub info: &'a crate::model::ModelInfo,
+    pub speed: &'a crate::speed::ModelSpeed,
+    pub session_memory_bytes: Option<u64>,
+    pub size: Option<&'a crate::model::graph_stats::GraphStats>,
+}
+
+/// The speed-and-size table: one row per model, the teacher first.
+pub fn cost_rows(batch_sizes: &[usize], batch_size: usize, models: &[CostView]) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut header = vec!["model".to_string(), format!("speedup @{batch_size}"), "latency p50 (ms)".into(), "p95 (ms)".into()];
+    let mut sizes: Vec<usize> = batch_sizes.to_vec();
+    if !sizes.contains(&batch_size) {
+        sizes.push(batch_size);
     }
     sizes.sort_unstable();
     header.extend(sizes.iter().map(|b| format!("ex/s @{b}")));
     header.extend(["session memory (MB)".to_string(), "file (MB)".to_string(), "params".to_string(), "nonzero".to_string(), "dense FLOPs/ex".to_string()]);
-    let rows = std::iter::once(&report.teacher)
-        .chain(report.students.iter().map(|s| &s.model))
-        .filter_map(|m| {
-            let sp = m.speed.as_ref()?;
+    let rows = models
+        .iter()
+        .map(|m| {
+            let sp = m.speed;
             let mut row = vec![
                 m.info.name.clone(),
                 sp.speedup.map_or_else(|| "1.00x".into(), |s| format!("{:.2}x ({:.2}-{:.2})", s.median, s.min, s.max)),
@@ -78,8 +95,8 @@ pub fn speed_rows(report: &super::Report) -> (Vec<String>, Vec<Vec<String>>) {
             }));
             row.push(m.session_memory_bytes.map_or_else(|| "-".into(), |b| format!("{:.1}", b as f64 / 1e6)));
             row.push(format!("{:.2}", m.info.bytes as f64 / 1e6));
-            row.extend(size_cells(m));
-            Some(row)
+            row.extend(graph_cells(m.size));
+            row
         })
         .collect();
     (header, rows)
@@ -112,7 +129,11 @@ pub fn attack_rows(report: &super::Report) -> (Vec<String>, Vec<Vec<String>>) {
 
 /// Parameters, nonzero share and dense FLOPs per example of a model ("-" when not read).
 pub fn size_cells(m: &super::ModelReport) -> Vec<String> {
-    match &m.size {
+    graph_cells(m.size.as_ref())
+}
+
+fn graph_cells(size: Option<&crate::model::graph_stats::GraphStats>) -> Vec<String> {
+    match size {
         Some(g) => vec![
             g.parameters.to_string(),
             format!("{:.1}%", 100.0 * g.nonzero_parameters as f64 / g.parameters.max(1) as f64),

@@ -4,6 +4,7 @@
 
 mod adult;
 mod attacks;
+mod bench;
 mod browser;
 mod tokenization;
 mod tweets;
