@@ -481,7 +481,41 @@ def main() -> None:
         pred = raw[name].argmax(1)
         print(f"{name:<15}{p.stat().st_size / 1e6:8.1f}{100 * (pred == y_test).mean():8.2f}"
               f"{100 * (pred == raw['teacher'].argmax(1)).mean():8.2f}  {sha256(p)[:16]}")
+    write_expected(raw, y_test)
     print(f"wrote {OUT} in {time.time() - t0:.0f} s")
+
+
+def write_expected(raw: dict[str, np.ndarray], gold: np.ndarray) -> None:
+    """``expected.json``: what fidelity must report on the suite, computed here independently
+    (numpy, float64, natural log), at fidelity's default batching (32, file order, each batch
+    padded to its longest example): accuracy, label loyalty, probability loyalty
+    (mean of 1 - sqrt(JS)), mean KL(teacher || student) and the flip counts."""
+    probs = {name: softmax(r.astype(np.float64)) for name, r in raw.items()}
+    t = probs["teacher"]
+    t_pred = t.argmax(1)
+
+    def kl(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            terms = np.where(p > 0, p * np.log(p / q), 0.0)
+        return terms.sum(1)
+
+    expected = {"examples": int(len(gold)), "js_log_base": "e", "batch_size": EVAL_BATCH,
+                "teacher": {"accuracy": float((t_pred == gold).mean())}, "students": {}}
+    for name, s in probs.items():
+        if name == "teacher":
+            continue
+        s_pred = s.argmax(1)
+        m = (t + s) / 2
+        js = np.clip(0.5 * kl(t, m) + 0.5 * kl(s, m), 0.0, None)
+        expected["students"][name] = {
+            "accuracy": float((s_pred == gold).mean()),
+            "label_loyalty": float((s_pred == t_pred).mean()),
+            "probability_loyalty": float((1 - np.sqrt(js)).mean()),
+            "mean_kl": float(kl(t, s).mean()),
+            "negative_flips": int(((t_pred == gold) & (s_pred != gold)).sum()),
+            "positive_flips": int(((t_pred != gold) & (s_pred == gold)).sum()),
+        }
+    (OUT / "expected.json").write_text(json.dumps(expected, indent=1, sort_keys=True) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

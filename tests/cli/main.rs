@@ -10,6 +10,7 @@ mod tokenization;
 mod tweets;
 mod errors;
 mod hub;
+mod minilm;
 mod reports;
 mod serving;
 mod streaming;

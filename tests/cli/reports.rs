@@ -155,7 +155,7 @@ fn without_timings(text: &str) -> String {
 #[test]
 fn committed_reports_match_a_fresh_regeneration() {
     let dir = tempfile::tempdir().unwrap();
-    // The shipped suites: suites/*.toml (suites/real/ needs models built by a script, outside CI).
+    // The shipped suites: suites/*.toml (suites/real/minilm.toml needs models a script builds: tests/cli/minilm.rs).
     let mut suites: Vec<_> = std::fs::read_dir(root().join("suites"))
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -165,21 +165,27 @@ fn committed_reports_match_a_fresh_regeneration() {
     assert!(suites.len() >= 2);
     for suite in suites {
         let name = suite.file_stem().unwrap().to_string_lossy().into_owned();
-        let out = |ext: &str| dir.path().join(format!("{name}.{ext}")).to_string_lossy().into_owned();
-        let rel = format!("suites/{name}.toml");
-        let run = fidelity(
-            ["compare", "--suite", &rel, "--quiet", "--out", &out("json"), "--markdown", &out("md"), "--html", &out("html"), "--junit", &out("junit.xml")],
-            &root(),
-        );
-        assert!(run.code == 0 || run.code == 1, "{name}: {}", run.stderr);
-        let committed = |ext: &str| std::fs::read_to_string(root().join(format!("reports/{name}.{ext}"))).unwrap_or_else(|_| panic!("reports/{name}.{ext} is missing: run scripts/regenerate-reports.sh"));
-        let fresh = |ext: &str| std::fs::read_to_string(out(ext)).unwrap();
-        let (a, b): (Value, Value) = (serde_json::from_str(&committed("json")).unwrap(), serde_json::from_str(&fresh("json")).unwrap());
-        assert!(normalised(a) == normalised(b), "reports/{name}.json is stale: run scripts/regenerate-reports.sh");
-        for ext in ["md", "html", "junit.xml"] {
-            assert!(without_timings(&committed(ext)) == without_timings(&fresh(ext)), "reports/{name}.{ext} is stale: run scripts/regenerate-reports.sh");
-        }
+        assert_committed_report_is_fresh(&format!("suites/{name}.toml"), &name, dir.path());
     }
+}
+
+/// Runs `suite` (relative to the repository) writing its reports into `dir`, checks that
+/// `reports/{name}.*` match them apart from timings, and returns the fresh JSON report.
+pub(crate) fn assert_committed_report_is_fresh(suite: &str, name: &str, dir: &std::path::Path) -> Value {
+    let out = |ext: &str| dir.join(format!("{name}.{ext}")).to_string_lossy().into_owned();
+    let run = fidelity(
+        ["compare", "--suite", suite, "--quiet", "--out", &out("json"), "--markdown", &out("md"), "--html", &out("html"), "--junit", &out("junit.xml")],
+        &root(),
+    );
+    assert!(run.code == 0 || run.code == 1, "{name}: {}", run.stderr);
+    let committed = |ext: &str| std::fs::read_to_string(root().join(format!("reports/{name}.{ext}"))).unwrap_or_else(|_| panic!("reports/{name}.{ext} is missing: run scripts/regenerate-reports.sh"));
+    let fresh = |ext: &str| std::fs::read_to_string(out(ext)).unwrap();
+    let (a, b): (Value, Value) = (serde_json::from_str(&committed("json")).unwrap(), serde_json::from_str(&fresh("json")).unwrap());
+    assert!(normalised(a) == normalised(b.clone()), "reports/{name}.json is stale: run scripts/regenerate-reports.sh");
+    for ext in ["md", "html", "junit.xml"] {
+        assert!(without_timings(&committed(ext)) == without_timings(&fresh(ext)), "reports/{name}.{ext} is stale: run scripts/regenerate-reports.sh");
+    }
+    b
 }
 
 #[test]
@@ -202,7 +208,7 @@ fn the_committed_schema_is_current_and_reports_follow_it() {
 
 #[test]
 fn thread_counts_do_not_change_the_numbers() {
-    let f = |p: &str| fixture(&format!("{p}"));
+    let f = |p: &str| fixture(p);
     for (models, data, extra) in [
         (["tweets/teacher.onnx", "tweets/pruned.onnx", "tweets/int8.onnx"], "tweets/test.jsonl", vec!["--group-column", "topic", "--attack-n", "30"]),
         (["adult/teacher.onnx", "adult/pruned.onnx", "adult/int8.onnx"], "adult/test.npz", vec!["--group-column", "sex", "--group-column", "race"]),
