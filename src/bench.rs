@@ -78,7 +78,10 @@ pub fn run(plan: &ComparePlan) -> Result<BenchReport, BenchError> {
     let mean_length = (lengths > 0.0).then(|| lengths / n as f64);
     let speeds = {
         let mut models: Vec<&mut dyn Backend> = std::iter::once(&mut teacher as &mut dyn Backend).chain(students.iter_mut().map(|s| s as &mut dyn Backend)).collect();
-        crate::speed::measure(&mut models, chunk.source.as_ref(), &settings, plan.batch_size).map_err(CompareError::from)?
+        let bar = crate::progress::bar(0, "speed", plan.quiet);
+        let speeds = crate::speed::measure_with_progress(&mut models, chunk.source.as_ref(), &settings, plan.batch_size, &bar).map_err(CompareError::from)?;
+        bar.finish_and_clear();
+        speeds
     };
     let models = std::iter::once(&teacher)
         .chain(students.iter())

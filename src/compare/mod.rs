@@ -291,7 +291,9 @@ pub fn run(plan: &ComparePlan) -> Result<Report, CompareError> {
     if let Some(settings) = &plan.speed {
         progress.say("measuring speed (teacher and students interleaved)");
         let mut models: Vec<&mut dyn Backend> = std::iter::once(&mut teacher as &mut dyn Backend).chain(students.iter_mut().map(|s| s as &mut dyn Backend)).collect();
-        let speeds = crate::speed::measure(&mut models, evaluated.first_chunk.source.as_ref(), settings, plan.batch_size)?;
+        let bar = crate::progress::bar(0, "speed", plan.quiet);
+        let speeds = crate::speed::measure_with_progress(&mut models, evaluated.first_chunk.source.as_ref(), settings, plan.batch_size, &bar)?;
+        bar.finish_and_clear();
         let mut speeds = speeds.into_iter();
         report.teacher.speed = speeds.next();
         for (s, speed) in report.students.iter_mut().zip(speeds) {

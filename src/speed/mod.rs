@@ -99,8 +99,26 @@ pub fn measure(
     settings: &SpeedSettings,
     speedup_batch_size: usize,
 ) -> Result<Vec<ModelSpeed>, EvalError> {
+    measure_with_progress(models, source, settings, speedup_batch_size, &indicatif::ProgressBar::hidden())
+}
+
+/// [`measure`], advancing `bar` through the latency examples and the throughput rounds.
+pub fn measure_with_progress(
+    models: &mut [&mut dyn Backend],
+    source: &dyn BatchSource,
+    settings: &SpeedSettings,
+    speedup_batch_size: usize,
+    bar: &indicatif::ProgressBar,
+) -> Result<Vec<ModelSpeed>, EvalError> {
     let n = settings.examples.min(source.len()).max(1).min(source.len());
     let count = models.len();
+    let mut sizes = settings.batch_sizes.clone();
+    if !sizes.contains(&speedup_batch_size) {
+        sizes.push(speedup_batch_size);
+    }
+    sizes.sort_unstable();
+    sizes.dedup();
+    bar.set_length((n + sizes.len() * (settings.warmup + settings.repetitions.max(1))) as u64);
     // Latency: each example alone, models interleaved per example.
     let mut latencies = vec![Vec::with_capacity(n); count];
     for i in 0..n {
@@ -110,13 +128,8 @@ pub fn measure(
             m.predict(&batch)?;
             latencies[k].push(started.elapsed().as_secs_f64() * 1e3);
         }
+        bar.inc(1);
     }
-    let mut sizes = settings.batch_sizes.clone();
-    if !sizes.contains(&speedup_batch_size) {
-        sizes.push(speedup_batch_size);
-    }
-    sizes.sort_unstable();
-    sizes.dedup();
     let mut throughput = vec![Vec::new(); count];
     let mut speedups = vec![Vec::new(); count];
     for &size in &sizes {
@@ -125,6 +138,7 @@ pub fn measure(
         let inputs: Vec<_> = batches.iter().map(|b| source.batch_of(b)).collect();
         for _ in 0..settings.warmup {
             round(models, &inputs, 1)?;
+            bar.inc(1);
         }
         // Repeat the batches within a round until the teacher's round lasts long enough to time.
         let once = round(&mut models[..1], &inputs, 1)?[0];
@@ -133,6 +147,7 @@ pub fn measure(
         let mut rates = vec![Vec::new(); count];
         for _ in 0..settings.repetitions.max(1) {
             let seconds = round(models, &inputs, iterations)?;
+            bar.inc(1);
             for k in 0..count {
                 rates[k].push(examples as f64 / seconds[k].max(1e-12));
                 if size == speedup_batch_size && k > 0 {
