@@ -1,9 +1,9 @@
 //! The data side of a comparison, a chunk at a time: examples plus the batch source every model
-//! runs over. JSONL and CSV stream (memory follows the chunk size, not the file); an `.npz` archive
-//! is one chunk, since its arrays are read whole.
+//! runs over. JSONL, CSV and `.npz` archives stream, so memory follows the chunk size, not the file
+//! (compressed `.npz` members are the exception: deflate cannot seek, so they are held whole).
 
 use super::CompareError;
-use crate::data::tensors::{read_npz_dataset, TensorData};
+use crate::data::tensors::{NpzStream, TensorData};
 use crate::data::text::TextEncoder;
 use crate::data::{Columns, DataFormat, Example, ExampleStream, InputTensor};
 use crate::evaluate::BatchSource;
@@ -50,8 +50,7 @@ pub struct InputsTally {
 enum Source<'a> {
     Text { stream: ExampleStream, encoder: &'a TextEncoder },
     Features { stream: ExampleStream, input: String },
-    /// Read whole; taken by the first chunk.
-    Npz(Option<(Vec<Example>, TensorData)>),
+    Npz(NpzStream),
 }
 
 /// Reads the data in chunks and prepares model inputs for each.
@@ -84,7 +83,9 @@ impl<'a> ChunkReader<'a> {
             None => {
                 let tally = InputsTally { info: InputsInfo::Tensors { arrays: vec![] }, padding: "none: tensors have fixed shapes" };
                 if plan.data_format == DataFormat::Npz {
-                    (Source::Npz(Some(read_npz_dataset(&plan.data, &plan.columns, labels)?)), Some(plan.columns.clone()), tally)
+                    let npz = NpzStream::open(&plan.data, &plan.columns, labels)?;
+                    let tally = InputsTally { info: InputsInfo::Tensors { arrays: npz.shapes() }, ..tally };
+                    (Source::Npz(npz), Some(plan.columns.clone()), tally)
                 } else {
                     let stream = ExampleStream::open(&plan.data, plan.data_format, &plan.columns, labels)?;
                     (Source::Features { stream, input: float_input(teacher)? }, None, tally)
@@ -132,11 +133,8 @@ impl<'a> ChunkReader<'a> {
                 }).collect() };
                 Chunk { offset, examples, source: Box::new(data), truncated: 0, empty: 0 }
             }
-            Source::Npz(whole) => match whole.take() {
-                Some((examples, data)) => {
-                    self.tally.info = InputsInfo::Tensors { arrays: data.shapes() };
-                    Chunk { offset, examples, source: Box::new(data), truncated: 0, empty: 0 }
-                }
+            Source::Npz(npz) => match npz.next_chunk(max)? {
+                Some((examples, data)) => Chunk { offset, examples, source: Box::new(data), truncated: 0, empty: 0 },
                 None => return Ok(None),
             },
         };

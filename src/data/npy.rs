@@ -1,12 +1,9 @@
-//! NumPy `.npy` arrays and `.npz` archives (what `np.savez` / `np.savez_compressed` write).
+//! NumPy `.npy` arrays: headers, and data decoded whole or a range of rows at a time (the members
+//! of the `.npz` archives `np.savez` writes; see `data::tensors::NpzStream`).
 //!
 //! Supported element types: float32/float64 (read as f32), int8–int64 and uint8–uint32 (as i64),
 //! bool (as i64), and fixed-width strings (`<U`, `|S`). C order only; Fortran-ordered arrays are
 //! refused with a hint to save them with `np.ascontiguousarray`.
-
-use std::io::Read;
-use std::path::{Path, PathBuf};
-use thiserror::Error;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum NpyData {
@@ -21,31 +18,104 @@ pub struct NpyArray {
     pub data: NpyData,
 }
 
-#[derive(Debug, Error)]
-pub enum NpyError {
-    #[error("{path}: {message}")]
-    Archive { path: PathBuf, message: String },
-    #[error("{path}: array '{array}': {message}")]
-    Array { path: PathBuf, array: String, message: String },
-}
-
 fn field<'a>(header: &'a str, key: &str) -> Option<&'a str> {
     let start = header.find(&format!("'{key}'"))? + key.len() + 2;
     let rest = header[start..].trim_start().strip_prefix(':')?.trim_start();
     Some(rest)
 }
 
-/// Parses one `.npy` file's bytes.
-pub fn parse_npy(bytes: &[u8]) -> Result<NpyArray, String> {
+/// An array's header: element type, shape, and where its data starts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NpyHeader {
+    pub shape: Vec<usize>,
+    pub descr: String,
+    kind: char,
+    width: usize,
+    /// Bytes per element.
+    pub elem: usize,
+    /// Bytes before the data (magic, version, header).
+    pub data_offset: usize,
+    /// Elements in the array.
+    pub count: usize,
+}
+
+impl NpyHeader {
+    /// Bytes per row (one index along the first axis); the whole array for a 0-d array.
+    pub fn row_bytes(&self) -> usize {
+        // Cannot overflow: `count * elem` was checked and a row is a part of it.
+        self.shape.iter().skip(1).product::<usize>() * self.elem
+    }
+
+    /// Bytes of data the shape needs.
+    pub fn data_bytes(&self) -> usize {
+        self.count * self.elem
+    }
+
+    /// Decodes whole elements of `body` (data bytes of this dtype).
+    pub fn decode(&self, body: &[u8]) -> NpyData {
+        let chunks = body.chunks_exact(self.elem.max(1));
+        match (self.kind, self.width) {
+            ('f', 4) => NpyData::F32(chunks.map(|c| f32::from_le_bytes(c.try_into().unwrap_or_default())).collect()),
+            ('f', 8) => NpyData::F32(chunks.map(|c| f64::from_le_bytes(c.try_into().unwrap_or_default()) as f32).collect()),
+            ('i', 1) => NpyData::I64(chunks.map(|c| c[0] as i8 as i64).collect()),
+            ('i', 2) => NpyData::I64(chunks.map(|c| i16::from_le_bytes([c[0], c[1]]) as i64).collect()),
+            ('i', 4) => NpyData::I64(chunks.map(|c| i32::from_le_bytes(c.try_into().unwrap_or_default()) as i64).collect()),
+            ('i', 8) => NpyData::I64(chunks.map(|c| i64::from_le_bytes(c.try_into().unwrap_or_default())).collect()),
+            ('u', 2) => NpyData::I64(chunks.map(|c| u16::from_le_bytes([c[0], c[1]]) as i64).collect()),
+            ('u', 4) => NpyData::I64(chunks.map(|c| u32::from_le_bytes(c.try_into().unwrap_or_default()) as i64).collect()),
+            ('U', _) => NpyData::Str(
+                chunks
+                    .map(|c| {
+                        c.chunks_exact(4)
+                            .map(|u| u32::from_le_bytes(u.try_into().unwrap_or_default()))
+                            .take_while(|&u| u != 0)
+                            .map(|u| char::from_u32(u).unwrap_or(char::REPLACEMENT_CHARACTER))
+                            .collect()
+                    })
+                    .collect(),
+            ),
+            ('S', _) => NpyData::Str(
+                chunks.map(|c| String::from_utf8_lossy(&c[..c.iter().position(|&b| b == 0).unwrap_or(c.len())]).into_owned()).collect(),
+            ),
+            // ('u', 1) and ('b', 1); parse_header admits no other dtype.
+            _ => NpyData::I64(chunks.map(|c| c[0] as i64).collect()),
+        }
+    }
+}
+
+/// What an array decodes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NpyKind {
+    Float,
+    Int,
+    Str,
+}
+
+impl NpyHeader {
+    pub fn decodes_to(&self) -> NpyKind {
+        match self.kind {
+            'f' => NpyKind::Float,
+            'U' | 'S' => NpyKind::Str,
+            _ => NpyKind::Int,
+        }
+    }
+}
+
+fn supported(kind: char, width: usize) -> bool {
+    matches!((kind, width), ('f', 4 | 8) | ('i', 1 | 2 | 4 | 8) | ('u', 1 | 2 | 4) | ('b', 1) | ('U', _) | ('S', _))
+}
+
+/// Parses a `.npy` header from the start of `bytes` (at least the magic, version and header).
+pub fn parse_header(bytes: &[u8]) -> Result<NpyHeader, String> {
     if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
         return Err("not a .npy array (bad magic)".into());
     }
-    let (header_len, offset) = match bytes[6] {
+    let (header_len, offset): (usize, usize) = match bytes[6] {
         1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
         2 | 3 if bytes.len() >= 12 => (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12),
         v => return Err(format!("unsupported .npy version {v}")),
     };
-    let header = std::str::from_utf8(bytes.get(offset..offset + header_len).ok_or("truncated header")?)
+    let header = std::str::from_utf8(bytes.get(offset..offset.saturating_add(header_len)).ok_or("truncated header")?)
         .map_err(|_| "header is not text")?;
     let descr = field(header, "descr").and_then(|r| r.strip_prefix('\'')).and_then(|r| r.split('\'').next()).ok_or("no descr in header")?;
     if field(header, "fortran_order").is_some_and(|r| r.starts_with("True")) {
@@ -58,9 +128,7 @@ pub fn parse_npy(bytes: &[u8]) -> Result<NpyArray, String> {
         .filter(|s| !s.is_empty())
         .map(|s| s.parse::<usize>().map_err(|_| format!("bad shape '{shape_text}'")))
         .collect::<Result<_, _>>()?;
-    // Checked: a header may claim any shape (found by fuzzing: a product that overflows).
     let count = shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)).ok_or_else(|| format!("shape {shape:?} is too large"))?;
-    let body = &bytes[offset + header_len..];
     let (order, kind, width) = {
         let mut chars = descr.chars();
         let order = chars.next().ok_or("empty descr")?;
@@ -71,55 +139,23 @@ pub fn parse_npy(bytes: &[u8]) -> Result<NpyArray, String> {
     if order == '>' && width > 1 {
         return Err(format!("big-endian dtype '{descr}' is not supported; save with little-endian ('<') types"));
     }
+    if !supported(kind, width) {
+        return Err(format!("unsupported dtype '{descr}' (use float32, an integer type, bool or str)"));
+    }
     let elem = if kind == 'U' { width.checked_mul(4).ok_or_else(|| format!("dtype '{descr}' is too wide"))? } else { width };
-    let bytes_needed = count.checked_mul(elem).ok_or_else(|| format!("shape {shape:?} of '{descr}' is too large"))?;
-    let body = body.get(..bytes_needed).ok_or_else(|| format!("data is shorter than shape {shape:?} of '{descr}' needs"))?;
-    let chunks = body.chunks_exact(elem.max(1));
-    let data = match (kind, width) {
-        ('f', 4) => NpyData::F32(chunks.map(|c| f32::from_le_bytes(c.try_into().unwrap_or_default())).collect()),
-        ('f', 8) => NpyData::F32(chunks.map(|c| f64::from_le_bytes(c.try_into().unwrap_or_default()) as f32).collect()),
-        ('i', 1) => NpyData::I64(chunks.map(|c| c[0] as i8 as i64).collect()),
-        ('i', 2) => NpyData::I64(chunks.map(|c| i16::from_le_bytes([c[0], c[1]]) as i64).collect()),
-        ('i', 4) => NpyData::I64(chunks.map(|c| i32::from_le_bytes(c.try_into().unwrap_or_default()) as i64).collect()),
-        ('i', 8) => NpyData::I64(chunks.map(|c| i64::from_le_bytes(c.try_into().unwrap_or_default())).collect()),
-        ('u', 1) | ('b', 1) => NpyData::I64(chunks.map(|c| c[0] as i64).collect()),
-        ('u', 2) => NpyData::I64(chunks.map(|c| u16::from_le_bytes([c[0], c[1]]) as i64).collect()),
-        ('u', 4) => NpyData::I64(chunks.map(|c| u32::from_le_bytes(c.try_into().unwrap_or_default()) as i64).collect()),
-        ('U', _) => NpyData::Str(
-            chunks
-                .map(|c| {
-                    c.chunks_exact(4)
-                        .map(|u| u32::from_le_bytes(u.try_into().unwrap_or_default()))
-                        .take_while(|&u| u != 0)
-                        .map(|u| char::from_u32(u).unwrap_or(char::REPLACEMENT_CHARACTER))
-                        .collect()
-                })
-                .collect(),
-        ),
-        ('S', _) => NpyData::Str(
-            chunks.map(|c| String::from_utf8_lossy(&c[..c.iter().position(|&b| b == 0).unwrap_or(c.len())]).into_owned()).collect(),
-        ),
-        _ => return Err(format!("unsupported dtype '{descr}' (use float32, an integer type, bool or str)")),
-    };
-    Ok(NpyArray { shape, data })
+    count.checked_mul(elem).ok_or_else(|| format!("shape {shape:?} of '{descr}' is too large"))?;
+    Ok(NpyHeader { shape, descr: descr.to_string(), kind, width, elem, data_offset: offset + header_len, count })
 }
 
-/// Reads every array of an `.npz` archive, in archive order.
-pub fn read_npz(path: &Path) -> Result<Vec<(String, NpyArray)>, NpyError> {
-    let archive_error = |message: String| NpyError::Archive { path: path.to_path_buf(), message };
-    let file = std::fs::File::open(path).map_err(|e| archive_error(format!("cannot open: {e}")))?;
-    let mut zip = zip::ZipArchive::new(file).map_err(|e| archive_error(format!("not a readable .npz (zip) archive: {e}")))?;
-    let mut arrays = Vec::new();
-    for i in 0..zip.len() {
-        let mut entry = zip.by_index(i).map_err(|e| archive_error(format!("cannot read entry {i}: {e}")))?;
-        let name = entry.name().map_err(|e| archive_error(format!("entry {i} has an unreadable name: {e}")))?;
-        let name = name.trim_end_matches(".npy").to_string();
-        let mut bytes = Vec::new();
-        entry.read_to_end(&mut bytes).map_err(|e| archive_error(format!("cannot read '{name}': {e}")))?;
-        let array = parse_npy(&bytes).map_err(|message| NpyError::Array { path: path.to_path_buf(), array: name.clone(), message })?;
-        arrays.push((name, array));
-    }
-    Ok(arrays)
+/// Parses a whole `.npy` file held in memory.
+pub fn parse_npy(bytes: &[u8]) -> Result<NpyArray, String> {
+    let h = parse_header(bytes)?;
+    let body = bytes
+        .get(h.data_offset..)
+        .and_then(|b| b.get(..h.data_bytes()))
+        .ok_or_else(|| format!("data is shorter than shape {:?} of '{}' needs", h.shape, h.descr))?;
+    let data = h.decode(body);
+    Ok(NpyArray { shape: h.shape, data })
 }
 
 #[cfg(test)]

@@ -88,3 +88,44 @@ fn a_bad_row_in_a_late_chunk_exits_2_naming_it_and_writes_no_report() {
     assert_eq!(r.stderr.trim().lines().count(), 1, "{}", r.stderr);
     assert!(!out.exists(), "no report from a run that stopped on bad data");
 }
+
+/// `src` rewritten with every member stored (`np.savez`) or deflated (`np.savez_compressed`).
+fn rezip(src: &str, dst: &std::path::Path, method: zip::CompressionMethod) {
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(src).unwrap()).unwrap();
+    let mut out = zip::ZipWriter::new(std::fs::File::create(dst).unwrap());
+    for i in 0..archive.len() {
+        let mut entry = archive.by_index(i).unwrap();
+        let name = entry.name().unwrap().to_string();
+        out.start_file(name, zip::write::SimpleFileOptions::default().compression_method(method)).unwrap();
+        std::io::copy(&mut entry, &mut out).unwrap();
+    }
+    out.finish().unwrap();
+}
+
+#[test]
+fn npz_archives_stream_stored_or_compressed_with_the_same_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let (stored, deflated) = (dir.path().join("stored.npz"), dir.path().join("deflated.npz"));
+    rezip(&fixture("adult/test.npz"), &stored, zip::CompressionMethod::Stored);
+    rezip(&fixture("adult/test.npz"), &deflated, zip::CompressionMethod::Deflated);
+    let f = |p: &str| fixture(&format!("adult/{p}"));
+    let args = |data: &std::path::Path| -> Vec<String> {
+        [f("teacher.onnx"), f("int8.onnx"), "--data".into(), data.to_string_lossy().into_owned()]
+            .into_iter()
+            .chain(["--group-column", "sex", "--group-column", "race", "--attack-n", "20", "--bootstrap", "100", "--no-speed"].map(String::from))
+            .collect()
+    };
+    // The same data under another file name.
+    let without_path = |mut v: Value| {
+        v["data"]["path"] = Value::Null;
+        comparable(v)
+    };
+    let reference = without_path(run(&args(&deflated), None));
+    assert_eq!(reference["data"]["inputs"]["arrays"][0][1][1], 46);
+    for data in [&stored, &deflated] {
+        for chunk in [None, Some("1024"), Some("128")] {
+            let report = run(&args(data), chunk);
+            assert!(without_path(report) == reference, "{} in chunks of {chunk:?} differs", data.display());
+        }
+    }
+}
