@@ -20,9 +20,11 @@ pub struct Cli {
 pub enum Command {
     /// Compare a teacher ONNX classifier with one or more compressed students on the same data.
     Compare(Box<CompareArgs>),
-    /// Measure speed and size only: latency, throughput, speedup over the teacher (interleaved),
-    /// session memory, parameters and FLOPs, on the first examples of the data. Takes compare's
-    /// options (a suite too); writes JSON only with --out.
+    /// Measure speed and size only (no fidelity metrics).
+    ///
+    /// Latency, throughput, speedup over the teacher (measured interleaved), session memory,
+    /// parameters and FLOPs, on the first examples of the data. Takes compare's options (a suite
+    /// too); writes JSON only with --out.
     Bench(Box<CompareArgs>),
     /// Print the JSON schema of the report (committed as reports/report.schema.json).
     Schema,
