@@ -44,7 +44,8 @@ fn main() {
     let encoder = TextEncoder::from_file(&root.join("tokenizer.json"), 512).unwrap();
     let batch = 32;
     let inputs: Vec<TextInput> = data.examples.iter().map(|e| TextInput::single(e.text.clone().unwrap_or_default())).collect();
-    let attacked: Vec<TextExample> = inputs.iter().zip(&data.examples).take(300).map(|(input, e)| TextExample { input, gold: e.label.unwrap(), original: None }).collect();
+    let attacked: Vec<TextExample> =
+        inputs.iter().zip(&data.examples).take(300).map(|(input, e)| TextExample { input, gold: e.label.unwrap(), original: None }).collect();
     let settings = TextAttackSettings { max_queries: 300, max_perturbed_share: 0.2, max_candidates: 30, seed: 0 };
     let attack = TextAttack::new(settings, SynonymTable::wordnet()).unwrap();
     let encoded = encoder.encode(&data.examples).unwrap();

@@ -77,7 +77,8 @@ pub fn run(plan: &ComparePlan) -> Result<BenchReport, BenchError> {
     let lengths: f64 = (0..n).map(|i| chunk.source.length(i) as f64).sum();
     let mean_length = (lengths > 0.0).then(|| lengths / n as f64);
     let speeds = {
-        let mut models: Vec<&mut dyn Backend> = std::iter::once(&mut teacher as &mut dyn Backend).chain(students.iter_mut().map(|s| s as &mut dyn Backend)).collect();
+        let mut models: Vec<&mut dyn Backend> =
+            std::iter::once(&mut teacher as &mut dyn Backend).chain(students.iter_mut().map(|s| s as &mut dyn Backend)).collect();
         let bar = crate::progress::bar(0, "speed", plan.quiet);
         let speeds = crate::speed::measure_with_progress(&mut models, chunk.source.as_ref(), &settings, plan.batch_size, &bar).map_err(CompareError::from)?;
         bar.finish_and_clear();
@@ -97,7 +98,11 @@ pub fn run(plan: &ComparePlan) -> Result<BenchReport, BenchError> {
         .collect();
     Ok(BenchReport {
         tool: Tool::default(),
-        runtime: RuntimeInfo { onnxruntime_version: runtime.version.clone(), library: runtime.library.path.clone(), library_origin: runtime.library.origin.clone() },
+        runtime: RuntimeInfo {
+            onnxruntime_version: runtime.version.clone(),
+            library: runtime.library.path.clone(),
+            library_origin: runtime.library.origin.clone(),
+        },
         data: plan.data.clone(),
         examples: n,
         mean_length,
@@ -122,8 +127,11 @@ pub fn render(report: &BenchReport) -> String {
         report.runtime.onnxruntime_version,
         provider,
     );
-    let views: Vec<CostView> =
-        report.models.iter().map(|m| CostView { info: &m.info, speed: &m.speed, session_memory_bytes: m.session_memory_bytes, size: m.size.as_ref() }).collect();
+    let views: Vec<CostView> = report
+        .models
+        .iter()
+        .map(|m| CostView { info: &m.info, speed: &m.speed, session_memory_bytes: m.session_memory_bytes, size: m.size.as_ref() })
+        .collect();
     let (header, rows) = cost_rows(&report.settings.batch_sizes, report.batch_size, &views);
     out.push_str(&crate::report::terminal::render_table(&std::iter::once(header).chain(rows).collect::<Vec<_>>()));
     let _ = writeln!(

@@ -1,17 +1,17 @@
 //! Raw arguments to a validated plan: paths resolved, defaults applied, contradictions refused.
 
 use crate::cli::{CompareArgs, JsBase, OutputsArg};
+use crate::compare::attack_run::AttackSettings;
 use crate::data::{Columns, DataFormat};
+use crate::evaluate::invariance::{InvarianceSettings, DEFAULT_TOLERANCE};
+use crate::evaluate::BatchOrder;
+use crate::gate::{GateMetric, GateSpec};
 use crate::metrics::{LogBase, OutputKind};
 use crate::model::{hub, Device};
-use crate::compare::attack_run::AttackSettings;
 use crate::speed::SpeedSettings;
-use crate::evaluate::invariance::{InvarianceSettings, DEFAULT_TOLERANCE};
-use crate::gate::{GateMetric, GateSpec};
-use crate::suite::{self, Suite};
-use crate::evaluate::BatchOrder;
 use crate::stats::BootstrapSettings;
 use crate::subgroups::SubgroupSettings;
+use crate::suite::{self, Suite};
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
@@ -295,14 +295,10 @@ impl ComparePlan {
             }
             InputPlan::Text { tokenizer, max_length }
         };
-        let config = args
-            .config
-            .clone()
-            .or_else(|| s.data.config.as_deref().map(resolve))
-            .or_else(|| match &teacher.hub {
-                Some(h) => h.config.clone(),
-                None => Some(beside(&teacher.path, "config.json")).filter(|p| p.is_file()),
-            });
+        let config = args.config.clone().or_else(|| s.data.config.as_deref().map(resolve)).or_else(|| match &teacher.hub {
+            Some(h) => h.config.clone(),
+            None => Some(beside(&teacher.path, "config.json")).filter(|p| p.is_file()),
+        });
         let unlabelled = args.unlabelled || s.data.unlabelled;
         let columns = Columns {
             text: (!tensors).then(|| args.text_column.clone().or(s.data.text_column.clone()).unwrap_or_else(|| "text".into())),
@@ -313,11 +309,7 @@ impl ComparePlan {
         };
 
         let seed = args.seed.or(s.statistics.seed).unwrap_or(0);
-        let invariance = InvarianceSettings {
-            sample: args.invariance_sample.or(s.statistics.invariance_sample).unwrap_or(256),
-            seed,
-            tolerance,
-        };
+        let invariance = InvarianceSettings { sample: args.invariance_sample.or(s.statistics.invariance_sample).unwrap_or(256), seed, tolerance };
         let a = &s.attack;
         let attack_n = args.attack_n.or(a.examples).unwrap_or(0);
         let attack = (attack_n > 0).then(|| AttackSettings {
@@ -366,7 +358,11 @@ impl ComparePlan {
         let speed = (!args.no_speed && s.evaluation.speed.unwrap_or(true)).then(|| {
             let defaults = SpeedSettings::default();
             SpeedSettings {
-                batch_sizes: [&args.speed_batch_sizes, &s.evaluation.speed_batch_sizes].into_iter().find(|b| !b.is_empty()).cloned().unwrap_or(defaults.batch_sizes),
+                batch_sizes: [&args.speed_batch_sizes, &s.evaluation.speed_batch_sizes]
+                    .into_iter()
+                    .find(|b| !b.is_empty())
+                    .cloned()
+                    .unwrap_or(defaults.batch_sizes),
                 examples: args.speed_examples.or(s.evaluation.speed_examples).unwrap_or(defaults.examples),
                 warmup: defaults.warmup,
                 repetitions: args.speed_repetitions.or(s.evaluation.speed_repetitions).unwrap_or(defaults.repetitions),
@@ -429,11 +425,7 @@ impl ComparePlan {
             attack,
             subgroups: SubgroupSettings {
                 min_group_size: args.min_group_size.or(s.statistics.min_group_size).unwrap_or(30),
-                bootstrap: BootstrapSettings {
-                    resamples: args.bootstrap.or(s.statistics.bootstrap).unwrap_or(1000),
-                    confidence,
-                    seed,
-                },
+                bootstrap: BootstrapSettings { resamples: args.bootstrap.or(s.statistics.bootstrap).unwrap_or(1000), confidence, seed },
                 correction: args.correction.or(s.statistics.correction).unwrap_or_default(),
             },
         })

@@ -24,7 +24,8 @@ pub fn counter(label: &str, quiet: bool) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-    let style = ProgressStyle::with_template("{prefix:>12} {spinner} {human_pos} model-examples {per_sec} {elapsed}").unwrap_or_else(|_| ProgressStyle::default_spinner());
+    let style = ProgressStyle::with_template("{prefix:>12} {spinner} {human_pos} model-examples {per_sec} {elapsed}")
+        .unwrap_or_else(|_| ProgressStyle::default_spinner());
     bar.set_style(style);
     bar.set_prefix(label.to_string());
     bar

@@ -73,10 +73,8 @@ impl SynonymTable {
 
     /// Reads a JSON object `{"word": ["cand1", ...], ...}`. Errors name the file and the problem.
     pub fn from_json_file(path: &Path) -> Result<Self, AttackError> {
-        let text = std::fs::read_to_string(path).map_err(|e| AttackError::SynonymFile {
-            path: path.to_path_buf(),
-            message: format!("cannot read it ({e})"),
-        })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|e| AttackError::SynonymFile { path: path.to_path_buf(), message: format!("cannot read it ({e})") })?;
         Self::from_json_str(&text).map_err(|message| AttackError::SynonymFile { path: path.to_path_buf(), message })
     }
 

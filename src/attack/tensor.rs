@@ -219,8 +219,7 @@ impl TensorAttack {
 
     fn finish(&self, job: &mut Job, status: AttackStatus, shape: &[usize]) {
         let changed = job.current.iter().zip(&job.original).filter(|(a, b)| a != b).count();
-        let adversarial = (status == AttackStatus::Succeeded)
-            .then(|| ArrayD::from_shape_vec(IxDyn(shape), job.current.clone()).expect("the example's shape"));
+        let adversarial = (status == AttackStatus::Succeeded).then(|| ArrayD::from_shape_vec(IxDyn(shape), job.current.clone()).expect("the example's shape"));
         let queries = if status == AttackStatus::Skipped { 0 } else { job.queries };
         let perturbed_words = if status == AttackStatus::Skipped { 0 } else { changed };
         job.outcome = Some(AttackOutcome { status, queries, perturbed_words, words: job.original.len(), adversarial });
@@ -234,9 +233,8 @@ impl TensorAttack {
         match std::mem::replace(&mut job.step, Step::Done) {
             Step::Original => self.after_original(job, &rows[0], shape),
             Step::Coordinate { coordinate, values } => {
-                let lowest = |keep: &dyn Fn(&[f64]) -> bool| {
-                    (0..rows.len()).filter(|&k| keep(&rows[k])).min_by(|&a, &b| rows[a][gold].total_cmp(&rows[b][gold]))
-                };
+                let lowest =
+                    |keep: &dyn Fn(&[f64]) -> bool| (0..rows.len()).filter(|&k| keep(&rows[k])).min_by(|&a, &b| rows[a][gold].total_cmp(&rows[b][gold]));
                 if let Some(k) = lowest(&|r| argmax(r) != gold) {
                     job.current[coordinate] = values[k];
                     return self.finish(job, AttackStatus::Succeeded, shape);

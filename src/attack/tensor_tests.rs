@@ -24,10 +24,14 @@ impl<F: Fn(ArrayView1<f32>) -> Vec<f64>> TensorClassifier for Model<F> {
     fn classify(&mut self, inputs: ArrayViewD<'_, f32>) -> Result<Vec<Vec<f64>>, AttackError> {
         self.calls += 1;
         let inputs = inputs.into_dimensionality::<ndarray::Ix2>().unwrap();
-        Ok(inputs.rows().into_iter().map(|r| {
-            self.seen.push(r.to_vec());
-            (self.f)(r)
-        }).collect())
+        Ok(inputs
+            .rows()
+            .into_iter()
+            .map(|r| {
+                self.seen.push(r.to_vec());
+                (self.f)(r)
+            })
+            .collect())
     }
 }
 
@@ -42,9 +46,7 @@ fn linear(w: [f32; 4], b: f32) -> impl Fn(ArrayView1<f32>) -> Vec<f64> {
 
 /// Within ε of x0 everywhere, and within `clip` wherever it moved (an original outside `clip` may stay).
 fn within(x: &[f32], x0: &[f32], epsilon: f32, clip: Option<(f32, f32)>) -> bool {
-    x.iter().zip(x0).all(|(&a, &b)| {
-        ((a as f64) - (b as f64)).abs() <= epsilon as f64 && (a == b || clip.is_none_or(|(lo, hi)| (lo..=hi).contains(&a)))
-    })
+    x.iter().zip(x0).all(|(&a, &b)| ((a as f64) - (b as f64)).abs() <= epsilon as f64 && (a == b || clip.is_none_or(|(lo, hi)| (lo..=hi).contains(&a))))
 }
 
 #[test]

@@ -215,8 +215,7 @@ impl<'t> TextAttack<'t> {
     }
 
     fn finish(&self, job: &mut Job<'_>, status: AttackStatus) {
-        let adversarial =
-            (status == AttackStatus::Succeeded).then(|| with_attacked(job.input, job.words.render(&job.subs, None)));
+        let adversarial = (status == AttackStatus::Succeeded).then(|| with_attacked(job.input, job.words.render(&job.subs, None)));
         let queries = if status == AttackStatus::Skipped { 0 } else { job.queries };
         let words = job.words.len();
         job.outcome = Some(AttackOutcome { status, queries, perturbed_words: job.changed, words, adversarial });
@@ -240,9 +239,8 @@ impl<'t> TextAttack<'t> {
                 self.advance(job);
             }
             Step::Substitution { word, candidates } => {
-                let lowest = |keep: &dyn Fn(&[f64]) -> bool| {
-                    (0..rows.len()).filter(|&k| keep(&rows[k])).min_by(|&a, &b| rows[a][gold].total_cmp(&rows[b][gold]))
-                };
+                let lowest =
+                    |keep: &dyn Fn(&[f64]) -> bool| (0..rows.len()).filter(|&k| keep(&rows[k])).min_by(|&a, &b| rows[a][gold].total_cmp(&rows[b][gold]));
                 if let Some(k) = lowest(&|r| argmax(r) != gold) {
                     job.subs[word] = Some(candidates[k].clone());
                     job.changed += 1;
@@ -283,10 +281,7 @@ impl<'t> TextAttack<'t> {
             if candidates.is_empty() {
                 continue;
             }
-            let inputs = candidates
-                .iter()
-                .map(|c| with_attacked(job.input, job.words.render(&job.subs, Some((word, c)))))
-                .collect();
+            let inputs = candidates.iter().map(|c| with_attacked(job.input, job.words.render(&job.subs, Some((word, c))))).collect();
             return self.send(job, Step::Substitution { word, candidates }, inputs);
         }
         self.finish(job, AttackStatus::Failed);

@@ -118,7 +118,11 @@ fn pairs_change_only_the_second_text() {
     // Entailment iff both texts hold "good"; every input must keep the premise.
     let mut model = Model::new(|i: &TextInput| {
         assert_eq!(i.text, "good good movie");
-        if has_word(&i.text, "good") && has_word(i.pair.as_deref().unwrap(), "good") { 0.8 } else { 0.1 }
+        if has_word(&i.text, "good") && has_word(i.pair.as_deref().unwrap(), "good") {
+            0.8
+        } else {
+            0.1
+        }
     });
     let attack = TextAttack::new(settings(100, 0.5), &table).unwrap();
     let out = attack.attack(&mut model, &TextInput::pair(premise, "a good film"), 1, None).unwrap();

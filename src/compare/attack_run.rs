@@ -83,19 +83,21 @@ fn model_error(backend: &dyn Backend, message: impl std::fmt::Display) -> Attack
 
 fn probabilities(backend: &mut dyn Backend, batch: &Batch, kind: OutputKind) -> Result<Vec<Vec<f64>>, AttackError> {
     let scores = backend.predict(batch).map_err(|e| AttackError::Model(e.to_string()))?;
-    scores
-        .rows()
-        .into_iter()
-        .enumerate()
-        .map(|(i, r)| to_probabilities(&r.to_vec(), kind, i).map_err(|e| model_error(backend, e)))
-        .collect()
+    scores.rows().into_iter().enumerate().map(|(i, r)| to_probabilities(&r.to_vec(), kind, i).map_err(|e| model_error(backend, e))).collect()
 }
 
 impl TextClassifier for TextModel<'_> {
     fn classify(&mut self, inputs: &[TextInput]) -> Result<Vec<Vec<f64>>, AttackError> {
         let examples: Vec<Example> = inputs
             .iter()
-            .map(|t| Example { origin: "attack".into(), text: Some(t.text.clone()), text_pair: t.pair.clone(), label: None, attributes: vec![], features: vec![] })
+            .map(|t| Example {
+                origin: "attack".into(),
+                text: Some(t.text.clone()),
+                text_pair: t.pair.clone(),
+                label: None,
+                attributes: vec![],
+                features: vec![],
+            })
             .collect();
         let encoded = self.encoder.encode(&examples).map_err(|e| model_error(self.backend, e))?;
         probabilities(self.backend, &text_batch(&encoded.items, encoded.pad_id), self.kind)

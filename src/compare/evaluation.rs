@@ -64,7 +64,12 @@ impl ModelTrack {
         let pass = run_pass_with_progress(backend, chunk.source.as_ref(), &plan, Some(self.output_kind), &origin, bar)?;
         self.inference_seconds += pass.inference_seconds;
         if pass.probabilities.classes != self.classes {
-            return Err(EvalError::ClassCount { model: backend.info().name.clone(), got: pass.probabilities.classes, reference: "its first batch".into(), expected: self.classes });
+            return Err(EvalError::ClassCount {
+                model: backend.info().name.clone(),
+                got: pass.probabilities.classes,
+                reference: "its first batch".into(),
+                expected: self.classes,
+            });
         }
         Ok(pass.probabilities)
     }
@@ -204,12 +209,9 @@ fn check_classes(track: &ModelTrack, name: &str, teacher: Option<&ModelTrack>, c
         .into()),
         Some(_) => Ok(()),
         None => match (checks.label_names, checks.config) {
-            (Some(names), Some(config)) if names.len() != track.classes => Err(CompareError::LabelNamesCount {
-                config: config.display().to_string(),
-                names: names.len(),
-                model: name.to_string(),
-                classes: track.classes,
-            }),
+            (Some(names), Some(config)) if names.len() != track.classes => {
+                Err(CompareError::LabelNamesCount { config: config.display().to_string(), names: names.len(), model: name.to_string(), classes: track.classes })
+            }
             _ => Ok(()),
         },
     }
@@ -228,7 +230,14 @@ fn check_labels(chunk: &Chunk, classes: usize, checks: &ClassChecks) -> Result<(
     }
 }
 
-fn disagreement(chunk: &Chunk, j: usize, c: &ExampleComparison, teacher: &ProbabilityTable, student: &ProbabilityTable, names: Option<&LabelNames>) -> Disagreement {
+fn disagreement(
+    chunk: &Chunk,
+    j: usize,
+    c: &ExampleComparison,
+    teacher: &ProbabilityTable,
+    student: &ProbabilityTable,
+    names: Option<&LabelNames>,
+) -> Disagreement {
     let name = |k: usize| names.and_then(|n| n.names().get(k).cloned()).unwrap_or_else(|| k.to_string());
     let example = &chunk.examples[j];
     Disagreement {

@@ -76,7 +76,13 @@ impl<'a> ChunkReader<'a> {
         let (source, columns, tally) = match encoder {
             Some(encoder) => {
                 let stream = ExampleStream::open(&plan.data, plan.data_format, &plan.columns, labels)?;
-                let info = InputsInfo::Text { tokenizer: encoder.path().to_path_buf(), max_length: encoder.max_length(), truncated: 0, empty_texts: 0, pad_id: encoder.pad_id() };
+                let info = InputsInfo::Text {
+                    tokenizer: encoder.path().to_path_buf(),
+                    max_length: encoder.max_length(),
+                    truncated: 0,
+                    empty_texts: 0,
+                    pad_id: encoder.pad_id(),
+                };
                 let padding = "each batch padded to its longest example (pad id, attention mask 0, token type 0)";
                 (Source::Text { stream, encoder }, None, InputsTally { info, padding })
             }
@@ -127,10 +133,16 @@ impl<'a> ChunkReader<'a> {
                     return Ok(None);
                 }
                 let data = TensorData::from_features(&examples, input);
-                self.tally.info = InputsInfo::Tensors { arrays: data.shapes().into_iter().map(|(name, mut shape)| {
-                    shape[0] += offset;
-                    (name, shape)
-                }).collect() };
+                self.tally.info = InputsInfo::Tensors {
+                    arrays: data
+                        .shapes()
+                        .into_iter()
+                        .map(|(name, mut shape)| {
+                            shape[0] += offset;
+                            (name, shape)
+                        })
+                        .collect(),
+                };
                 Chunk { offset, examples, source: Box::new(data), truncated: 0, empty: 0 }
             }
             Source::Npz(npz) => match npz.next_chunk(max)? {
@@ -152,7 +164,10 @@ impl<'a> ChunkReader<'a> {
 pub enum AttackInputs {
     Text(Box<TextEncoder>),
     /// The float input's name and, per attacked example (in sample order), its values.
-    Tensor { input: String, values: ArrayD<f32> },
+    Tensor {
+        input: String,
+        values: ArrayD<f32>,
+    },
     /// Several inputs or no float input: attacks are not supported.
     Unsupported(String),
 }
@@ -160,7 +175,12 @@ pub enum AttackInputs {
 /// Reads the data again and keeps the examples at `sample` (ascending indices), with what attacks
 /// need to perturb them. A second read costs a parse; holding every example would cost memory
 /// that grows with the file.
-pub fn attack_sample(plan: &ComparePlan, teacher: &ModelInfo, labels: Option<&LabelNames>, sample: &[usize]) -> Result<(Vec<Example>, AttackInputs), CompareError> {
+pub fn attack_sample(
+    plan: &ComparePlan,
+    teacher: &ModelInfo,
+    labels: Option<&LabelNames>,
+    sample: &[usize],
+) -> Result<(Vec<Example>, AttackInputs), CompareError> {
     if let Some(encoder) = text_encoder(plan)? {
         // Text: the examples' texts are enough; no need to tokenize the whole file again.
         let mut stream = ExampleStream::open(&plan.data, plan.data_format, &plan.columns, labels)?;
@@ -211,7 +231,9 @@ pub fn attack_sample(plan: &ComparePlan, teacher: &ModelInfo, labels: Option<&La
     }
     let views: Vec<_> = rows.iter().map(|r| r.view()).collect();
     let inputs = match input {
-        Some(input) => AttackInputs::Tensor { input, values: ndarray::concatenate(Axis(0), &views).map_err(|e| crate::attack::AttackError::Model(e.to_string()))? },
+        Some(input) => {
+            AttackInputs::Tensor { input, values: ndarray::concatenate(Axis(0), &views).map_err(|e| crate::attack::AttackError::Model(e.to_string()))? }
+        }
         None => AttackInputs::Unsupported("no example to attack".into()),
     };
     Ok((kept, inputs))
@@ -219,8 +241,7 @@ pub fn attack_sample(plan: &ComparePlan, teacher: &ModelInfo, labels: Option<&La
 
 /// The one float input that CSV feature columns feed.
 fn float_input(teacher: &ModelInfo) -> Result<String, CompareError> {
-    let floats: Vec<&str> =
-        teacher.inputs.iter().filter(|i| i.element_type == "float32").map(|i| i.name.as_str()).collect();
+    let floats: Vec<&str> = teacher.inputs.iter().filter(|i| i.element_type == "float32").map(|i| i.name.as_str()).collect();
     match floats.as_slice() {
         [one] if teacher.inputs.len() == 1 => Ok(one.to_string()),
         _ => Err(CompareError::FeatureInput {

@@ -9,8 +9,6 @@ pub mod model_run;
 use crate::data::text::TextError;
 use crate::data::DataError;
 use crate::evaluate::EvalError;
-use evaluation::ModelTrack;
-use inputs::ChunkReader;
 use crate::model::label_names::LabelNamesError;
 use crate::model::onnx::RuntimeError;
 use crate::model::{Backend, LabelNames, ModelError, OnnxBackend, Runtime};
@@ -18,6 +16,8 @@ use crate::plan::ComparePlan;
 use crate::report::files::{write_reports, WriteError};
 use crate::report::{self, Batching, Conventions, DataInfo, ModelReport, Report, RuntimeInfo, StatisticsInfo, StudentReport};
 use crate::subgroups::analyse_samples;
+use evaluation::ModelTrack;
+use inputs::ChunkReader;
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -103,7 +103,10 @@ pub(crate) fn load_models(plan: &ComparePlan, runtime: &Runtime) -> Result<Loade
 /// Size and dense FLOPs read from the ONNX file; sequence models are costed at `sequence_length`
 /// tokens (the data's mean). The error is a note for the report.
 pub(crate) fn model_size(path: &std::path::Path, sequence_length: Option<f64>) -> Result<crate::model::graph_stats::GraphStats, String> {
-    let mut stats = std::fs::read(path).map_err(|e| e.to_string()).and_then(|b| crate::model::graph_stats::graph_stats(&b, sequence_length)).map_err(|e| format!("size not read: {e}"))?;
+    let mut stats = std::fs::read(path)
+        .map_err(|e| e.to_string())
+        .and_then(|b| crate::model::graph_stats::graph_stats(&b, sequence_length))
+        .map_err(|e| format!("size not read: {e}"))?;
     if let Some(l) = sequence_length {
         stats.assumptions.iter_mut().filter(|a| a.contains("sequence length")).for_each(|a| a.push_str(&format!(" (data mean {l:.1} tokens)")));
     }
@@ -158,13 +161,9 @@ pub fn run(plan: &ComparePlan) -> Result<Report, CompareError> {
     if let Some(expected) = teacher.info().classes {
         for s in &students {
             if let Some(got) = s.info().classes.filter(|&c| c != expected) {
-                return Err(EvalError::ClassCount {
-                    model: s.info().name.clone(),
-                    got,
-                    reference: format!("the teacher ({})", plan.teacher.name),
-                    expected,
-                }
-                .into());
+                return Err(
+                    EvalError::ClassCount { model: s.info().name.clone(), got, reference: format!("the teacher ({})", plan.teacher.name), expected }.into()
+                );
             }
         }
     }
@@ -178,15 +177,12 @@ pub fn run(plan: &ComparePlan) -> Result<Report, CompareError> {
         invariance: plan.invariance,
         outputs: plan.outputs,
     };
-    let checks = evaluation::ClassChecks {
-        data_path: &plan.data,
-        label_names: label_names.as_ref(),
-        config: plan.config.as_deref(),
-        teacher_name: &plan.teacher.name,
-    };
+    let checks =
+        evaluation::ClassChecks { data_path: &plan.data, label_names: label_names.as_ref(), config: plan.config.as_deref(), teacher_name: &plan.teacher.name };
     progress.say(format!("evaluating {} models on {} in chunks of {chunk_size} examples", students.len() + 1, plan.data.display()));
     let bar = crate::progress::counter("evaluating", plan.quiet);
-    let mut models: Vec<&mut dyn Backend> = std::iter::once(&mut teacher as &mut dyn Backend).chain(students.iter_mut().map(|s| s as &mut dyn Backend)).collect();
+    let mut models: Vec<&mut dyn Backend> =
+        std::iter::once(&mut teacher as &mut dyn Backend).chain(students.iter_mut().map(|s| s as &mut dyn Backend)).collect();
     let evaluated = evaluation::evaluate(&mut reader, chunk_size, &mut models, &batching, &plan.columns.groups, plan.js_base, &checks, &bar)?;
     bar.finish_and_clear();
     drop(models);
@@ -258,7 +254,8 @@ pub fn run(plan: &ComparePlan) -> Result<Report, CompareError> {
 
     if let Some(settings) = &plan.attack {
         let labelled: Vec<usize> = (0..evaluated.labelled.len()).filter(|&i| evaluated.labelled[i]).collect();
-        let sample: Vec<usize> = crate::evaluate::invariance::sample_indices(labelled.len(), settings.examples, settings.seed).into_iter().map(|k| labelled[k]).collect();
+        let sample: Vec<usize> =
+            crate::evaluate::invariance::sample_indices(labelled.len(), settings.examples, settings.seed).into_iter().map(|k| labelled[k]).collect();
         let (examples, attack_inputs) = inputs::attack_sample(plan, teacher.info(), label_names.as_ref(), &sample)?;
         let owned = settings.synonyms.as_deref().map(crate::attack::SynonymTable::from_json_file).transpose()?;
         let ctx = attack_run::AttackContext {
@@ -290,7 +287,8 @@ pub fn run(plan: &ComparePlan) -> Result<Report, CompareError> {
     }
     if let Some(settings) = &plan.speed {
         progress.say("measuring speed (teacher and students interleaved)");
-        let mut models: Vec<&mut dyn Backend> = std::iter::once(&mut teacher as &mut dyn Backend).chain(students.iter_mut().map(|s| s as &mut dyn Backend)).collect();
+        let mut models: Vec<&mut dyn Backend> =
+            std::iter::once(&mut teacher as &mut dyn Backend).chain(students.iter_mut().map(|s| s as &mut dyn Backend)).collect();
         let bar = crate::progress::bar(0, "speed", plan.quiet);
         let speeds = crate::speed::measure_with_progress(&mut models, evaluated.first_chunk.source.as_ref(), settings, plan.batch_size, &bar)?;
         bar.finish_and_clear();

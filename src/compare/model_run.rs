@@ -111,7 +111,8 @@ mod tests {
         assert_eq!(invariant.batching.order, BatchOrder::LengthSorted);
         let dependent = run_model(&mut BatchScaledModel::new(), &b, &origin, &indicatif::ProgressBar::hidden()).unwrap();
         assert_eq!(dependent.batching.order, BatchOrder::File);
-        let off = run_model(&mut CountingModel::new(false), &batchings(&data, BatchOrder::LengthSorted, 4, 0), &origin, &indicatif::ProgressBar::hidden()).unwrap();
+        let off =
+            run_model(&mut CountingModel::new(false), &batchings(&data, BatchOrder::LengthSorted, 4, 0), &origin, &indicatif::ProgressBar::hidden()).unwrap();
         assert_eq!(off.batching.order, BatchOrder::File, "unchecked models use the serving batching");
         assert!(off.invariance.is_none());
     }

@@ -64,12 +64,7 @@ pub enum RowProblem {
 
 impl Columns {
     /// Builds an example from a row; `cell(name)` returns the row's cell for a column, if any.
-    pub fn example(
-        &self,
-        origin: String,
-        mut cell: impl FnMut(&str) -> Option<Cell>,
-        labels: Option<&LabelNames>,
-    ) -> Result<Example, RowProblem> {
+    pub fn example(&self, origin: String, mut cell: impl FnMut(&str) -> Option<Cell>, labels: Option<&LabelNames>) -> Result<Example, RowProblem> {
         let text = match &self.text {
             Some(col) => Some(self.text_cell(&mut cell, col, "the text", "--text-column")?),
             None => None,
@@ -93,11 +88,7 @@ impl Columns {
             .groups
             .iter()
             .map(|g| {
-                cell(g).map(Cell::into_attribute).ok_or_else(|| RowProblem::Missing {
-                    column: g.clone(),
-                    what: "a subgroup attribute",
-                    flag: "--group-column",
-                })
+                cell(g).map(Cell::into_attribute).ok_or_else(|| RowProblem::Missing { column: g.clone(), what: "a subgroup attribute", flag: "--group-column" })
             })
             .collect::<Result<_, _>>()?;
         let features = self
@@ -106,9 +97,9 @@ impl Columns {
             .map(|f| match cell(f) {
                 None => Err(RowProblem::Missing { column: f.clone(), what: "a feature", flag: "--feature-columns" }),
                 Some(Cell::Integer(i)) => Ok(i as f32),
-                Some(Cell::Text(t) | Cell::Other(t)) => t.trim().parse::<f32>().map_err(|_| {
-                    RowProblem::Invalid(format!("feature column '{f}' holds '{t}', not a number"))
-                }),
+                Some(Cell::Text(t) | Cell::Other(t)) => {
+                    t.trim().parse::<f32>().map_err(|_| RowProblem::Invalid(format!("feature column '{f}' holds '{t}', not a number")))
+                }
                 Some(Cell::Null) => Err(RowProblem::Invalid(format!("feature column '{f}' is empty"))),
             })
             .collect::<Result<_, _>>()?;
@@ -131,20 +122,11 @@ impl Columns {
         Ok(out)
     }
 
-    fn text_cell(
-        &self,
-        cell: &mut impl FnMut(&str) -> Option<Cell>,
-        column: &str,
-        what: &'static str,
-        flag: &'static str,
-    ) -> Result<String, RowProblem> {
+    fn text_cell(&self, cell: &mut impl FnMut(&str) -> Option<Cell>, column: &str, what: &'static str, flag: &'static str) -> Result<String, RowProblem> {
         match cell(column) {
             None => Err(RowProblem::Missing { column: column.into(), what, flag }),
             Some(Cell::Text(s)) => Ok(s),
-            Some(other) => Err(RowProblem::Invalid(format!(
-                "column '{column}' should hold text but holds {}",
-                describe(&other)
-            ))),
+            Some(other) => Err(RowProblem::Invalid(format!("column '{column}' should hold text but holds {}", describe(&other)))),
         }
     }
 }
@@ -172,9 +154,7 @@ fn resolve_label(cell: Cell, labels: Option<&LabelNames>) -> Result<usize, Strin
     match raw {
         RawLabel::Index(i) => Ok(i),
         RawLabel::Name(name) => match labels {
-            Some(l) => l.index_of(&name).ok_or_else(|| {
-                format!("label '{name}' is not one of the model's classes ({})", l.names().join(", "))
-            }),
+            Some(l) => l.index_of(&name).ok_or_else(|| format!("label '{name}' is not one of the model's classes ({})", l.names().join(", "))),
             None => Err(format!(
                 "label '{name}' is a class name, but no class names are known; put a config.json with \
                  id2label beside the teacher (or pass --config), or write labels as class indices"

@@ -92,13 +92,9 @@ mod tests {
 
     #[test]
     fn missing_column_and_bad_label_are_named() {
-        let err = read("body,label\nx,1\n".as_bytes(), Path::new("d.csv"), &Columns::default(), None)
-            .unwrap_err()
-            .to_string();
+        let err = read("body,label\nx,1\n".as_bytes(), Path::new("d.csv"), &Columns::default(), None).unwrap_err().to_string();
         assert!(err.contains("no column 'text'") && err.contains("body, label"), "{err}");
-        let err = read("text,label\nx,1\ny,good\n".as_bytes(), Path::new("d.csv"), &Columns::default(), None)
-            .unwrap_err()
-            .to_string();
+        let err = read("text,label\nx,1\ny,good\n".as_bytes(), Path::new("d.csv"), &Columns::default(), None).unwrap_err().to_string();
         assert!(err.contains("row 2") && err.contains("'good'"), "{err}");
     }
 }

@@ -5,9 +5,9 @@
 
 pub mod batch;
 pub mod columns;
-pub mod npy;
 mod csv_reader;
 mod jsonl_reader;
+pub mod npy;
 pub mod stream;
 pub mod tensors;
 pub mod text;
@@ -101,12 +101,7 @@ pub fn parse_examples(bytes: &[u8], path: &Path, format: DataFormat, columns: &C
 /// Reads a whole data file into memory.
 ///
 /// `labels` resolves label names ("positive") to class indices; without it only index labels work.
-pub fn read_dataset(
-    path: &Path,
-    format: DataFormat,
-    columns: &Columns,
-    labels: Option<&LabelNames>,
-) -> Result<Dataset, DataError> {
+pub fn read_dataset(path: &Path, format: DataFormat, columns: &Columns, labels: Option<&LabelNames>) -> Result<Dataset, DataError> {
     let io = |source| DataError::Io { path: path.to_path_buf(), source };
     let file = std::fs::File::open(path).map_err(io)?;
     let reader = std::io::BufReader::new(file);

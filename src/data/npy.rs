@@ -74,9 +74,7 @@ impl NpyHeader {
                     })
                     .collect(),
             ),
-            ('S', _) => NpyData::Str(
-                chunks.map(|c| String::from_utf8_lossy(&c[..c.iter().position(|&b| b == 0).unwrap_or(c.len())]).into_owned()).collect(),
-            ),
+            ('S', _) => NpyData::Str(chunks.map(|c| String::from_utf8_lossy(&c[..c.iter().position(|&b| b == 0).unwrap_or(c.len())]).into_owned()).collect()),
             // ('u', 1) and ('b', 1); parse_header admits no other dtype.
             _ => NpyData::I64(chunks.map(|c| c[0] as i64).collect()),
         }
@@ -115,8 +113,7 @@ pub fn parse_header(bytes: &[u8]) -> Result<NpyHeader, String> {
         2 | 3 if bytes.len() >= 12 => (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12),
         v => return Err(format!("unsupported .npy version {v}")),
     };
-    let header = std::str::from_utf8(bytes.get(offset..offset.saturating_add(header_len)).ok_or("truncated header")?)
-        .map_err(|_| "header is not text")?;
+    let header = std::str::from_utf8(bytes.get(offset..offset.saturating_add(header_len)).ok_or("truncated header")?).map_err(|_| "header is not text")?;
     let descr = field(header, "descr").and_then(|r| r.strip_prefix('\'')).and_then(|r| r.split('\'').next()).ok_or("no descr in header")?;
     if field(header, "fortran_order").is_some_and(|r| r.starts_with("True")) {
         return Err("Fortran-ordered array; save it with np.ascontiguousarray".into());
@@ -183,11 +180,14 @@ mod tests {
         assert_eq!(a.data, NpyData::F32(vec![1.5, -2.0, 0.25, 4.0]));
         let body: Vec<u8> = [3i64, -1].iter().flat_map(|x| x.to_le_bytes()).collect();
         assert_eq!(parse_npy(&npy("<i8", "(2,)", &body)).unwrap().data, NpyData::I64(vec![3, -1]));
-        let body: Vec<u8> = ["Male", "Fé"].iter().flat_map(|s| {
-            let mut v: Vec<u8> = s.chars().flat_map(|c| (c as u32).to_le_bytes()).collect();
-            v.resize(16, 0);
-            v
-        }).collect();
+        let body: Vec<u8> = ["Male", "Fé"]
+            .iter()
+            .flat_map(|s| {
+                let mut v: Vec<u8> = s.chars().flat_map(|c| (c as u32).to_le_bytes()).collect();
+                v.resize(16, 0);
+                v
+            })
+            .collect();
         assert_eq!(parse_npy(&npy("<U4", "(2,)", &body)).unwrap().data, NpyData::Str(vec!["Male".into(), "Fé".into()]));
     }
 

@@ -147,7 +147,13 @@ impl NpzStream {
         }
         let available = || members.iter().map(|m| format!("{} {:?}", m.name, m.header.shape)).collect::<Vec<_>>().join(", ");
         let find = |name: &str, what: &'static str, flag: &'static str| {
-            members.iter().position(|m| m.name == name).ok_or_else(|| DataError::MissingColumn { path: path.to_path_buf(), column: name.to_string(), what, flag, available: available() })
+            members.iter().position(|m| m.name == name).ok_or_else(|| DataError::MissingColumn {
+                path: path.to_path_buf(),
+                column: name.to_string(),
+                what,
+                flag,
+                available: available(),
+            })
         };
         let label = match &columns.label {
             Some(l) => Some(find(l, "the gold label; pass --unlabelled for data without labels", "--label-column")?),

@@ -67,9 +67,7 @@ impl TextEncoder {
             Some(t) => t.max_length,
             None => {
                 let params = TruncationParams { max_length: default_max_length, ..Default::default() };
-                tokenizer
-                    .with_truncation(Some(params))
-                    .map_err(|_| TextError::MaxLength { path: path.to_path_buf(), max_length: default_max_length })?;
+                tokenizer.with_truncation(Some(params)).map_err(|_| TextError::MaxLength { path: path.to_path_buf(), max_length: default_max_length })?;
                 default_max_length
             }
         };
@@ -116,10 +114,8 @@ impl TextEncoder {
             truncated += usize::from(cut);
             items.push(item);
         }
-        let empty = examples
-            .iter()
-            .filter(|e| e.text.as_deref().unwrap_or("").trim().is_empty() && e.text_pair.as_deref().unwrap_or("").trim().is_empty())
-            .count();
+        let empty =
+            examples.iter().filter(|e| e.text.as_deref().unwrap_or("").trim().is_empty() && e.text_pair.as_deref().unwrap_or("").trim().is_empty()).count();
         Ok(EncodedTexts { items, truncated, empty, pad_id: self.pad_id, max_length: self.max_length })
     }
 }
@@ -161,10 +157,7 @@ mod tests {
 
     #[test]
     fn pads_to_the_longest_item() {
-        let items = vec![
-            EncodedText { ids: vec![2, 7, 3], type_ids: vec![0, 0, 0] },
-            EncodedText { ids: vec![2, 3], type_ids: vec![0, 1] },
-        ];
+        let items = vec![EncodedText { ids: vec![2, 7, 3], type_ids: vec![0, 0, 0] }, EncodedText { ids: vec![2, 3], type_ids: vec![0, 1] }];
         let b = text_batch(&items, 0);
         let InputTensor::Int64(ids) = b.get("input_ids").unwrap() else { panic!() };
         let InputTensor::Int64(mask) = b.get("attention_mask").unwrap() else { panic!() };

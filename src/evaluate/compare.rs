@@ -13,17 +13,10 @@ pub struct StudentComparison {
 }
 
 /// Compares two tables of the same shape; `labels[i]` is example `i`'s gold label, if any.
-pub fn compare(
-    teacher: &ProbabilityTable,
-    student: &ProbabilityTable,
-    labels: &[Option<usize>],
-    base: LogBase,
-) -> StudentComparison {
+pub fn compare(teacher: &ProbabilityTable, student: &ProbabilityTable, labels: &[Option<usize>], base: LogBase) -> StudentComparison {
     debug_assert_eq!(teacher.len(), student.len());
-    let examples: Vec<ExampleComparison> = (0..teacher.len())
-        .into_par_iter()
-        .map(|i| ExampleComparison::new(teacher.row(i), student.row(i), labels[i], base))
-        .collect();
+    let examples: Vec<ExampleComparison> =
+        (0..teacher.len()).into_par_iter().map(|i| ExampleComparison::new(teacher.row(i), student.row(i), labels[i], base)).collect();
     let metrics = examples.iter().collect::<FidelityAccumulator>().finish();
     StudentComparison { metrics, examples }
 }

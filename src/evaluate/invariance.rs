@@ -81,8 +81,11 @@ pub fn check_batch_invariance(
             .into_iter()
             .zip(indices)
             .map(|(row, &i)| {
-                to_probabilities(&row.to_vec(), kind, i)
-                    .map_err(|e| EvalError::Output { model: model.clone(), origin: format!("example {}", i + 1), message: e.to_string() })
+                to_probabilities(&row.to_vec(), kind, i).map_err(|e| EvalError::Output {
+                    model: model.clone(),
+                    origin: format!("example {}", i + 1),
+                    message: e.to_string(),
+                })
             })
             .collect()
     };
@@ -131,9 +134,9 @@ pub fn check_batch_invariance(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::evaluate::run_pass;
     use crate::evaluate::source::{BatchOrder, BatchPlan};
     use crate::evaluate::test_models::{texts, BatchScaledModel, CountingModel};
-    use crate::evaluate::run_pass;
 
     fn data() -> crate::data::text::EncodedTexts {
         // Counts of id 5: 1, 4, 2, 1, 3, 0, 2, 1 -> batch maxima differ by composition.

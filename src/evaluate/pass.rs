@@ -81,11 +81,8 @@ pub fn run_pass_with_progress(
         let kind = *kind.get_or_insert_with(|| detect_output_kind(scores.rows().into_iter().map(|r| r.to_slice().unwrap_or(&[]))));
         for (row, &index) in scores.rows().into_iter().zip(indices) {
             let row: Vec<f32> = row.to_vec();
-            let probs = to_probabilities(&row, kind, index).map_err(|e| EvalError::Output {
-                model: model.clone(),
-                origin: origin(index),
-                message: e.to_string(),
-            })?;
+            let probs =
+                to_probabilities(&row, kind, index).map_err(|e| EvalError::Output { model: model.clone(), origin: origin(index), message: e.to_string() })?;
             values[index * classes..(index + 1) * classes].copy_from_slice(&probs);
         }
         progress.inc(indices.len() as u64);
@@ -133,9 +130,7 @@ mod tests {
         let data = texts(&[&[5, 5, 5]]);
         let mut logits = CountingModel::new(false);
         let plan = BatchPlan::new(&data, 8, BatchOrder::File);
-        let err = run_pass(&mut logits, &data, &plan, Some(OutputKind::Probabilities), &|i| format!("line {}", i + 1))
-            .unwrap_err()
-            .to_string();
+        let err = run_pass(&mut logits, &data, &plan, Some(OutputKind::Probabilities), &|i| format!("line {}", i + 1)).unwrap_err().to_string();
         assert!(err.contains("model counting, line 1") && err.contains("--outputs logits"), "{err}");
     }
 }

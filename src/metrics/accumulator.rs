@@ -143,12 +143,7 @@ mod tests {
         // gold:    0 1 1 2
         // teacher: 0 1 0 2   -> 3/4 right
         // student: 0 0 1 1   -> 2/4 right; agrees on 1 of 4
-        let cs = [
-            comparison(0, 0, Some(0), 1.0),
-            comparison(1, 0, Some(1), 0.5),
-            comparison(0, 1, Some(1), 0.5),
-            comparison(2, 1, Some(2), 0.2),
-        ];
+        let cs = [comparison(0, 0, Some(0), 1.0), comparison(1, 0, Some(1), 0.5), comparison(0, 1, Some(1), 0.5), comparison(2, 1, Some(2), 0.2)];
         let m = cs.iter().collect::<FidelityAccumulator>().finish();
         assert_eq!(m.teacher_accuracy, Some(0.75));
         assert_eq!(m.student_accuracy, Some(0.5));
@@ -178,15 +173,13 @@ mod tests {
     }
 
     fn arbitrary_comparison() -> impl Strategy<Value = ExampleComparison> {
-        (0usize..3, 0usize..3, proptest::option::of(0usize..3), 0.0f64..1.0, 0.0f64..3.0).prop_map(
-            |(t, s, gold, probability_loyalty, kl)| ExampleComparison {
-                teacher_label: t,
-                student_label: s,
-                gold,
-                probability_loyalty,
-                kl,
-            },
-        )
+        (0usize..3, 0usize..3, proptest::option::of(0usize..3), 0.0f64..1.0, 0.0f64..3.0).prop_map(|(t, s, gold, probability_loyalty, kl)| ExampleComparison {
+            teacher_label: t,
+            student_label: s,
+            gold,
+            probability_loyalty,
+            kl,
+        })
     }
 
     proptest! {

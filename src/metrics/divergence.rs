@@ -87,20 +87,9 @@ mod tests {
     // Values documented in scipy.spatial.distance.jensenshannon's docstring.
     #[test]
     fn matches_scipy_documented_values() {
-        assert_abs_diff_eq!(
-            js_distance(&[1.0, 0.0], &[0.5, 0.5], LogBase::E),
-            0.46450140402245893,
-            epsilon = 1e-15
-        );
-        assert_abs_diff_eq!(
-            js_distance(&[1.0, 0.0, 0.0], &[0.0, 1.0, 0.0], LogBase::Two),
-            1.0,
-            epsilon = 1e-15
-        );
-        assert_abs_diff_eq!(
-            js_distance(&[1.0, 0.0, 0.0], &[1.0, 0.0, 0.0], LogBase::Two),
-            0.0
-        );
+        assert_abs_diff_eq!(js_distance(&[1.0, 0.0], &[0.5, 0.5], LogBase::E), 0.46450140402245893, epsilon = 1e-15);
+        assert_abs_diff_eq!(js_distance(&[1.0, 0.0, 0.0], &[0.0, 1.0, 0.0], LogBase::Two), 1.0, epsilon = 1e-15);
+        assert_abs_diff_eq!(js_distance(&[1.0, 0.0, 0.0], &[1.0, 0.0, 0.0], LogBase::Two), 0.0);
     }
 
     #[test]

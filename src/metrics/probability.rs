@@ -118,14 +118,8 @@ mod tests {
 
     #[test]
     fn non_finite_and_invalid_rows_are_errors() {
-        assert!(matches!(
-            to_probabilities(&[f32::NAN, 1.0], OutputKind::Logits, 7),
-            Err(ProbabilityError::NonFinite { row: 7, .. })
-        ));
-        assert!(matches!(
-            to_probabilities(&[0.7, 0.7], OutputKind::Probabilities, 3),
-            Err(ProbabilityError::NotProbabilities { row: 3, .. })
-        ));
+        assert!(matches!(to_probabilities(&[f32::NAN, 1.0], OutputKind::Logits, 7), Err(ProbabilityError::NonFinite { row: 7, .. })));
+        assert!(matches!(to_probabilities(&[0.7, 0.7], OutputKind::Probabilities, 3), Err(ProbabilityError::NotProbabilities { row: 3, .. })));
     }
 
     proptest! {

@@ -161,10 +161,7 @@ impl<'a> Fields<'a> {
     fn take(&mut self, n: u64, field: u32) -> Result<&'a [u8], String> {
         let left = self.buf.len().saturating_sub(self.pos);
         if n > left as u64 {
-            return Err(format!(
-                "{}: field {field} needs {n} bytes but only {left} remain (file cut short or corrupted?)",
-                self.msg
-            ));
+            return Err(format!("{}: field {field} needs {n} bytes but only {left} remain (file cut short or corrupted?)", self.msg));
         }
         let start = self.pos;
         self.pos += n as usize;
@@ -189,12 +186,7 @@ impl<'a> Fields<'a> {
                 Wire::Bytes(self.take(n, field)?)
             }
             5 => Wire::Fixed32(le_u64(self.take(4, field)?) as u32),
-            w => {
-                return Err(format!(
-                    "{}: field {field} has wire type {w}, which ONNX never uses (not an ONNX file, or corrupted)",
-                    self.msg
-                ))
-            }
+            w => return Err(format!("{}: field {field} has wire type {w}, which ONNX never uses (not an ONNX file, or corrupted)", self.msg)),
         };
         Ok(Some((field, value)))
     }
@@ -248,10 +240,7 @@ fn each_fixed(v: Wire<'_>, msg: &str, field: u32, width: usize, mut f: impl FnMu
         (Wire::Fixed64(x), 8) => f(x),
         (Wire::Bytes(b), _) => {
             if b.len() % width != 0 {
-                return Err(format!(
-                    "{msg}: packed field {field} holds {} bytes, not a multiple of {width}",
-                    b.len()
-                ));
+                return Err(format!("{msg}: packed field {field} holds {} bytes, not a multiple of {width}", b.len()));
             }
             for chunk in b.chunks_exact(width) {
                 f(le_u64(chunk));
@@ -370,8 +359,7 @@ fn parse_graph<'a>(buf: &'a [u8], g: &mut Graph<'a>) -> Result<(), String> {
             15 => {
                 let i = g.sparse.len();
                 let mut s = RawSparse::default();
-                parse_sparse(want_bytes(v, M, field)?, &mut s)
-                    .map_err(|e| format!("sparse initializer {i}: {e}"))?;
+                parse_sparse(want_bytes(v, M, field)?, &mut s).map_err(|e| format!("sparse initializer {i}: {e}"))?;
                 g.sparse.push(s);
             }
             11..=13 => {
@@ -542,14 +530,22 @@ fn parse_dim(buf: &[u8]) -> Result<DimInfo, String> {
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Kind {
     /// Integers (and bool, and the FNUZ float8 types, whose only zero is all-zero bits).
-    Int { size: u64 },
+    Int {
+        size: u64,
+    },
     /// IEEE-like floats: zero whatever the sign bit. `comp` is the size of one component
     /// (complex types have two).
-    Float { size: u64, comp: u64 },
+    Float {
+        size: u64,
+        comp: u64,
+    },
     /// FLOAT8E8M0: a power of two, never zero.
     NeverZero,
     /// Sub-byte types, packed LSB first in `raw_data`.
-    Packed { bits: u32, float: bool },
+    Packed {
+        bits: u32,
+        float: bool,
+    },
     Str,
     Unknown,
 }
@@ -626,9 +622,7 @@ fn summarize(t: &RawTensor<'_>) -> Result<TensorSummary, String> {
     for &d in &t.dims {
         let d = u64::try_from(d).map_err(|_| format!("negative dimension {d} in dims {:?}", t.dims))?;
         dims.push(d);
-        elements = elements
-            .checked_mul(d)
-            .ok_or_else(|| format!("dims {:?} hold more than 2^64 elements", t.dims))?;
+        elements = elements.checked_mul(d).ok_or_else(|| format!("dims {:?} hold more than 2^64 elements", t.dims))?;
     }
     let n = elements;
     let kind = kind_of(t.data_type);
@@ -655,20 +649,12 @@ fn summarize(t: &RawTensor<'_>) -> Result<TensorSummary, String> {
         }
         let expected = storage_bytes(kind, n).ok_or_else(|| format!("dims {:?} are too large", t.dims))?;
         if raw.len() as u64 != expected {
-            return Err(format!(
-                "raw_data holds {} bytes but dims {:?} of data type {} need {expected}",
-                raw.len(),
-                t.dims,
-                t.data_type
-            ));
+            return Err(format!("raw_data holds {} bytes but dims {:?} of data type {} need {expected}", raw.len(), t.dims, t.data_type));
         }
         s.bytes = expected;
         s.nonzero = match kind {
             Kind::Int { size } => raw.chunks_exact(size as usize).filter(|c| c.iter().any(|&b| b != 0)).count() as u64,
-            Kind::Float { size, comp } => raw
-                .chunks_exact(size as usize)
-                .filter(|e| !e.chunks_exact(comp as usize).all(float_bytes_zero))
-                .count() as u64,
+            Kind::Float { size, comp } => raw.chunks_exact(size as usize).filter(|e| !e.chunks_exact(comp as usize).all(float_bytes_zero)).count() as u64,
             Kind::NeverZero => n,
             Kind::Packed { bits, float } => {
                 let mut count = 0u64;
@@ -687,11 +673,7 @@ fn summarize(t: &RawTensor<'_>) -> Result<TensorSummary, String> {
         };
         if n <= SMALL_INTS && (t.data_type == 6 || t.data_type == 7) {
             let width = if t.data_type == 6 { 4 } else { 8 };
-            s.ints = Some(
-                raw.chunks_exact(width)
-                    .map(|c| if width == 4 { le_u64(c) as u32 as i32 as i64 } else { le_u64(c) as i64 })
-                    .collect(),
-            );
+            s.ints = Some(raw.chunks_exact(width).map(|c| if width == 4 { le_u64(c) as u32 as i32 as i64 } else { le_u64(c) as i64 }).collect());
         }
         return Ok(s);
     }
@@ -756,10 +738,7 @@ fn summarize(t: &RawTensor<'_>) -> Result<TensorSummary, String> {
         if count_values == 0 {
             return Err(format!("no data: dims {:?} need {n} elements but the tensor stores none", t.dims));
         }
-        return Err(format!(
-            "{field_name} holds {count_values} values but dims {:?} of data type {} need {expected_values}",
-            t.dims, t.data_type
-        ));
+        return Err(format!("{field_name} holds {count_values} values but dims {:?} of data type {} need {expected_values}", t.dims, t.data_type));
     }
     if kind == Kind::Str {
         s.nonzero = string_nonzero;
@@ -807,9 +786,7 @@ fn summarize(t: &RawTensor<'_>) -> Result<TensorSummary, String> {
     }
     s.nonzero = nonzero;
     if n <= SMALL_INTS && (t.data_type == 6 || t.data_type == 7) && keep {
-        s.ints = Some(
-            values.iter().map(|&x| if t.data_type == 6 { x as i64 as i32 as i64 } else { x as i64 }).collect(),
-        );
+        s.ints = Some(values.iter().map(|&x| if t.data_type == 6 { x as i64 as i32 as i64 } else { x as i64 }).collect());
     }
     Ok(s)
 }
@@ -843,22 +820,14 @@ fn fixed_i(n: i64) -> Dim {
 
 impl Mono {
     fn mul(self, o: Mono) -> Option<Mono> {
-        Some(Mono {
-            coef: self.coef.checked_mul(o.coef)?,
-            batch: self.batch.checked_add(o.batch)?,
-            seq: self.seq.checked_add(o.seq)?,
-        })
+        Some(Mono { coef: self.coef.checked_mul(o.coef)?, batch: self.batch.checked_add(o.batch)?, seq: self.seq.checked_add(o.seq)? })
     }
 
     fn div(self, o: Mono) -> Option<Mono> {
         if o.coef == 0 || !self.coef.is_multiple_of(o.coef) {
             return None;
         }
-        Some(Mono {
-            coef: self.coef / o.coef,
-            batch: self.batch.checked_sub(o.batch)?,
-            seq: self.seq.checked_sub(o.seq)?,
-        })
+        Some(Mono { coef: self.coef / o.coef, batch: self.batch.checked_sub(o.batch)?, seq: self.seq.checked_sub(o.seq)? })
     }
 
     fn as_fixed(self) -> Option<u64> {
@@ -890,8 +859,7 @@ fn broadcast(shapes: &[&[Dim]]) -> Shape {
     (0..rank)
         .map(|i| {
             // i-th dimension counting from the right.
-            let dims: Vec<Dim> =
-                shapes.iter().filter(|s| s.len() > i).map(|s| s[s.len() - 1 - i]).filter(|d| *d != Some(ONE)).collect();
+            let dims: Vec<Dim> = shapes.iter().filter(|s| s.len() > i).map(|s| s[s.len() - 1 - i]).filter(|d| *d != Some(ONE)).collect();
             match dims.first() {
                 None => Some(ONE),
                 Some(first) if dims.iter().all(|d| d == first) => *first,
@@ -984,32 +952,73 @@ impl Shapes {
         let x = self.get(node, 0).cloned();
         let op = node.op_type.as_str();
         let first: Option<Shape> = match op {
-            "Identity" | "Cast" | "CastLike" | "Relu" | "LeakyRelu" | "PRelu" | "Sigmoid" | "HardSigmoid"
-            | "HardSwish" | "Tanh" | "Erf" | "Sqrt" | "Reciprocal" | "Neg" | "Abs" | "Exp" | "Log" | "Floor"
-            | "Ceil" | "Round" | "Sign" | "Sin" | "Cos" | "Softmax" | "LogSoftmax" | "Softplus" | "Softsign"
-            | "Selu" | "Elu" | "Celu" | "Gelu" | "FastGelu" | "BiasGelu" | "QuickGelu" | "Mish" | "Dropout"
-            | "Clip" | "DequantizeLinear" | "QuantizeLinear" | "DynamicQuantizeLinear" | "LayerNormalization"
-            | "SimplifiedLayerNormalization" | "SkipLayerNormalization" | "SkipSimplifiedLayerNormalization"
-            | "BatchNormalization" | "InstanceNormalization" | "GroupNormalization" | "LpNormalization"
-            | "IsNaN" | "IsInf" | "Not" | "BitwiseNot" | "Shrink" | "ThresholdedRelu" | "Hardmax" => x.clone(),
-            "Add" | "Sub" | "Mul" | "Div" | "Pow" | "Max" | "Min" | "Sum" | "Mean" | "Where" | "Equal" | "Less"
-            | "LessOrEqual" | "Greater" | "GreaterOrEqual" | "And" | "Or" | "Xor" | "Mod" | "BitShift"
-            | "BitwiseAnd" | "BitwiseOr" | "BitwiseXor" => {
-                let all: Option<Vec<&[Dim]>> =
-                    (0..node.inputs.len()).map(|i| self.get(node, i).map(Vec::as_slice)).collect();
+            "Identity"
+            | "Cast"
+            | "CastLike"
+            | "Relu"
+            | "LeakyRelu"
+            | "PRelu"
+            | "Sigmoid"
+            | "HardSigmoid"
+            | "HardSwish"
+            | "Tanh"
+            | "Erf"
+            | "Sqrt"
+            | "Reciprocal"
+            | "Neg"
+            | "Abs"
+            | "Exp"
+            | "Log"
+            | "Floor"
+            | "Ceil"
+            | "Round"
+            | "Sign"
+            | "Sin"
+            | "Cos"
+            | "Softmax"
+            | "LogSoftmax"
+            | "Softplus"
+            | "Softsign"
+            | "Selu"
+            | "Elu"
+            | "Celu"
+            | "Gelu"
+            | "FastGelu"
+            | "BiasGelu"
+            | "QuickGelu"
+            | "Mish"
+            | "Dropout"
+            | "Clip"
+            | "DequantizeLinear"
+            | "QuantizeLinear"
+            | "DynamicQuantizeLinear"
+            | "LayerNormalization"
+            | "SimplifiedLayerNormalization"
+            | "SkipLayerNormalization"
+            | "SkipSimplifiedLayerNormalization"
+            | "BatchNormalization"
+            | "InstanceNormalization"
+            | "GroupNormalization"
+            | "LpNormalization"
+            | "IsNaN"
+            | "IsInf"
+            | "Not"
+            | "BitwiseNot"
+            | "Shrink"
+            | "ThresholdedRelu"
+            | "Hardmax" => x.clone(),
+            "Add" | "Sub" | "Mul" | "Div" | "Pow" | "Max" | "Min" | "Sum" | "Mean" | "Where" | "Equal" | "Less" | "LessOrEqual" | "Greater"
+            | "GreaterOrEqual" | "And" | "Or" | "Xor" | "Mod" | "BitShift" | "BitwiseAnd" | "BitwiseOr" | "BitwiseXor" => {
+                let all: Option<Vec<&[Dim]>> = (0..node.inputs.len()).map(|i| self.get(node, i).map(Vec::as_slice)).collect();
                 all.filter(|v| !v.is_empty()).map(|v| broadcast(&v))
             }
-            "MatMul" | "MatMulInteger" | "QLinearMatMul" | "MatMulIntegerToFloat" | "DynamicQuantizeMatMul"
-            | "FusedMatMul" => {
+            "MatMul" | "MatMulInteger" | "QLinearMatMul" | "MatMulIntegerToFloat" | "DynamicQuantizeMatMul" | "FusedMatMul" => {
                 let b_idx = if op == "QLinearMatMul" { 3 } else { 1 };
                 let fused = op == "FusedMatMul";
                 match (x.as_deref(), self.get(node, b_idx)) {
-                    (Some(a), Some(b)) => matmul_shape(
-                        a,
-                        b,
-                        fused && node.attr_i("transA").unwrap_or(0) != 0,
-                        fused && node.attr_i("transB").unwrap_or(0) != 0,
-                    ),
+                    (Some(a), Some(b)) => {
+                        matmul_shape(a, b, fused && node.attr_i("transA").unwrap_or(0) != 0, fused && node.attr_i("transB").unwrap_or(0) != 0)
+                    }
                     _ => None,
                 }
             }
@@ -1064,8 +1073,8 @@ impl Shapes {
                 }),
                 _ => None,
             },
-            "ReduceSum" | "ReduceMean" | "ReduceMax" | "ReduceMin" | "ReduceProd" | "ReduceL1" | "ReduceL2"
-            | "ReduceLogSum" | "ReduceLogSumExp" | "ReduceSumSquare" => {
+            "ReduceSum" | "ReduceMean" | "ReduceMax" | "ReduceMin" | "ReduceProd" | "ReduceL1" | "ReduceL2" | "ReduceLogSum" | "ReduceLogSumExp"
+            | "ReduceSumSquare" => {
                 let keep = node.attr_i("keepdims").unwrap_or(1) != 0;
                 let noop = node.attr_i("noop_with_empty_axes").unwrap_or(0) != 0;
                 match (x.as_deref(), self.attr_or_input(node, "axes", 1)) {
@@ -1083,9 +1092,7 @@ impl Shapes {
                     let norm: Option<HashSet<usize>> = axes.iter().map(|&a| norm_axis(a, rank)).collect();
                     norm.filter(|set| set.len() == axes.len()).map(|set| {
                         let mut rest = xs.iter();
-                        (0..rank)
-                            .map(|i| if set.contains(&i) { Some(ONE) } else { rest.next().copied().flatten() })
-                            .collect()
+                        (0..rank).map(|i| if set.contains(&i) { Some(ONE) } else { rest.next().copied().flatten() }).collect()
                     })
                 }
                 _ => None,
@@ -1095,9 +1102,7 @@ impl Shapes {
                     let norm: Option<HashSet<usize>> = axes.iter().map(|&a| norm_axis(a, xs.len())).collect();
                     norm.map(|set| xs.iter().enumerate().filter(|(i, _)| !set.contains(i)).map(|(_, d)| *d).collect())
                 }
-                (Some(xs), Some(_)) if xs.iter().all(Option::is_some) => {
-                    Some(xs.iter().copied().filter(|d| *d != Some(ONE)).collect())
-                }
+                (Some(xs), Some(_)) if xs.iter().all(Option::is_some) => Some(xs.iter().copied().filter(|d| *d != Some(ONE)).collect()),
                 _ => None,
             },
             "Transpose" => x.as_deref().and_then(|xs| {
@@ -1123,12 +1128,8 @@ impl Shapes {
                 Some(vec![product(&xs[..a]), product(&xs[a..])])
             }),
             "Reshape" => match (x.as_deref(), self.int_arg(node, 1)) {
-                (Some(xs), Arg::Const(target)) => {
-                    reshape(xs, target, node.attr_i("allowzero").unwrap_or(0) != 0)
-                }
-                (None, Arg::Const(target)) if target.iter().all(|&v| v > 0) => {
-                    Some(target.iter().map(|&v| fixed_i(v)).collect())
-                }
+                (Some(xs), Arg::Const(target)) => reshape(xs, target, node.attr_i("allowzero").unwrap_or(0) != 0),
+                (None, Arg::Const(target)) if target.iter().all(|&v| v > 0) => Some(target.iter().map(|&v| fixed_i(v)).collect()),
                 _ => None,
             },
             "Concat" => {
@@ -1313,12 +1314,7 @@ fn reduce_shape(xs: &[Dim], axes: Option<Vec<i64>>, keep: bool, noop: bool) -> O
         None => (0..xs.len()).collect(),
         Some(a) => a.iter().map(|&a| norm_axis(a, xs.len())).collect::<Option<_>>()?,
     };
-    Some(
-        xs.iter()
-            .enumerate()
-            .filter_map(|(i, d)| if set.contains(&i) { keep.then_some(Some(ONE)) } else { Some(*d) })
-            .collect(),
-    )
+    Some(xs.iter().enumerate().filter_map(|(i, d)| if set.contains(&i) { keep.then_some(Some(ONE)) } else { Some(*d) }).collect())
 }
 
 fn reshape(xs: &[Dim], target: &[i64], allowzero: bool) -> Option<Shape> {
@@ -1360,8 +1356,7 @@ fn concat_shape(shapes: &[&Shape], axis: i64) -> Option<Shape> {
                     let first = shapes[0][i]?;
                     shapes.iter().try_fold(Mono { coef: 0, ..first }, |acc, s| {
                         let d = s[i]?;
-                        (d.batch == acc.batch && d.seq == acc.seq)
-                            .then(|| acc.coef.checked_add(d.coef).map(|c| Mono { coef: c, ..acc }))?
+                        (d.batch == acc.batch && d.seq == acc.seq).then(|| acc.coef.checked_add(d.coef).map(|c| Mono { coef: c, ..acc }))?
                     })
                 } else {
                     let first = shapes[0][i];
@@ -1466,19 +1461,8 @@ fn merge(inferred: Option<Shape>, declared: Option<&Shape>) -> Option<Shape> {
 // The analysis
 // ---------------------------------------------------------------------------------------------
 
-const UNCOSTED_HEAVY: &[&str] = &[
-    "Attention",
-    "ConvTranspose",
-    "Einsum",
-    "GRU",
-    "GroupQueryAttention",
-    "LSTM",
-    "MatMulNBits",
-    "MultiHeadAttention",
-    "QAttention",
-    "QGemm",
-    "RNN",
-];
+const UNCOSTED_HEAVY: &[&str] =
+    &["Attention", "ConvTranspose", "Einsum", "GRU", "GroupQueryAttention", "LSTM", "MatMulNBits", "MultiHeadAttention", "QAttention", "QGemm", "RNN"];
 
 fn format_length(l: f64) -> String {
     if l.fract() == 0.0 && l.abs() < 1e15 {
@@ -1553,8 +1537,7 @@ fn analyse(g: &Graph<'_>, sequence_length: Option<f64>) -> Result<GraphStats, St
 
     // Graph inputs: the batch, the sequence.
     let fed: Vec<&ValueInfo> = g.inputs.iter().filter(|v| !initializer_names.contains(v.name.as_str())).collect();
-    let is_token_input =
-        |v: &ValueInfo| matches!(v.elem_type, Some(6 | 7)) && v.dims.as_ref().is_some_and(|d| d.len() == 2);
+    let is_token_input = |v: &ValueInfo| matches!(v.elem_type, Some(6 | 7)) && v.dims.as_ref().is_some_and(|d| d.len() == 2);
     let mut batch_names: HashSet<&str> = HashSet::new();
     let mut seq_names: HashSet<&str> = HashSet::new();
     let mut sequence_model = false;
@@ -1599,12 +1582,8 @@ fn analyse(g: &Graph<'_>, sequence_length: Option<f64>) -> Result<GraphStats, St
             ctx.shapes.insert(v.name.clone(), shape);
         }
     }
-    let declared: HashMap<&str, Shape> = g
-        .value_info
-        .iter()
-        .chain(&g.outputs)
-        .filter_map(|v| v.dims.as_ref().map(|d| (v.name.as_str(), d.iter().map(&declared_dim).collect())))
-        .collect();
+    let declared: HashMap<&str, Shape> =
+        g.value_info.iter().chain(&g.outputs).filter_map(|v| v.dims.as_ref().map(|d| (v.name.as_str(), d.iter().map(&declared_dim).collect()))).collect();
 
     let l = sequence_length.unwrap_or(1.0);
     let mut flops = 0.0f64;
@@ -1631,8 +1610,7 @@ fn analyse(g: &Graph<'_>, sequence_length: Option<f64>) -> Result<GraphStats, St
         let out = node.outputs.first().and_then(|o| ctx.shapes.get(o));
         let op = node.op_type.as_str();
         match op {
-            "MatMul" | "MatMulInteger" | "QLinearMatMul" | "MatMulIntegerToFloat" | "DynamicQuantizeMatMul"
-            | "FusedMatMul" | "Gemm" => {
+            "MatMul" | "MatMulInteger" | "QLinearMatMul" | "MatMulIntegerToFloat" | "DynamicQuantizeMatMul" | "FusedMatMul" | "Gemm" => {
                 let b_idx = if op == "QLinearMatMul" { 3 } else { 1 };
                 let trans_b = matches!(op, "Gemm" | "FusedMatMul") && node.attr_i("transB").unwrap_or(0) != 0;
                 let b = ctx.get(node, b_idx);
@@ -1671,19 +1649,12 @@ fn analyse(g: &Graph<'_>, sequence_length: Option<f64>) -> Result<GraphStats, St
             }
             "Conv" | "ConvInteger" | "QLinearConv" => {
                 let w_idx = if op == "QLinearConv" { 3 } else { 1 };
-                let per_position = ctx
-                    .get(node, w_idx)
-                    .filter(|w| w.len() >= 3)
-                    .and_then(|w| product(w))
-                    .and_then(Mono::as_fixed);
+                let per_position = ctx.get(node, w_idx).filter(|w| w.len() >= 3).and_then(|w| product(w)).and_then(Mono::as_fixed);
                 let Some(per_position) = per_position else {
                     uncosted_conv.push(node.label(index));
                     continue;
                 };
-                let positions = out
-                    .filter(|o| o.len() >= 3)
-                    .and_then(|o| product(&o[2..]))
-                    .filter(|m| m.batch == 0);
+                let positions = out.filter(|o| o.len() >= 3).and_then(|o| product(&o[2..])).filter(|m| m.batch == 0);
                 match positions {
                     Some(p) => {
                         flops += 2.0 * per_position as f64 * p.eval(l);
@@ -1718,9 +1689,7 @@ fn analyse(g: &Graph<'_>, sequence_length: Option<f64>) -> Result<GraphStats, St
             );
         }
     } else if sequence_model {
-        assumptions.push(
-            "no costed op depends on the sequence length (embedding lookups and pooling are not costed)".to_string(),
-        );
+        assumptions.push("no costed op depends on the sequence length (embedding lookups and pooling are not costed)".to_string());
     }
     let first = |v: &[String]| v.first().cloned().unwrap_or_default();
     if !fallback.is_empty() {
@@ -1752,16 +1721,12 @@ fn analyse(g: &Graph<'_>, sequence_length: Option<f64>) -> Result<GraphStats, St
             first(&uncosted_conv)
         ));
     }
-    let heavy: Vec<String> =
-        ops.iter().filter(|(op, _)| UNCOSTED_HEAVY.contains(op)).map(|(op, n)| format!("{n} {op}")).collect();
+    let heavy: Vec<String> = ops.iter().filter(|(op, _)| UNCOSTED_HEAVY.contains(op)).map(|(op, n)| format!("{n} {op}")).collect();
     if !heavy.is_empty() {
         assumptions.push(format!("not costed: {}", heavy.join(", ")));
     }
     if subgraphs > 0 {
-        assumptions.push(format!(
-            "subgraphs of {} (If/Loop/Scan bodies) neither counted nor costed",
-            plural(subgraphs, "node", "nodes")
-        ));
+        assumptions.push(format!("subgraphs of {} (If/Loop/Scan bodies) neither counted nor costed", plural(subgraphs, "node", "nodes")));
     }
     if external.0 > 0 {
         assumptions.push(format!(
@@ -1771,10 +1736,7 @@ fn analyse(g: &Graph<'_>, sequence_length: Option<f64>) -> Result<GraphStats, St
         ));
     }
     for (dt, count) in &unknown_types {
-        assumptions.push(format!(
-            "data type {dt} not interpreted ({}): counted as nonzero",
-            plural(*count, "initializer", "initializers")
-        ));
+        assumptions.push(format!("data type {dt} not interpreted ({}): counted as nonzero", plural(*count, "initializer", "initializers")));
     }
 
     Ok(GraphStats {
@@ -1962,10 +1924,7 @@ mod tests {
     #[test]
     fn gemm_respects_trans_b_and_typed_float_data() {
         let g = G {
-            nodes: vec![
-                node("Gemm", &["x", "W1", "c1"], &["h"], &[attr_i("transB", 1)]),
-                node("Gemm", &["h", "W2"], &["y"], &[attr_i("transB", 0)]),
-            ],
+            nodes: vec![node("Gemm", &["x", "W1", "c1"], &["h"], &[attr_i("transB", 1)]), node("Gemm", &["h", "W2"], &["y"], &[attr_i("transB", 0)])],
             inits: vec![
                 // [N=2, K=5] stored transposed, typed float_data with a -0.0.
                 tensor_float_data("W1", &[2, 5], &[1.0, -0.0, 2.0, 3.0, 0.0, 4.0, 5.0, 6.0, 7.0, 8.0]),
@@ -2005,12 +1964,7 @@ mod tests {
 
         // SAME_UPPER padding, stride 2 on a 7x7 input: ceil(7/2) = 4.
         let same = G {
-            nodes: vec![node(
-                "Conv",
-                &["x", "W1"],
-                &["y"],
-                &[attr_s("auto_pad", "SAME_UPPER"), attr_ints("strides", &[2, 2])],
-            )],
+            nodes: vec![node("Conv", &["x", "W1"], &["y"], &[attr_s("auto_pad", "SAME_UPPER"), attr_ints("strides", &[2, 2])])],
             inits: vec![tensor_f32("W1", &[4, 3, 3, 3], &[1.0; 108])],
             inputs: vec![value_info("x", FLOAT, &[P("N"), V(3), V(7), V(7)])],
             outputs: vec![value_info("y", FLOAT, &[P("N"), V(4), P("h"), P("w")])],
@@ -2174,9 +2128,9 @@ mod tests {
                 tensor_ints("i32", 6, 5, &[2], &[-1, 0]),
                 tensor_raw("u8", 2, &[4], &[0, 255, 0, 1]),
                 tensor_raw("bool", 9, &[2], &[1, 0]),
-                tensor_raw("int4", 22, &[3], &[0x10, 0x00]), // 0, 1, 0
+                tensor_raw("int4", 22, &[3], &[0x10, 0x00]),             // 0, 1, 0
                 tensor_raw("bf16", 16, &[2], &[0x00, 0x80, 0x80, 0x3f]), // -0.0, 1.0
-                tensor_raw("e4m3fnuz", 18, &[2], &[0x80, 0x00]), // NaN, 0
+                tensor_raw("e4m3fnuz", 18, &[2], &[0x80, 0x00]),         // NaN, 0
                 tensor_ints("f16typed", 10, 5, &[2], &[0x8000, 0x3c00]),
                 external,
             ],
@@ -2188,10 +2142,7 @@ mod tests {
         assert_eq!(s.parameters, 3 + 2 + 3 + 2 + 4 + 2 + 3 + 2 + 2 + 2 + 100);
         assert_eq!(s.nonzero_parameters, 1 + 1 + 2 + 1 + 2 + 1 + 1 + 1 + 1 + 1 + 100);
         assert_eq!(s.parameter_bytes, 6 + 16 + 24 + 8 + 4 + 2 + 2 + 4 + 2 + 4 + 400);
-        assert_eq!(
-            s.assumptions,
-            vec!["external data not read (1 initializer, 100 elements): counted as nonzero".to_string()]
-        );
+        assert_eq!(s.assumptions, vec!["external data not read (1 initializer, 100 elements): counted as nonzero".to_string()]);
     }
 
     #[test]
@@ -2293,13 +2244,7 @@ mod tests {
         assert_eq!(s.flops_per_example, 8.0, "unknown shape: the fallback of one row");
         // Absurd dims are errors, not overflows.
         let mut big = tabular_matmul();
-        big.inits.push(cat(&[
-            f_int(1, i64::MAX),
-            f_int(1, i64::MAX),
-            f_int(2, FLOAT),
-            f_str(8, "huge"),
-            f_int(14, 1),
-        ]));
+        big.inits.push(cat(&[f_int(1, i64::MAX), f_int(1, i64::MAX), f_int(2, FLOAT), f_str(8, "huge"), f_int(14, 1)]));
         assert!(graph_stats(&model(&big), None).unwrap_err().contains("more than 2^64"));
     }
 
@@ -2308,18 +2253,61 @@ mod tests {
         // Shape propagation on nonsense: random ops wired to random tensors, random attributes
         // with extreme values, constant int inputs with extreme values.
         const OPS: &[&str] = &[
-            "MatMul", "Gemm", "Conv", "QLinearConv", "QLinearMatMul", "FusedMatMul", "MaxPool", "AveragePool",
-            "GlobalAveragePool", "Gather", "ReduceSum", "ReduceMean", "ArgMax", "Unsqueeze", "Squeeze",
-            "Transpose", "Flatten", "Reshape", "Concat", "Slice", "Split", "Expand", "Pad", "Shape", "Constant",
-            "ConstantOfShape", "Add", "Where", "DynamicQuantizeLinear", "Dropout", "Relu", "Cast",
+            "MatMul",
+            "Gemm",
+            "Conv",
+            "QLinearConv",
+            "QLinearMatMul",
+            "FusedMatMul",
+            "MaxPool",
+            "AveragePool",
+            "GlobalAveragePool",
+            "Gather",
+            "ReduceSum",
+            "ReduceMean",
+            "ArgMax",
+            "Unsqueeze",
+            "Squeeze",
+            "Transpose",
+            "Flatten",
+            "Reshape",
+            "Concat",
+            "Slice",
+            "Split",
+            "Expand",
+            "Pad",
+            "Shape",
+            "Constant",
+            "ConstantOfShape",
+            "Add",
+            "Where",
+            "DynamicQuantizeLinear",
+            "Dropout",
+            "Relu",
+            "Cast",
         ];
         const ATTRS: &[&str] = &[
-            "axes", "axis", "perm", "pads", "strides", "dilations", "kernel_shape", "split", "transA", "transB",
-            "keepdims", "group", "allowzero", "ceil_mode", "value_ints", "value_int", "starts", "ends",
+            "axes",
+            "axis",
+            "perm",
+            "pads",
+            "strides",
+            "dilations",
+            "kernel_shape",
+            "split",
+            "transA",
+            "transB",
+            "keepdims",
+            "group",
+            "allowzero",
+            "ceil_mode",
+            "value_ints",
+            "value_int",
+            "starts",
+            "ends",
         ];
         let extremes = [i64::MIN, -3, -2, -1, 0, 1, 2, 3, 7, i64::MAX, 1 << 40];
-        let rounds: u64 =
-            std::env::var("GRAPH_STATS_FUZZ_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(300);
+        let rounds: u64 = std::env::var("GRAPH_STATS_FUZZ_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(300);
         let mut rng = Rng::new(7);
         let pick = |rng: &mut Rng| extremes[rng.below(extremes.len() as u64) as usize];
         for _ in 0..rounds {
@@ -2327,8 +2315,7 @@ mod tests {
             let mut nodes = Vec::new();
             for i in 0..1 + rng.below(12) {
                 let op = OPS[rng.below(OPS.len() as u64) as usize];
-                let inputs: Vec<String> =
-                    (0..rng.below(5)).map(|_| names[rng.below(names.len() as u64) as usize].clone()).collect();
+                let inputs: Vec<String> = (0..rng.below(5)).map(|_| names[rng.below(names.len() as u64) as usize].clone()).collect();
                 let outputs: Vec<String> = (0..1 + rng.below(3)).map(|j| format!("t{i}_{j}")).collect();
                 let attrs: Vec<Vec<u8>> = (0..rng.below(4))
                     .map(|_| {
@@ -2349,14 +2336,8 @@ mod tests {
             let c: Vec<i64> = (0..rng.below(5)).map(|_| pick(&mut rng)).collect();
             let g = G {
                 nodes,
-                inits: vec![
-                    tensor_f32("W", &[2, 3, 1, 1], &[1.0; 6]),
-                    tensor_ints("c", INT64, 7, &[c.len() as i64], &c),
-                ],
-                inputs: vec![
-                    value_info("x", FLOAT, &[P("N"), V(3), V(5), P("w")]),
-                    value_info("ids", INT64, &[P("N"), P("S")]),
-                ],
+                inits: vec![tensor_f32("W", &[2, 3, 1, 1], &[1.0; 6]), tensor_ints("c", INT64, 7, &[c.len() as i64], &c)],
+                inputs: vec![value_info("x", FLOAT, &[P("N"), V(3), V(5), P("w")]), value_info("ids", INT64, &[P("N"), P("S")])],
                 outputs: vec![value_info("t0_0", FLOAT, &[P("N")])],
                 value_info: vec![],
             };
@@ -2383,20 +2364,11 @@ mod tests {
             assert_eq!(s.nonzero_parameters, f["nonzero_parameters"].as_u64().unwrap(), "{rel} nonzero");
             assert_eq!(s.parameter_bytes, f["parameter_bytes"].as_u64().unwrap(), "{rel} bytes");
             let want = f["flops_per_example"].as_f64().unwrap();
-            assert!(
-                (s.flops_per_example - want).abs() <= 1e-9 * want.abs(),
-                "{rel} flops {} vs {want}",
-                s.flops_per_example
-            );
-            let want_ops: Vec<(String, u64)> =
-                f["op_counts"].as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.as_u64().unwrap())).collect();
+            assert!((s.flops_per_example - want).abs() <= 1e-9 * want.abs(), "{rel} flops {} vs {want}", s.flops_per_example);
+            let want_ops: Vec<(String, u64)> = f["op_counts"].as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.as_u64().unwrap())).collect();
             assert_eq!(s.op_counts, want_ops, "{rel} op counts");
             // Every fixture's costed ops are exact: nothing guessed.
-            assert!(
-                s.assumptions.iter().all(|a| a.starts_with("no costed op depends")),
-                "{rel}: {:?}",
-                s.assumptions
-            );
+            assert!(s.assumptions.iter().all(|a| a.starts_with("no costed op depends")), "{rel}: {:?}", s.assumptions);
         }
     }
 
@@ -2463,8 +2435,7 @@ mod tests {
         }
         // Random edits of real models (overwrite, insert, delete a byte): any answer but a panic.
         // GRAPH_STATS_FUZZ_ROUNDS raises the count for a longer local run.
-        let rounds: u64 =
-            std::env::var("GRAPH_STATS_FUZZ_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(300);
+        let rounds: u64 = std::env::var("GRAPH_STATS_FUZZ_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(300);
         for rel in ["adult/int8.onnx", "adult/pruned.onnx", "errors/nan_output.onnx", "tweets/distilled.onnx"] {
             let original = fixture(rel);
             for _ in 0..rounds {

@@ -220,9 +220,16 @@ pub fn resolve(reference: &HubRef, raw: &str) -> Result<ResolvedModel, HubError>
 /// Resolves `reference` (given on the command line as `raw`) to files in `settings.cache`:
 /// from the cache alone when `settings.offline`, otherwise from `settings.endpoint`.
 pub fn resolve_with(reference: &HubRef, raw: &str, settings: &HubSettings) -> Result<ResolvedModel, HubError> {
-    reference.validate().map_err(|why| HubError::Reference { reference: raw.to_string(), message: format!("`{raw}` is not a valid Hugging Face reference: {why}; {EXPECTED}") })?;
+    reference.validate().map_err(|why| HubError::Reference {
+        reference: raw.to_string(),
+        message: format!("`{raw}` is not a valid Hugging Face reference: {why}; {EXPECTED}"),
+    })?;
     if settings.offline {
-        return from_cache(reference, raw, &settings.cache).map_err(|missing| HubError::NotCached { reference: raw.to_string(), cache: settings.cache.clone(), missing });
+        return from_cache(reference, raw, &settings.cache).map_err(|missing| HubError::NotCached {
+            reference: raw.to_string(),
+            cache: settings.cache.clone(),
+            missing,
+        });
     }
     let ctx = Context { reference, raw, settings };
     let mut builder = HFClient::builder()
@@ -534,7 +541,10 @@ mod tests {
     fn picks_the_model_its_data_tokenizer_and_config() {
         let files = |names: &[&str]| names.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         let s = Selection::pick(&files(&["README.md", "model.onnx", "onnx/model.onnx", "tokenizer.json", "config.json"])).unwrap();
-        assert_eq!(s, Selection { model: "model.onnx".into(), external_data: vec![], tokenizer: Some("tokenizer.json".into()), config: Some("config.json".into()) });
+        assert_eq!(
+            s,
+            Selection { model: "model.onnx".into(), external_data: vec![], tokenizer: Some("tokenizer.json".into()), config: Some("config.json".into()) }
+        );
         let s = Selection::pick(&files(&["onnx/model.onnx", "onnx/model.onnx_data", "onnx/config.json", "config.json", "tokenizer.json"])).unwrap();
         assert_eq!(s.model, "onnx/model.onnx");
         assert_eq!(s.external_data, vec!["onnx/model.onnx_data".to_string()]);

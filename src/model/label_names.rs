@@ -43,8 +43,7 @@ impl LabelNames {
     /// Reads `id2label` from a config.json; `Ok(None)` when the file has no `id2label`.
     pub fn from_config(path: &Path) -> Result<Option<Self>, LabelNamesError> {
         let text = std::fs::read_to_string(path).map_err(|source| LabelNamesError::Io { path: path.into(), source })?;
-        let json: Value =
-            serde_json::from_str(&text).map_err(|source| LabelNamesError::Json { path: path.into(), source })?;
+        let json: Value = serde_json::from_str(&text).map_err(|source| LabelNamesError::Json { path: path.into(), source })?;
         let Some(map) = json.get("id2label") else { return Ok(None) };
         let shape = |problem: String| LabelNamesError::Shape { path: path.into(), problem };
         let map = map.as_object().ok_or_else(|| shape("is not an object".into()))?;

@@ -38,11 +38,7 @@ impl Runtime {
     /// needs; one shared pool hands its spinning threads straight to the next run.
     pub fn load(explicit: Option<&Path>, threads: Option<usize>) -> Result<Self, RuntimeError> {
         let library = runtime_library::locate(explicit)?;
-        let load_error = |message: String| RuntimeError::Load {
-            path: library.path.display().to_string(),
-            origin: library.origin.clone(),
-            message,
-        };
+        let load_error = |message: String| RuntimeError::Load { path: library.path.display().to_string(), origin: library.origin.clone(), message };
         let builder = ort::init_from(&library.path).map_err(|e| load_error(e.to_string()))?;
         let pool = ort::environment::GlobalThreadPoolOptions::default()
             .with_intra_threads(threads.unwrap_or(0))
@@ -66,8 +62,7 @@ fn library_version(path: &Path) -> Option<String> {
     // are ONNX Runtime's stable C entry points, and the returned string is static in the library.
     unsafe {
         let lib = libloading::Library::new(path).ok()?;
-        let get_base: libloading::Symbol<unsafe extern "C" fn() -> *const ort::sys::OrtApiBase> =
-            lib.get(b"OrtGetApiBase").ok()?;
+        let get_base: libloading::Symbol<unsafe extern "C" fn() -> *const ort::sys::OrtApiBase> = lib.get(b"OrtGetApiBase").ok()?;
         let base = get_base();
         if base.is_null() {
             return None;
@@ -79,10 +74,7 @@ fn library_version(path: &Path) -> Option<String> {
 
 /// "git-branch=rel-1.31.1, ..." -> "1.31.1"; the whole string when it has no such field.
 fn version_from_build_info(info: &str) -> String {
-    info.split([',', ' '])
-        .find_map(|part| part.strip_prefix("git-branch=rel-"))
-        .map(str::to_string)
-        .unwrap_or_else(|| info.trim().to_string())
+    info.split([',', ' ']).find_map(|part| part.strip_prefix("git-branch=rel-")).map(str::to_string).unwrap_or_else(|| info.trim().to_string())
 }
 
 fn element_type_name(t: TensorElementType) -> String {
@@ -119,7 +111,9 @@ fn build_session(runtime: &Runtime, bytes: &[u8], device: Device) -> ort::Result
         #[cfg(feature = "tensorrt")]
         Device::TensorRt(id) => builder.with_execution_providers([ort::ep::TensorRT::default().with_device_id(id).build().error_on_failure()])?,
         #[allow(unreachable_patterns)]
-        other => return Err(ort::Error::new(format!("this fidelity binary was built without {} support (cargo features `cuda` / `tensorrt`)", other.provider()))),
+        other => {
+            return Err(ort::Error::new(format!("this fidelity binary was built without {} support (cargo features `cuda` / `tensorrt`)", other.provider())))
+        }
     };
     builder.commit_from_memory(bytes)
 }
@@ -132,11 +126,7 @@ impl OnnxBackend {
     /// Loads a model for `device`; with `allow_fallback`, a provider that cannot load falls back to
     /// the CPU and the reason is kept in [`ModelInfo::fallback`].
     pub fn load(runtime: &Runtime, name: &str, path: &Path, device: Device, allow_fallback: bool) -> Result<Self, ModelError> {
-        let bytes = std::fs::read(path).map_err(|source| ModelError::Io {
-            model: name.into(),
-            path: path.into(),
-            source,
-        })?;
+        let bytes = std::fs::read(path).map_err(|source| ModelError::Io { model: name.into(), path: path.into(), source })?;
         let load_error = |e: ort::Error| ModelError::Load { model: name.into(), path: path.into(), message: e.to_string() };
         // A file ONNX Runtime cannot parse is a load error whatever the device: check on the CPU first
         // only when a GPU provider fails, to tell the two apart.
@@ -164,11 +154,7 @@ impl OnnxBackend {
                 _ => None,
             })
             .ok_or_else(|| ModelError::NoClassOutput { model: name.into(), outputs: describe_outputs(&session) })?;
-        let inputs = session
-            .inputs()
-            .iter()
-            .map(|i| (i.name().to_string(), i.dtype().tensor_type().unwrap_or(TensorElementType::Float32)))
-            .collect::<Vec<_>>();
+        let inputs = session.inputs().iter().map(|i| (i.name().to_string(), i.dtype().tensor_type().unwrap_or(TensorElementType::Float32))).collect::<Vec<_>>();
         let info = ModelInfo {
             name: name.into(),
             path: path.into(),
@@ -189,17 +175,9 @@ impl OnnxBackend {
         let model = || self.info.name.clone();
         let mut values = Vec::with_capacity(self.inputs.len());
         for (name, ty) in &self.inputs {
-            let tensor = batch.get(name).ok_or_else(|| ModelError::MissingInput {
-                model: model(),
-                input: name.clone(),
-                provided: batch.names().join(", "),
-            })?;
-            let type_error = || ModelError::InputType {
-                model: model(),
-                input: name.clone(),
-                expected: element_type_name(*ty),
-                given: tensor.dtype_name().into(),
-            };
+            let tensor = batch.get(name).ok_or_else(|| ModelError::MissingInput { model: model(), input: name.clone(), provided: batch.names().join(", ") })?;
+            let type_error =
+                || ModelError::InputType { model: model(), input: name.clone(), expected: element_type_name(*ty), given: tensor.dtype_name().into() };
             let ort_error = |e: ort::Error| ModelError::Inference { model: model(), message: e.to_string() };
             let value: ort::session::SessionInputValue<'b> = match (tensor, ty) {
                 (InputTensor::Int64(a), TensorElementType::Int64) => TensorRef::from_array_view(a.view()).map_err(ort_error)?.into(),

@@ -47,9 +47,7 @@ fn library_file_name(version: &str) -> String {
 /// fidelity's cache directory.
 pub fn cache_dir() -> Option<PathBuf> {
     let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
-    var("FIDELITY_CACHE_DIR")
-        .or_else(|| var("XDG_CACHE_HOME").map(|p| p.join("fidelity")))
-        .or_else(|| var("HOME").map(|p| p.join(".cache").join("fidelity")))
+    var("FIDELITY_CACHE_DIR").or_else(|| var("XDG_CACHE_HOME").map(|p| p.join("fidelity"))).or_else(|| var("HOME").map(|p| p.join(".cache").join("fidelity")))
 }
 
 /// Finds (or fetches) the library. `explicit` is the `--ort-lib` / `ORT_DYLIB_PATH` value.
@@ -107,10 +105,8 @@ fn fetch_wheel_into(cache: &Path, target: &Path) -> Result<(), String> {
                 if target.is_dir() {
                     return Ok(()); // another process finished the fetch
                 }
-                let stale = std::fs::metadata(&lock)
-                    .and_then(|m| m.modified())
-                    .map(|t| t.elapsed().unwrap_or_default() > Duration::from_secs(600))
-                    .unwrap_or(true);
+                let stale =
+                    std::fs::metadata(&lock).and_then(|m| m.modified()).map(|t| t.elapsed().unwrap_or_default() > Duration::from_secs(600)).unwrap_or(true);
                 if stale || SystemTime::now() > deadline {
                     let _ = std::fs::remove_file(&lock);
                 }
@@ -125,23 +121,16 @@ fn fetch_wheel_into(cache: &Path, target: &Path) -> Result<(), String> {
     let python = std::env::var("FIDELITY_PYTHON").unwrap_or_else(|_| "python3".into());
     let staging = cache.join(format!(".fetch-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&staging);
-    eprintln!(
-        "fidelity: first run: fetching ONNX Runtime {PINNED_VERSION} from PyPI with `{python} -m pip download` into {}",
-        target.display()
-    );
-    let result = download_and_extract(&python, &staging).and_then(|()| {
-        std::fs::rename(staging.join("lib"), target).map_err(|e| format!("cannot move into {}: {e}", target.display()))
-    });
+    eprintln!("fidelity: first run: fetching ONNX Runtime {PINNED_VERSION} from PyPI with `{python} -m pip download` into {}", target.display());
+    let result = download_and_extract(&python, &staging)
+        .and_then(|()| std::fs::rename(staging.join("lib"), target).map_err(|e| format!("cannot move into {}: {e}", target.display())));
     let _ = std::fs::remove_dir_all(&staging);
     result
 }
 
 fn download_and_extract(python: &str, staging: &Path) -> Result<(), String> {
     let run = |args: &[&str]| -> Result<(), String> {
-        let out = Command::new(python)
-            .args(args)
-            .output()
-            .map_err(|e| format!("cannot run {python}: {e}"))?;
+        let out = Command::new(python).args(args).output().map_err(|e| format!("cannot run {python}: {e}"))?;
         if out.status.success() {
             Ok(())
         } else {

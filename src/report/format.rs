@@ -90,9 +90,11 @@ pub fn cost_rows(batch_sizes: &[usize], batch_size: usize, models: &[CostView]) 
                 format!("{:.3}", sp.latency_ms_p50),
                 format!("{:.3}", sp.latency_ms_p95),
             ];
-            row.extend(sizes.iter().map(|b| {
-                sp.throughput.iter().find(|t| t.batch_size == *b).map_or_else(|| "-".into(), |t| format!("{:.0}", t.examples_per_second.median))
-            }));
+            row.extend(
+                sizes
+                    .iter()
+                    .map(|b| sp.throughput.iter().find(|t| t.batch_size == *b).map_or_else(|| "-".into(), |t| format!("{:.0}", t.examples_per_second.median))),
+            );
             row.push(m.session_memory_bytes.map_or_else(|| "-".into(), |b| format!("{:.1}", b as f64 / 1e6)));
             row.push(format!("{:.2}", m.info.bytes as f64 / 1e6));
             row.extend(graph_cells(m.size));
@@ -107,7 +109,8 @@ pub fn attack_rows(report: &super::Report) -> (Vec<String>, Vec<Vec<String>>) {
     if report.attack.is_none() {
         return (vec![], vec![]);
     }
-    let header = ["model", "attacked", "after-attack acc", "success rate", "mean queries", "perturbed share", "transfer from teacher"].map(String::from).to_vec();
+    let header =
+        ["model", "attacked", "after-attack acc", "success rate", "mean queries", "perturbed share", "transfer from teacher"].map(String::from).to_vec();
     let rows = std::iter::once(&report.teacher)
         .chain(report.students.iter().map(|s| &s.model))
         .filter_map(|m| {
@@ -151,7 +154,9 @@ pub fn level(report: &super::Report) -> String {
 /// The students table every writer shows: teacher first, then each student with intervals.
 pub fn student_rows(report: &super::Report) -> (Vec<String>, Vec<Vec<String>>) {
     let level = level(report);
-    let header = ["model", "Acc", &format!("ΔAcc [{level}]"), &format!("L-L [{level}]"), &format!("P-L [{level}]"), "NFR", "PFR", "KL", "McNemar p"].map(String::from).to_vec();
+    let header = ["model", "Acc", &format!("ΔAcc [{level}]"), &format!("L-L [{level}]"), &format!("P-L [{level}]"), "NFR", "PFR", "KL", "McNemar p"]
+        .map(String::from)
+        .to_vec();
     let mut rows = vec![vec![
         report.teacher.info.name.clone(),
         percent(report.teacher.accuracy),

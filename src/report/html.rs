@@ -36,7 +36,6 @@ fn fill(template: &str, values: &[(&str, String)]) -> String {
     out
 }
 
-
 fn table(header: &[String], rows: &[(String, Vec<String>)]) -> String {
     let mut out = String::from("<table><thead><tr>");
     for h in header {
@@ -67,7 +66,11 @@ fn attack_section(report: &Report) -> String {
         return String::new();
     }
     let rows: Vec<(String, Vec<String>)> = rows.into_iter().map(|r| (String::new(), r.iter().map(|c| esc(c)).collect())).collect();
-    format!("<section id=\"robustness\"><h2>Robustness (black-box attacks)</h2>{}<p class=\"note\">Percent. {}</p></section>", table(&header, &rows), esc(report.conventions.attacks))
+    format!(
+        "<section id=\"robustness\"><h2>Robustness (black-box attacks)</h2>{}<p class=\"note\">Percent. {}</p></section>",
+        table(&header, &rows),
+        esc(report.conventions.attacks)
+    )
 }
 
 fn speed_section(report: &Report) -> String {
@@ -110,7 +113,11 @@ fn batch_section(report: &Report) -> String {
             );
         }
     }
-    if out.is_empty() { out } else { format!("<section id=\"batch\"><h2>Serving conditions</h2>{out}</section>") }
+    if out.is_empty() {
+        out
+    } else {
+        format!("<section id=\"batch\"><h2>Serving conditions</h2>{out}</section>")
+    }
 }
 
 fn worst_groups(report: &Report) -> String {
@@ -120,10 +127,22 @@ fn worst_groups(report: &Report) -> String {
         .filter_map(|s| {
             let name = s.statistics.worst_group.as_ref()?;
             let g = s.statistics.groups.iter().find(|g| &g.name == name)?;
-            Some(format!("<li><strong>{}</strong>: {} (n = {}, accuracy {} → {}, label loyalty {})</li>", esc(&s.model.info.name), esc(name), g.metrics.n, percent(g.metrics.teacher_accuracy), percent(g.metrics.student_accuracy), percent(Some(g.metrics.label_loyalty))))
+            Some(format!(
+                "<li><strong>{}</strong>: {} (n = {}, accuracy {} → {}, label loyalty {})</li>",
+                esc(&s.model.info.name),
+                esc(name),
+                g.metrics.n,
+                percent(g.metrics.teacher_accuracy),
+                percent(g.metrics.student_accuracy),
+                percent(Some(g.metrics.label_loyalty))
+            ))
         })
         .collect();
-    if items.is_empty() { String::new() } else { format!("<section id=\"worst\"><h2>Who is hurt most</h2><ul>{}</ul></section>", items.concat()) }
+    if items.is_empty() {
+        String::new()
+    } else {
+        format!("<section id=\"worst\"><h2>Who is hurt most</h2><ul>{}</ul></section>", items.concat())
+    }
 }
 
 /// Horizontal bars per group: teacher accuracy (grey) and student accuracy (blue) with the
@@ -131,8 +150,21 @@ fn worst_groups(report: &Report) -> String {
 fn group_chart(s: &StudentReport) -> String {
     let groups = &s.statistics.groups;
     let labelled = s.fidelity.labelled > 0;
-    let value = |g: &crate::subgroups::GroupReport| if labelled { (g.metrics.teacher_accuracy, g.metrics.student_accuracy, g.intervals.as_ref().and_then(|i| i.student_accuracy)) } else { (None, Some(g.metrics.label_loyalty), g.intervals.as_ref().map(|i| i.label_loyalty)) };
-    let lowest = groups.iter().flat_map(|g| { let (t, st, i) = value(g); [t, st, i.map(|i| i.lower)] }).flatten().fold(1.0f64, f64::min);
+    let value = |g: &crate::subgroups::GroupReport| {
+        if labelled {
+            (g.metrics.teacher_accuracy, g.metrics.student_accuracy, g.intervals.as_ref().and_then(|i| i.student_accuracy))
+        } else {
+            (None, Some(g.metrics.label_loyalty), g.intervals.as_ref().map(|i| i.label_loyalty))
+        }
+    };
+    let lowest = groups
+        .iter()
+        .flat_map(|g| {
+            let (t, st, i) = value(g);
+            [t, st, i.map(|i| i.lower)]
+        })
+        .flatten()
+        .fold(1.0f64, f64::min);
     let lo = ((lowest * 10.0).floor() / 10.0).clamp(0.0, 0.9);
     let (label_w, plot_w, row_h) = (250.0, 520.0, 28.0);
     let x = |v: f64| label_w + (v - lo) / (1.0 - lo) * plot_w;
@@ -148,7 +180,13 @@ fn group_chart(s: &StudentReport) -> String {
         let label = format!("{}{} (n={})", g.name, if g.too_small { " · too small" } else { "" }, g.metrics.n);
         let _ = write!(svg, "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>", label_w - 8.0, y + 14.0, esc(&label));
         if let Some(t) = t {
-            let _ = write!(svg, "<rect x=\"{:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"9\" fill=\"{TEACHER_COLOUR}\"><title>teacher {}</title></rect>", label_w, (x(t) - label_w).max(0.0), percent(Some(t)));
+            let _ = write!(
+                svg,
+                "<rect x=\"{:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"9\" fill=\"{TEACHER_COLOUR}\"><title>teacher {}</title></rect>",
+                label_w,
+                (x(t) - label_w).max(0.0),
+                percent(Some(t))
+            );
         }
         if let Some(st) = st {
             let opacity = if g.too_small { 0.45 } else { 1.0 };
@@ -172,7 +210,13 @@ fn js_chart(s: &StudentReport) -> String {
     let mut svg = format!("<svg class=\"chart chart-js\" data-student=\"{}\" role=\"img\" aria-label=\"distribution of per-example JS distance\" width=\"{w}\" height=\"{ht}\" viewBox=\"0 0 {w} {ht}\">", esc(&s.model.info.name));
     for (i, &c) in h.counts.iter().enumerate() {
         let bh = (ht - 2.0 * pad) * c as f64 / max;
-        let _ = write!(svg, "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{bh:.1}\" fill=\"{STUDENT_COLOUR}\"><title>{c} examples</title></rect>", pad + bar * i as f64, ht - pad - bh, (bar - 1.0).max(0.5));
+        let _ = write!(
+            svg,
+            "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{bh:.1}\" fill=\"{STUDENT_COLOUR}\"><title>{c} examples</title></rect>",
+            pad + bar * i as f64,
+            ht - pad - bh,
+            (bar - 1.0).max(0.5)
+        );
     }
     let _ = write!(svg, "<text x=\"{pad}\" y=\"{:.1}\">0</text><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{:.3}</text><text x=\"{:.1}\" y=\"14\" text-anchor=\"middle\">√JS(teacher, student) per example; tallest bar {}</text></svg>", ht - 6.0, w - pad, ht - 6.0, h.upper, w / 2.0, max as u64);
     svg
@@ -184,21 +228,40 @@ fn student_section(report: &Report, s: &StudentReport, level: &str) -> String {
     if !report.statistics.group_attributes.is_empty() {
         let _ = write!(out, "<h3>By group</h3><p class=\"legend\"><span style=\"background:{TEACHER_COLOUR}\"></span>teacher<span style=\"background:{STUDENT_COLOUR}\"></span>student ({level} interval)</p>{}", group_chart(s));
         let (header, rows) = super::format::group_rows(report, s);
-        let rows: Vec<(String, Vec<String>)> = rows.iter().map(|(small, r)| (if *small { "small".into() } else { String::new() }, r.iter().map(|c| esc(c)).collect())).collect();
+        let rows: Vec<(String, Vec<String>)> =
+            rows.iter().map(|(small, r)| (if *small { "small".into() } else { String::new() }, r.iter().map(|c| esc(c)).collect())).collect();
         out.push_str(&table(&header, &rows));
     }
     let _ = write!(out, "<h3>Probability distance to the teacher</h3>{}", js_chart(s));
     if !s.disagreements.is_empty() {
         let header = ["example", "text", "gold", "teacher", "student"].map(String::from);
-        let rows: Vec<(String, Vec<String>)> = s.disagreements.iter().map(|d| {
-            let text = match (&d.text, &d.text_pair) {
-                (Some(a), Some(b)) => format!("{} ‖ {}", esc(a), esc(b)),
-                (Some(a), None) => esc(a),
-                _ => "(tensor input)".into(),
-            };
-            (String::new(), vec![esc(&d.origin), format!("<span class=\"text\">{text}</span>"), d.gold.as_deref().map(esc).unwrap_or_default(), format!("{} ({:.2})", esc(&d.teacher), d.teacher_probability), format!("{} ({:.2})", esc(&d.student), d.student_probability)])
-        }).collect();
-        let _ = write!(out, "<h3>Where they disagree (first {} in file order)</h3>{}", s.disagreements.len(), table(&header, &rows).replace("<td><span class=\"text\">", "<td class=\"text\"><span class=\"text\">"));
+        let rows: Vec<(String, Vec<String>)> = s
+            .disagreements
+            .iter()
+            .map(|d| {
+                let text = match (&d.text, &d.text_pair) {
+                    (Some(a), Some(b)) => format!("{} ‖ {}", esc(a), esc(b)),
+                    (Some(a), None) => esc(a),
+                    _ => "(tensor input)".into(),
+                };
+                (
+                    String::new(),
+                    vec![
+                        esc(&d.origin),
+                        format!("<span class=\"text\">{text}</span>"),
+                        d.gold.as_deref().map(esc).unwrap_or_default(),
+                        format!("{} ({:.2})", esc(&d.teacher), d.teacher_probability),
+                        format!("{} ({:.2})", esc(&d.student), d.student_probability),
+                    ],
+                )
+            })
+            .collect();
+        let _ = write!(
+            out,
+            "<h3>Where they disagree (first {} in file order)</h3>{}",
+            s.disagreements.len(),
+            table(&header, &rows).replace("<td><span class=\"text\">", "<td class=\"text\"><span class=\"text\">")
+        );
     }
     out.push_str("</section>");
     out
@@ -209,28 +272,62 @@ pub fn render(report: &Report) -> Vec<u8> {
     let verdict = report.verdict();
     let facts = format!(
         "Data {}: {} examples ({} labelled) · ONNX Runtime {} ({}) · batch {} (serving {}) · {} bootstrap resamples, seed {}{}",
-        esc(&report.data.path.display().to_string()), report.data.examples, report.data.labelled, esc(&report.runtime.onnxruntime_version), esc(&report.teacher.info.provider),
-        report.batching.batch_size, report.batching.serving_batch_size, report.statistics.settings.bootstrap.resamples, report.statistics.settings.bootstrap.seed,
+        esc(&report.data.path.display().to_string()),
+        report.data.examples,
+        report.data.labelled,
+        esc(&report.runtime.onnxruntime_version),
+        esc(&report.teacher.info.provider),
+        report.batching.batch_size,
+        report.batching.serving_batch_size,
+        report.statistics.settings.bootstrap.resamples,
+        report.statistics.settings.bootstrap.seed,
         if report.complete { String::new() } else { " · <strong>incomplete run</strong>".into() }
     );
     let c = &report.conventions;
-    let conventions = [("probability loyalty", c.probability_loyalty), ("label loyalty", c.label_loyalty), ("ties", c.argmax_ties), ("flip rates", c.flip_rates), ("KL", c.kl), ("probabilities", c.probabilities), ("intervals", c.intervals), ("McNemar", c.mcnemar), ("groups", c.groups), ("representation", c.representation), ("amplification", c.amplification), ("harm ranking", c.harm_ranking), ("attacks", c.attacks)]
-        .iter().map(|(k, v)| format!("<li><strong>{k}</strong>: {}</li>", esc(v))).collect::<String>();
-    let html = fill(TEMPLATE, &[
-        ("css", CSS.to_string()),
-        ("name", esc(&report.name)),
-        ("verdict_class", match verdict { "pass" => "pass", "fail" => "fail", _ => "none" }.to_string()),
-        ("verdict", format!("{} ({} of {} checks passed)", verdict.to_uppercase(), report.gate.passed, report.gate.checks.len())),
-        ("facts", facts),
-        ("students_table", students_table(report)),
-        ("gate", attack_section(report) + &speed_section(report) + &gate_section(report)),
-        ("batch", batch_section(report)),
-        ("worst_groups", worst_groups(report)),
-        ("student_sections", report.students.iter().map(|s| student_section(report, s, &level)).collect()),
-        ("conventions", format!("<ul>{conventions}</ul>")),
-        ("version", esc(report.tool.version)),
-        ("schema", report.schema_version.to_string()),
-    ]);
+    let conventions = [
+        ("probability loyalty", c.probability_loyalty),
+        ("label loyalty", c.label_loyalty),
+        ("ties", c.argmax_ties),
+        ("flip rates", c.flip_rates),
+        ("KL", c.kl),
+        ("probabilities", c.probabilities),
+        ("intervals", c.intervals),
+        ("McNemar", c.mcnemar),
+        ("groups", c.groups),
+        ("representation", c.representation),
+        ("amplification", c.amplification),
+        ("harm ranking", c.harm_ranking),
+        ("attacks", c.attacks),
+    ]
+    .iter()
+    .map(|(k, v)| format!("<li><strong>{k}</strong>: {}</li>", esc(v)))
+    .collect::<String>();
+    let html = fill(
+        TEMPLATE,
+        &[
+            ("css", CSS.to_string()),
+            ("name", esc(&report.name)),
+            (
+                "verdict_class",
+                match verdict {
+                    "pass" => "pass",
+                    "fail" => "fail",
+                    _ => "none",
+                }
+                .to_string(),
+            ),
+            ("verdict", format!("{} ({} of {} checks passed)", verdict.to_uppercase(), report.gate.passed, report.gate.checks.len())),
+            ("facts", facts),
+            ("students_table", students_table(report)),
+            ("gate", attack_section(report) + &speed_section(report) + &gate_section(report)),
+            ("batch", batch_section(report)),
+            ("worst_groups", worst_groups(report)),
+            ("student_sections", report.students.iter().map(|s| student_section(report, s, &level)).collect()),
+            ("conventions", format!("<ul>{conventions}</ul>")),
+            ("version", esc(report.tool.version)),
+            ("schema", report.schema_version.to_string()),
+        ],
+    );
     html.into_bytes()
 }
 
@@ -247,7 +344,21 @@ mod tests {
 
     #[test]
     fn the_template_has_no_placeholder_left_unfilled() {
-        let keys = ["css", "name", "verdict_class", "verdict", "facts", "students_table", "gate", "batch", "worst_groups", "student_sections", "conventions", "version", "schema"];
+        let keys = [
+            "css",
+            "name",
+            "verdict_class",
+            "verdict",
+            "facts",
+            "students_table",
+            "gate",
+            "batch",
+            "worst_groups",
+            "student_sections",
+            "conventions",
+            "version",
+            "schema",
+        ];
         let out = fill(TEMPLATE, &keys.map(|k| (k, String::new())));
         assert!(!out.contains("{{"), "{out}");
     }

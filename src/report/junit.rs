@@ -11,12 +11,7 @@ fn number(x: Option<f64>) -> String {
 pub fn render(report: &Report) -> Vec<u8> {
     let gate = &report.gate;
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let _ = writeln!(
-        out,
-        "<testsuites name=\"fidelity\" tests=\"{}\" failures=\"{}\">",
-        gate.checks.len(),
-        gate.failed
-    );
+    let _ = writeln!(out, "<testsuites name=\"fidelity\" tests=\"{}\" failures=\"{}\">", gate.checks.len(), gate.failed);
     let _ = writeln!(
         out,
         "  <testsuite name=\"fidelity.{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"0\">",

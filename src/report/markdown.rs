@@ -17,7 +17,14 @@ fn table(out: &mut String, header: &[&str], rows: &[Vec<String>]) {
 pub fn render(report: &Report) -> Vec<u8> {
     let mut out = String::new();
     let _ = writeln!(out, "# fidelity report: {}\n", cell(&report.name));
-    let _ = writeln!(out, "**Verdict: {}** ({} of {} gate checks passed){}\n", report.verdict().to_uppercase(), report.gate.passed, report.gate.checks.len(), if report.complete { "" } else { " — **incomplete run**" });
+    let _ = writeln!(
+        out,
+        "**Verdict: {}** ({} of {} gate checks passed){}\n",
+        report.verdict().to_uppercase(),
+        report.gate.passed,
+        report.gate.checks.len(),
+        if report.complete { "" } else { " — **incomplete run**" }
+    );
     let _ = writeln!(
         out,
         "Data `{}`: {} examples ({} labelled). ONNX Runtime {} ({}). Batch size {} (serving {}), JS log base {}, {} bootstrap resamples, seed {}.\n",
@@ -55,7 +62,11 @@ pub fn render(report: &Report) -> Vec<u8> {
         let header: Vec<&str> = header.iter().map(String::as_str).collect();
         let rows: Vec<Vec<String>> = rows.into_iter().map(|r| r.iter().map(|c| cell(c)).collect()).collect();
         table(&mut out, &header, &rows);
-        let _ = writeln!(out, "Measured on this machine, teacher and students interleaved; speedup = teacher time / student time per round, median (range).\n{}\n", super::format::TIMING_END);
+        let _ = writeln!(
+            out,
+            "Measured on this machine, teacher and students interleaved; speedup = teacher time / student time per round, median (range).\n{}\n",
+            super::format::TIMING_END
+        );
     }
 
     if !report.gate.checks.is_empty() {

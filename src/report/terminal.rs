@@ -5,13 +5,10 @@ use super::format::{correction_name, p_value, percent, plain, signed_percent, wi
 use super::Report;
 use std::fmt::Write;
 
-
-
 /// Left-aligns the first column and right-aligns the others.
 pub(crate) fn render_table(rows: &[Vec<String>]) -> String {
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> =
-        (0..cols).map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0)).collect();
+    let widths: Vec<usize> = (0..cols).map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0)).collect();
     let mut out = String::new();
     for row in rows {
         let mut line = String::new();
@@ -131,7 +128,9 @@ pub fn render(report: &Report) -> Vec<u8> {
         .chain(report.students.iter().map(|s| &s.model))
         .filter_map(|m| {
             let cells = super::format::size_cells(m);
-            m.size.as_ref().map(|_| format!("{} {:.2} MB, {} params ({} nonzero), {} FLOPs/ex", m.info.name, m.info.bytes as f64 / 1e6, cells[0], cells[1], cells[2]))
+            m.size
+                .as_ref()
+                .map(|_| format!("{} {:.2} MB, {} params ({} nonzero), {} FLOPs/ex", m.info.name, m.info.bytes as f64 / 1e6, cells[0], cells[1], cells[2]))
         })
         .collect();
     if !sizes.is_empty() {
@@ -226,8 +225,6 @@ fn render_batch_dependence(report: &Report, out: &mut String) {
         let _ = writeln!(out, "batch-invariant: {} (max |Δp| {largest:.1e} across batchings).", invariant.join(", "));
     }
 }
-
-
 
 /// Overall intervals per student, then one table of groups per student.
 fn render_statistics(report: &Report, out: &mut String) {

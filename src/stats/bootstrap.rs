@@ -284,9 +284,8 @@ mod tests {
 
     #[test]
     fn unlabelled_samples_have_no_accuracy_intervals() {
-        let data: Vec<PairedSample> = (0..40)
-            .map(|i| PairedSample { teacher_correct: None, student_correct: None, agree: i % 3 != 0, probability_loyalty: 0.9 })
-            .collect();
+        let data: Vec<PairedSample> =
+            (0..40).map(|i| PairedSample { teacher_correct: None, student_correct: None, agree: i % 3 != 0, probability_loyalty: 0.9 }).collect();
         let r = &paired_bootstrap(&[data], BootstrapSettings { resamples: 50, ..Default::default() })[0];
         assert!(r.teacher_accuracy.is_none() && r.accuracy_delta.is_none());
     }

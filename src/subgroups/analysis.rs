@@ -76,12 +76,7 @@ fn intervals(samples: &PairedSamples, settings: BootstrapSettings) -> Option<Pai
 }
 
 fn mcnemar(m: &FidelityMetrics) -> Option<McNemar> {
-    (m.labelled > 0).then(|| McNemar {
-        b: m.negative_flips,
-        c: m.positive_flips,
-        p_value: mcnemar_exact(m.negative_flips, m.positive_flips),
-        p_adjusted: None,
-    })
+    (m.labelled > 0).then(|| McNemar { b: m.negative_flips, c: m.positive_flips, p_value: mcnemar_exact(m.negative_flips, m.positive_flips), p_adjusted: None })
 }
 
 fn relative_error_change(m: &FidelityMetrics) -> Option<f64> {
@@ -96,12 +91,7 @@ fn amplification(group: &FidelityMetrics, overall: &FidelityMetrics) -> Option<f
 }
 
 /// Analyses one student's comparisons over the given groups.
-pub fn analyse(
-    comparisons: &[ExampleComparison],
-    overall: &FidelityMetrics,
-    groups: &[Group],
-    settings: SubgroupSettings,
-) -> SubgroupSummary {
+pub fn analyse(comparisons: &[ExampleComparison], overall: &FidelityMetrics, groups: &[Group], settings: SubgroupSettings) -> SubgroupSummary {
     let group_metrics: Vec<FidelityMetrics> =
         groups.iter().map(|g| g.members.iter().map(|&i| &comparisons[i]).collect::<FidelityAccumulator>().finish()).collect();
     analyse_samples(&samples(comparisons, 0..comparisons.len()), overall, groups, &group_metrics, settings)
@@ -126,8 +116,7 @@ pub fn analyse_samples(
             let metrics = metrics.clone();
             let share = g.members.len() as f64 / n;
             let too_small = g.members.len() < settings.min_group_size;
-            let disagreement_share =
-                (disagreements > 0).then(|| (metrics.n - metrics.agreements) as f64 / disagreements as f64);
+            let disagreement_share = (disagreements > 0).then(|| (metrics.n - metrics.agreements) as f64 / disagreements as f64);
             // Each group's resamples come from their own stream family, fixed by the seed and the group's place.
             let bootstrap = BootstrapSettings { seed: settings.bootstrap.seed.wrapping_add(k as u64 + 1), ..settings.bootstrap };
             GroupReport {
@@ -151,12 +140,7 @@ pub fn analyse_samples(
     if let Some(t) = overall_test.as_mut() {
         t.p_adjusted = None;
     }
-    SubgroupSummary {
-        intervals: intervals(samples, settings.bootstrap),
-        mcnemar: overall_test,
-        groups: reports,
-        worst_group,
-    }
+    SubgroupSummary { intervals: intervals(samples, settings.bootstrap), mcnemar: overall_test, groups: reports, worst_group }
 }
 
 fn adjust_p_values(reports: &mut [GroupReport], correction: Correction) {
@@ -198,7 +182,13 @@ mod tests {
         let mut cs = Vec::new();
         let mut attrs = Vec::new();
         for i in 0..40 {
-            cs.push(if i < 8 { comparison(1, 0, 1) } else if i < 30 { comparison(1, 1, 1) } else { comparison(0, 0, 1) });
+            cs.push(if i < 8 {
+                comparison(1, 0, 1)
+            } else if i < 30 {
+                comparison(1, 1, 1)
+            } else {
+                comparison(0, 0, 1)
+            });
             attrs.push(vec!["A".to_string()]);
         }
         for i in 0..40 {
@@ -217,11 +207,8 @@ mod tests {
         let (cs, attrs) = data();
         let groups = define_groups(&["g".to_string()], &attrs);
         let overall = cs.iter().collect::<FidelityAccumulator>().finish();
-        let settings = SubgroupSettings {
-            min_group_size: 30,
-            bootstrap: BootstrapSettings { resamples: 200, confidence: 0.95, seed: 1 },
-            correction: Correction::Holm,
-        };
+        let settings =
+            SubgroupSettings { min_group_size: 30, bootstrap: BootstrapSettings { resamples: 200, confidence: 0.95, seed: 1 }, correction: Correction::Holm };
         let s = analyse(&cs, &overall, &groups, settings);
         let a = &s.groups[0];
         // A: teacher 30/40 right, student 22/40 -> delta -0.2; 8 of 13 disagreements overall.

@@ -51,7 +51,14 @@ impl GroupsBuilder {
     pub fn new(attributes: &[String]) -> Self {
         let n = attributes.len();
         let crossings: Vec<Vec<usize>> = (0..n).map(|a| vec![a]).chain((0..n).flat_map(|a| (a + 1..n).map(move |b| vec![a, b]))).collect();
-        Self { attributes: attributes.to_vec(), ids: vec![Default::default(); crossings.len()], crossings, found: Vec::new(), key: String::new(), next_example: 0 }
+        Self {
+            attributes: attributes.to_vec(),
+            ids: vec![Default::default(); crossings.len()],
+            crossings,
+            found: Vec::new(),
+            key: String::new(),
+            next_example: 0,
+        }
     }
 
     /// Records the next example (`row`: its values in attribute order); returns its groups' discovery ids.
@@ -112,16 +119,11 @@ mod tests {
     #[test]
     fn singles_then_pairs_in_sorted_order() {
         let attrs = vec!["sex".to_string(), "race".to_string()];
-        let rows: Vec<Vec<String>> = [("M", "White"), ("F", "Black"), ("F", "White"), ("M", "White")]
-            .iter()
-            .map(|(s, r)| vec![s.to_string(), r.to_string()])
-            .collect();
+        let rows: Vec<Vec<String>> =
+            [("M", "White"), ("F", "Black"), ("F", "White"), ("M", "White")].iter().map(|(s, r)| vec![s.to_string(), r.to_string()]).collect();
         let g = define_groups(&attrs, &rows);
         let names: Vec<&str> = g.iter().map(|g| g.name.as_str()).collect();
-        assert_eq!(
-            names,
-            ["sex=F", "sex=M", "race=Black", "race=White", "sex=F & race=Black", "sex=F & race=White", "sex=M & race=White"]
-        );
+        assert_eq!(names, ["sex=F", "sex=M", "race=Black", "race=White", "sex=F & race=Black", "sex=F & race=White", "sex=M & race=White"]);
         assert_eq!(g[1].members, vec![0, 3]);
         assert_eq!(g[6].members, vec![0, 3]);
     }

@@ -5,15 +5,8 @@ use crate::util::{assert_close, compare_report, fixture, golden, student};
 use serde_json::Value;
 
 const STUDENTS: [&str; 3] = ["pruned", "distilled", "int8"];
-const POINT: [&str; 7] = [
-    "teacher_accuracy",
-    "student_accuracy",
-    "accuracy_delta",
-    "label_loyalty",
-    "probability_loyalty",
-    "negative_flip_rate",
-    "positive_flip_rate",
-];
+const POINT: [&str; 7] =
+    ["teacher_accuracy", "student_accuracy", "accuracy_delta", "label_loyalty", "probability_loyalty", "negative_flip_rate", "positive_flip_rate"];
 
 fn adult_args(data: &str) -> Vec<String> {
     let mut args: Vec<String> = ["teacher", "pruned", "distilled", "int8"].iter().map(|m| fixture(&format!("adult/{m}.onnx"))).collect();

@@ -60,7 +60,10 @@ fn tensor_attack_on_tabular_models() {
 fn an_attack_budget_of_zero_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let f = |p: &str| fixture(&format!("tweets/{p}"));
-    let run = fidelity(["compare", &f("teacher.onnx"), &f("int8.onnx"), "--data", &f("test.jsonl"), "--attack-n", "10", "--attack-queries", "0", "--quiet"], dir.path());
+    let run = fidelity(
+        ["compare", &f("teacher.onnx"), &f("int8.onnx"), "--data", &f("test.jsonl"), "--attack-n", "10", "--attack-queries", "0", "--quiet"],
+        dir.path(),
+    );
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("--attack-queries") && run.stderr.contains("at least 1"), "{}", run.stderr);
 }
@@ -70,7 +73,22 @@ fn gates_on_attack_metrics() {
     let dir = tempfile::tempdir().unwrap();
     let f = |p: &str| fixture(&format!("tweets/{p}"));
     let args = |gate: &str| {
-        vec!["compare".to_string(), f("teacher.onnx"), f("pruned.onnx"), f("int8.onnx"), "--data".into(), f("test.jsonl"), "--attack-n".into(), "40".into(), "--no-speed".into(), "--bootstrap".into(), "0".into(), "--quiet".into(), "--gate".into(), gate.to_string()]
+        vec![
+            "compare".to_string(),
+            f("teacher.onnx"),
+            f("pruned.onnx"),
+            f("int8.onnx"),
+            "--data".into(),
+            f("test.jsonl"),
+            "--attack-n".into(),
+            "40".into(),
+            "--no-speed".into(),
+            "--bootstrap".into(),
+            "0".into(),
+            "--quiet".into(),
+            "--gate".into(),
+            gate.to_string(),
+        ]
     };
     // The int8 student is fooled by nearly every teacher adversarial example: a tight gate fails.
     let run = fidelity(args("int8: transfer_success_rate <= 0.5"), dir.path());
@@ -79,7 +97,8 @@ fn gates_on_attack_metrics() {
     let run = fidelity(args("after_attack_accuracy >= 0.0"), dir.path());
     assert_eq!(run.code, 0, "{}", run.stderr);
     // Without attacks, an attack gate is a configuration error.
-    let run = fidelity(["compare", &f("teacher.onnx"), &f("int8.onnx"), "--data", &f("test.jsonl"), "--quiet", "--gate", "attack_success_rate <= 0.5"], dir.path());
+    let run =
+        fidelity(["compare", &f("teacher.onnx"), &f("int8.onnx"), "--data", &f("test.jsonl"), "--quiet", "--gate", "attack_success_rate <= 0.5"], dir.path());
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("--attack-n"), "{}", run.stderr);
 }

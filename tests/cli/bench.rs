@@ -8,7 +8,17 @@ fn bench_measures_every_model_and_sizes_match_the_onnx_package() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("bench.json");
     let r = fidelity(
-        ["bench", "--suite", &crate::util::root().join("suites/tweets.toml").to_string_lossy(), "--speed-examples", "64", "--speed-repetitions", "3", "--out", out.to_str().unwrap()],
+        [
+            "bench",
+            "--suite",
+            &crate::util::root().join("suites/tweets.toml").to_string_lossy(),
+            "--speed-examples",
+            "64",
+            "--speed-repetitions",
+            "3",
+            "--out",
+            out.to_str().unwrap(),
+        ],
         dir.path(),
     );
     assert_eq!(r.code, 0, "{}", r.stderr);

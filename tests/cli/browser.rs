@@ -27,13 +27,38 @@ fn html_report_renders_in_headless_chromium() {
     let html = dir.path().join("report.html");
     let f = |p: &str| fixture(&format!("tweets/{p}"));
     let run = fidelity(
-        ["compare", &f("teacher.onnx"), &f("pruned.onnx"), &f("distilled.onnx"), &f("int8.onnx"), "--data", &f("test.jsonl"), "--group-column", "topic", "--bootstrap", "100", "--gate", "int8: label_loyalty >= 0.99", "--html", html.to_str().unwrap(), "--quiet"],
+        [
+            "compare",
+            &f("teacher.onnx"),
+            &f("pruned.onnx"),
+            &f("distilled.onnx"),
+            &f("int8.onnx"),
+            "--data",
+            &f("test.jsonl"),
+            "--group-column",
+            "topic",
+            "--bootstrap",
+            "100",
+            "--gate",
+            "int8: label_loyalty >= 0.99",
+            "--html",
+            html.to_str().unwrap(),
+            "--quiet",
+        ],
         dir.path(),
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     let profile = dir.path().join("profile");
     let out = Command::new(&browser)
-        .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"])
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--no-first-run",
+            "--disable-sync",
+        ])
         .arg(format!("--user-data-dir={}", profile.display()))
         .arg("--dump-dom")
         .arg(format!("file://{}", html.display()))

@@ -40,10 +40,7 @@ fn a_file_that_is_not_onnx() {
 
 #[test]
 fn a_missing_data_file() {
-    fails_with(
-        &[&fixture("adult/teacher.onnx"), &fixture("adult/int8.onnx"), "--data", "/nonexistent/data.npz"],
-        &["/nonexistent/data.npz", "--data"],
-    );
+    fails_with(&[&fixture("adult/teacher.onnx"), &fixture("adult/int8.onnx"), "--data", "/nonexistent/data.npz"], &["/nonexistent/data.npz", "--data"]);
 }
 
 #[test]
@@ -159,7 +156,15 @@ fn a_student_whose_config_orders_the_classes_differently() {
 #[test]
 fn a_model_input_the_data_cannot_provide() {
     fails(
-        vec![fixture("adult/teacher.onnx"), fixture("adult/int8.onnx"), "--data".into(), fixture("tweets/test.jsonl"), "--tokenizer".into(), fixture("tweets/tokenizer.json"), "--unlabelled".into()],
+        vec![
+            fixture("adult/teacher.onnx"),
+            fixture("adult/int8.onnx"),
+            "--data".into(),
+            fixture("tweets/test.jsonl"),
+            "--tokenizer".into(),
+            fixture("tweets/tokenizer.json"),
+            "--unlabelled".into(),
+        ],
         &["model teacher needs input 'features'", "input_ids, attention_mask, token_type_ids"],
     );
 }
@@ -232,8 +237,13 @@ fn a_data_path_that_is_a_folder() {
 fn long_and_empty_texts_are_kept_and_counted() {
     let dir = tempfile::tempdir().unwrap();
     let long = "delayed flight again ".repeat(100);
-    let data = write(dir.path(), "d.jsonl", &format!("{{\"text\": \"{long}\", \"label\": 0}}\n{{\"text\": \"\", \"label\": 1}}\n{{\"text\": \"fine\", \"label\": 2}}\n"));
-    let (run, report) = crate::util::compare_report(&[&fixture("tweets/teacher.onnx"), &fixture("tweets/int8.onnx"), "--data", &data, "--bootstrap", "0", "--no-speed"]);
+    let data = write(
+        dir.path(),
+        "d.jsonl",
+        &format!("{{\"text\": \"{long}\", \"label\": 0}}\n{{\"text\": \"\", \"label\": 1}}\n{{\"text\": \"fine\", \"label\": 2}}\n"),
+    );
+    let (run, report) =
+        crate::util::compare_report(&[&fixture("tweets/teacher.onnx"), &fixture("tweets/int8.onnx"), "--data", &data, "--bootstrap", "0", "--no-speed"]);
     assert_eq!(report["data"]["inputs"]["truncated"], 1);
     assert_eq!(report["data"]["inputs"]["empty_texts"], 1);
     assert_eq!(report["data"]["examples"], 3);
@@ -248,7 +258,10 @@ fn token_ids_outside_the_model_vocabulary() {
     tokenizer["model"]["vocab"]["zzzqqq"] = serde_json::json!(5000);
     let tok = write(dir.path(), "tokenizer.json", &tokenizer.to_string());
     let data = write(dir.path(), "d.jsonl", "{\"text\": \"zzzqqq\", \"label\": 0}\n");
-    fails(tweets(&fixture("tweets/int8.onnx"), &data, &["--tokenizer", &tok]), &["model teacher failed during inference", "outside the model's vocabulary", "--tokenizer"]);
+    fails(
+        tweets(&fixture("tweets/int8.onnx"), &data, &["--tokenizer", &tok]),
+        &["model teacher failed during inference", "outside the model's vocabulary", "--tokenizer"],
+    );
 }
 
 /// Writes an uncompressed .npz holding `features` as int64 (the model wants float32) and labels.
@@ -320,14 +333,24 @@ fn a_feature_column_holding_text() {
 #[test]
 fn a_tokenizer_for_tensor_data() {
     fails(
-        vec![fixture("adult/teacher.onnx"), fixture("adult/int8.onnx"), "--data".into(), fixture("adult/test.npz"), "--tokenizer".into(), fixture("tweets/tokenizer.json")],
+        vec![
+            fixture("adult/teacher.onnx"),
+            fixture("adult/int8.onnx"),
+            "--data".into(),
+            fixture("adult/test.npz"),
+            "--tokenizer".into(),
+            fixture("tweets/tokenizer.json"),
+        ],
         &["--tokenizer", "is for text data", "drop --tokenizer"],
     );
 }
 
 #[test]
 fn a_group_column_given_twice() {
-    fails(tweets(&fixture("tweets/int8.onnx"), &fixture("tweets/test.jsonl"), &["--group-column", "topic", "--group-column", "topic"]), &["--group-column topic", "twice"]);
+    fails(
+        tweets(&fixture("tweets/int8.onnx"), &fixture("tweets/test.jsonl"), &["--group-column", "topic", "--group-column", "topic"]),
+        &["--group-column topic", "twice"],
+    );
 }
 
 #[test]

@@ -200,7 +200,12 @@ fn serve(mut stream: TcpStream, state: &State, addr: SocketAddr) -> std::io::Res
         head.split("\r\n").skip(1).find_map(|l| l.split_once(':').filter(|(k, _)| k.trim().eq_ignore_ascii_case(name)).map(|(_, v)| v.trim().to_string()))
     };
     let path = target.split('?').next().unwrap_or("").to_string();
-    state.seen.lock().unwrap().push(Seen { method: method.clone(), path: path.clone(), authorization: header("authorization"), user_agent: header("user-agent") });
+    state.seen.lock().unwrap().push(Seen {
+        method: method.clone(),
+        path: path.clone(),
+        authorization: header("authorization"),
+        user_agent: header("user-agent"),
+    });
     let answer = route(state, &path, header("authorization").as_deref(), addr);
     let mut out = format!("HTTP/1.1 {}\r\nConnection: close\r\nContent-Length: {}\r\n", answer.status, answer.body.len());
     for (k, v) in &answer.headers {
@@ -258,7 +263,11 @@ fn route(state: &State, path: &str, authorization: Option<&str>, addr: SocketAdd
     };
     if let Some(needed) = repo.token {
         if authorization != Some(format!("Bearer {needed}").as_str()) {
-            return Answer { status: "403 Forbidden", headers: vec![("X-Error-Code", "GatedRepo".into()), ("X-Error-Message", "Access to this model is restricted".into())], body: vec![] };
+            return Answer {
+                status: "403 Forbidden",
+                headers: vec![("X-Error-Code", "GatedRepo".into()), ("X-Error-Message", "Access to this model is restricted".into())],
+                body: vec![],
+            };
         }
     }
     if rev != repo.sha && !repo.refs.contains(&rev) {
@@ -288,7 +297,11 @@ fn route(state: &State, path: &str, authorization: Option<&str>, addr: SocketAdd
     } else {
         Answer {
             status: "200 OK",
-            headers: vec![("ETag", format!("\"{}\"", &hash[..40])), ("X-Repo-Commit", repo.sha.to_string()), ("Content-Type", "application/octet-stream".into())],
+            headers: vec![
+                ("ETag", format!("\"{}\"", &hash[..40])),
+                ("X-Repo-Commit", repo.sha.to_string()),
+                ("Content-Type", "application/octet-stream".into()),
+            ],
             body: bytes.clone(),
         }
     }
@@ -348,7 +361,8 @@ fn hub_reference_resolves_from_the_mock_hub_then_offline_from_its_cache() {
     }
 
     // A tag at the same commit asks the hub for its commit, and finds the files already cached.
-    let tagged = resolve_with(&reference("hf://fidelity-test/tweets-teacher@v1.0"), "hf://fidelity-test/tweets-teacher@v1.0", &hub.settings(cache.path())).unwrap();
+    let tagged =
+        resolve_with(&reference("hf://fidelity-test/tweets-teacher@v1.0"), "hf://fidelity-test/tweets-teacher@v1.0", &hub.settings(cache.path())).unwrap();
     assert_eq!((tagged.revision.as_str(), &tagged.model), (TEACHER_SHA, &online.model));
     assert_eq!(std::fs::read_to_string(refs.join("v1.0")).unwrap(), TEACHER_SHA);
     assert_eq!(hub.seen().iter().filter(|s| s.path.contains("/resolve/")).count(), seen.iter().filter(|s| s.path.contains("/resolve/")).count());
@@ -504,7 +518,19 @@ fn compare_takes_hub_references_online_then_offline() {
     let endpoint = hub.endpoint();
     let run = |offline: bool, out: &str| {
         let out = dir.path().join(out);
-        let args = ["compare", "hf://fidelity-test/tweets-teacher", "int8=hf://fidelity-test/tweets-int8@v1.0", "--data", &data, "--bootstrap", "0", "--no-speed", "--quiet", "--out", out.to_str().unwrap()];
+        let args = [
+            "compare",
+            "hf://fidelity-test/tweets-teacher",
+            "int8=hf://fidelity-test/tweets-int8@v1.0",
+            "--data",
+            &data,
+            "--bootstrap",
+            "0",
+            "--no-speed",
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+        ];
         let r = fidelity_with_env(&args, dir.path(), &hub_env(&endpoint, &cache, offline));
         assert_eq!(r.code, 0, "{}", r.stderr);
         let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out).unwrap()).unwrap();

@@ -60,7 +60,10 @@ fn flags_override_the_suite() {
     let dir = tempfile::tempdir().unwrap();
     let s = suite(dir.path(), PASSING);
     let out = dir.path().join("flag.json");
-    let run = fidelity(["compare", "--suite", &s, "--quiet", "--batch-size", "8", "--gate", "pruned: label_loyalty >= 0.95", "--out", out.to_str().unwrap()], dir.path());
+    let run = fidelity(
+        ["compare", "--suite", &s, "--quiet", "--batch-size", "8", "--gate", "pruned: label_loyalty >= 0.95", "--out", out.to_str().unwrap()],
+        dir.path(),
+    );
     assert_eq!(run.code, 1, "the flag's gate is added to the suite's");
     let json: Value = serde_json::from_str(&std::fs::read_to_string(out).unwrap()).unwrap();
     assert_eq!(json["batching"]["batch_size"], 8);
@@ -114,7 +117,10 @@ fn dataset_text_is_escaped_in_the_html_report() {
     std::fs::write(&data, lines.join("\n")).unwrap();
     let html = dir.path().join("r.html");
     let f = |p: &str| fixture(&format!("tweets/{p}"));
-    let run = fidelity(["compare", &f("teacher.onnx"), &f("pruned.onnx"), "--data", data.to_str().unwrap(), "--html", html.to_str().unwrap(), "--quiet", "--bootstrap", "0"], dir.path());
+    let run = fidelity(
+        ["compare", &f("teacher.onnx"), &f("pruned.onnx"), "--data", data.to_str().unwrap(), "--html", html.to_str().unwrap(), "--quiet", "--bootstrap", "0"],
+        dir.path(),
+    );
     assert_eq!(run.code, 0, "{}", run.stderr);
     let page = std::fs::read_to_string(html).unwrap();
     assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
@@ -221,7 +227,10 @@ fn regenerate(suite: &str, name: &str, dir: &std::path::Path) -> (Reports, Repor
         &root(),
     );
     assert!(run.code == 0 || run.code == 1, "{name}: {}", run.stderr);
-    let committed = |ext: &str| std::fs::read_to_string(root().join(format!("reports/{name}.{ext}"))).unwrap_or_else(|_| panic!("reports/{name}.{ext} is missing: run scripts/regenerate-reports.sh"));
+    let committed = |ext: &str| {
+        std::fs::read_to_string(root().join(format!("reports/{name}.{ext}")))
+            .unwrap_or_else(|_| panic!("reports/{name}.{ext} is missing: run scripts/regenerate-reports.sh"))
+    };
     let fresh = |ext: &str| std::fs::read_to_string(out(ext)).unwrap();
     let texts = |read: &dyn Fn(&str) -> String| ["md", "html", "junit.xml"].iter().map(|e| read(e)).collect();
     (
@@ -262,7 +271,11 @@ fn same_within(a: &Value, b: &Value, tol: f64, at: String) -> Result<(), String>
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => {
             let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
-            if (x - y).abs() <= tol * x.abs().max(y.abs()).max(1.0) { Ok(()) } else { Err(format!("{at}: {x} vs {y}")) }
+            if (x - y).abs() <= tol * x.abs().max(y.abs()).max(1.0) {
+                Ok(())
+            } else {
+                Err(format!("{at}: {x} vs {y}"))
+            }
         }
         (Value::Object(x), Value::Object(y)) => {
             if x.len() != y.len() || x.keys().any(|k| !y.contains_key(k)) {
@@ -270,7 +283,9 @@ fn same_within(a: &Value, b: &Value, tol: f64, at: String) -> Result<(), String>
             }
             x.iter().try_for_each(|(k, v)| same_within(v, &y[k], tol, format!("{at}.{k}")))
         }
-        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => x.iter().zip(y).enumerate().try_for_each(|(i, (v, w))| same_within(v, w, tol, format!("{at}[{i}]"))),
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
+            x.iter().zip(y).enumerate().try_for_each(|(i, (v, w))| same_within(v, w, tol, format!("{at}[{i}]")))
+        }
         _ if a == b => Ok(()),
         _ => Err(format!("{at}: {a} vs {b}")),
     }
@@ -280,7 +295,10 @@ fn same_within(a: &Value, b: &Value, tol: f64, at: String) -> Result<(), String>
 fn numbers_within_the_tolerance_are_the_same_report_and_beyond_it_are_not() {
     let a: Value = serde_json::json!({"acc": 0.5, "n": [300, {"kl": 1e-9}], "name": "x"});
     assert!(same_within(&a, &serde_json::json!({"acc": 0.5000001, "n": [300, {"kl": 2e-9}], "name": "x"}), 1e-6, String::new()).is_ok());
-    assert_eq!(same_within(&a, &serde_json::json!({"acc": 0.5033, "n": [300, {"kl": 1e-9}], "name": "x"}), 1e-6, String::new()).unwrap_err(), ".acc: 0.5 vs 0.5033");
+    assert_eq!(
+        same_within(&a, &serde_json::json!({"acc": 0.5033, "n": [300, {"kl": 1e-9}], "name": "x"}), 1e-6, String::new()).unwrap_err(),
+        ".acc: 0.5 vs 0.5033"
+    );
     assert!(same_within(&a, &serde_json::json!({"acc": 0.5, "n": [301, {"kl": 1e-9}], "name": "x"}), 1e-6, String::new()).unwrap_err().starts_with(".n[0]"));
     assert!(same_within(&a, &serde_json::json!({"acc": 0.5, "n": [300, {"kl": 1e-9}], "name": "y"}), 1e-6, String::new()).is_err());
     assert!(same_within(&a, &serde_json::json!({"acc": 0.5, "n": [300], "name": "x"}), 1e-6, String::new()).is_err());
@@ -329,7 +347,21 @@ fn an_interrupted_run_keeps_the_finished_students_marked_incomplete() {
     let f = |p: &str| fixture(&format!("tweets/{p}"));
     // A long attack phase after the students' fidelity: the run is killed during it.
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_fidelity"))
-        .args(["compare", &f("teacher.onnx"), &f("pruned.onnx"), &f("int8.onnx"), "--data", &f("test.jsonl"), "--attack-n", "2000", "--no-speed", "--bootstrap", "0", "--quiet", "--out"])
+        .args([
+            "compare",
+            &f("teacher.onnx"),
+            &f("pruned.onnx"),
+            &f("int8.onnx"),
+            "--data",
+            &f("test.jsonl"),
+            "--attack-n",
+            "2000",
+            "--no-speed",
+            "--bootstrap",
+            "0",
+            "--quiet",
+            "--out",
+        ])
         .arg(&out)
         .current_dir(dir.path())
         .stdout(std::process::Stdio::null())
@@ -365,7 +397,22 @@ fn two_runs_with_the_same_seed_give_byte_identical_json_apart_from_timings() {
         // Every output goes to the temp dir: the suite would otherwise rewrite reports/.
         let (md, html, junit) = (other("md"), other("html"), other("xml"));
         let r = fidelity(
-            ["compare", "--suite", "suites/tweets.toml", "--quiet", "--out", out.to_str().unwrap(), "--markdown", &md, "--html", &html, "--junit", &junit, "--seed", "3"],
+            [
+                "compare",
+                "--suite",
+                "suites/tweets.toml",
+                "--quiet",
+                "--out",
+                out.to_str().unwrap(),
+                "--markdown",
+                &md,
+                "--html",
+                &html,
+                "--junit",
+                &junit,
+                "--seed",
+                "3",
+            ],
             &root(),
         );
         assert!(r.code == 0 || r.code == 1, "{}", r.stderr);

@@ -10,7 +10,17 @@ fn comparable(mut v: Value) -> Value {
     fn strip(v: &mut Value) {
         match v {
             Value::Object(m) => {
-                for key in ["inference_seconds", "onnxruntime_seconds", "library", "library_origin", "speed", "session_memory_bytes", "peak_rss_bytes", "chunk_size", "batch_invariance"] {
+                for key in [
+                    "inference_seconds",
+                    "onnxruntime_seconds",
+                    "library",
+                    "library_origin",
+                    "speed",
+                    "session_memory_bytes",
+                    "peak_rss_bytes",
+                    "chunk_size",
+                    "batch_invariance",
+                ] {
                     m.remove(key);
                 }
                 m.values_mut().for_each(strip);
@@ -61,7 +71,10 @@ fn csv_feature_results_do_not_depend_on_the_chunk_size() {
     let f = |p: &str| fixture(&format!("adult/{p}"));
     let args: Vec<String> = [f("teacher.onnx"), f("pruned.onnx"), f("int8.onnx"), "--data".into(), f("test.csv")]
         .into_iter()
-        .chain(["--feature-columns", "f*", "--group-column", "sex", "--group-column", "race", "--attack-n", "20", "--bootstrap", "100", "--no-speed"].map(String::from))
+        .chain(
+            ["--feature-columns", "f*", "--group-column", "sex", "--group-column", "race", "--attack-n", "20", "--bootstrap", "100", "--no-speed"]
+                .map(String::from),
+        )
         .collect();
     let whole = run(&args, None);
     let chunked = run(&args, Some("64"));

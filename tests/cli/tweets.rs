@@ -70,14 +70,7 @@ fn the_teacher_against_itself_is_perfectly_loyal() {
     let dir = tempfile::tempdir().unwrap();
     let copy = dir.path().join("same.onnx");
     std::fs::copy(fixture("tweets/teacher.onnx"), &copy).unwrap();
-    let (_, report) = compare_report(&[
-        &fixture("tweets/teacher.onnx"),
-        copy.to_str().unwrap(),
-        "--data",
-        &fixture("tweets/test.jsonl"),
-        "--bootstrap",
-        "0",
-    ]);
+    let (_, report) = compare_report(&[&fixture("tweets/teacher.onnx"), copy.to_str().unwrap(), "--data", &fixture("tweets/test.jsonl"), "--bootstrap", "0"]);
     let f = &student(&report, "same")["fidelity"];
     assert_eq!(f["label_loyalty"], 1.0);
     assert_eq!(f["probability_loyalty"], 1.0);

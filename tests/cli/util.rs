@@ -23,16 +23,9 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<std::ffi::OsStr>,
 {
-    let Output { status, stdout, stderr } = Command::new(env!("CARGO_BIN_EXE_fidelity"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("the fidelity binary runs");
-    Run {
-        code: status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&stderr).into_owned(),
-    }
+    let Output { status, stdout, stderr } =
+        Command::new(env!("CARGO_BIN_EXE_fidelity")).args(args).current_dir(cwd).output().expect("the fidelity binary runs");
+    Run { code: status.code().unwrap_or(-1), stdout: String::from_utf8_lossy(&stdout).into_owned(), stderr: String::from_utf8_lossy(&stderr).into_owned() }
 }
 
 /// Runs `fidelity compare` with `args` plus `--out <tmp>/report.json` and returns the parsed report.
