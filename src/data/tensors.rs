@@ -283,6 +283,7 @@ pub fn read_npz_dataset(path: &Path, columns: &Columns, labels: Option<&LabelNam
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::npy::npy_bytes as npy;
 
     #[test]
     fn batches_slice_the_first_axis() {
@@ -310,19 +311,6 @@ mod tests {
         let ex = |f: Vec<f32>| Example { origin: "row".into(), text: None, text_pair: None, label: Some(0), attributes: vec![], features: f };
         let data = TensorData::from_features(&[ex(vec![1.0, 2.0]), ex(vec![3.0, 4.0])], "features");
         assert_eq!(data.shapes(), vec![("features".to_string(), vec![2, 2])]);
-    }
-
-    fn npy(descr: &str, shape: &str, body: &[u8]) -> Vec<u8> {
-        let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
-        while (10 + header.len() + 1) % 64 != 0 {
-            header.push(' ');
-        }
-        header.push('\n');
-        let mut out = b"\x93NUMPY\x01\x00".to_vec();
-        out.extend((header.len() as u16).to_le_bytes());
-        out.extend(header.as_bytes());
-        out.extend(body);
-        out
     }
 
     fn archive(dir: &Path, members: &[(&str, Vec<u8>)]) -> PathBuf {

@@ -283,25 +283,7 @@ pub fn render(report: &Report) -> Vec<u8> {
         report.statistics.settings.bootstrap.seed,
         if report.complete { String::new() } else { " · <strong>incomplete run</strong>".into() }
     );
-    let c = &report.conventions;
-    let conventions = [
-        ("probability loyalty", c.probability_loyalty),
-        ("label loyalty", c.label_loyalty),
-        ("ties", c.argmax_ties),
-        ("flip rates", c.flip_rates),
-        ("KL", c.kl),
-        ("probabilities", c.probabilities),
-        ("intervals", c.intervals),
-        ("McNemar", c.mcnemar),
-        ("groups", c.groups),
-        ("representation", c.representation),
-        ("amplification", c.amplification),
-        ("harm ranking", c.harm_ranking),
-        ("attacks", c.attacks),
-    ]
-    .iter()
-    .map(|(k, v)| format!("<li><strong>{k}</strong>: {}</li>", esc(v)))
-    .collect::<String>();
+    let conventions = report.conventions.entries().iter().map(|(k, v)| format!("<li><strong>{k}</strong>: {}</li>", esc(v))).collect::<String>();
     let html = fill(
         TEMPLATE,
         &[

@@ -102,22 +102,7 @@ pub fn render(report: &Report) -> Vec<u8> {
     }
 
     let _ = writeln!(out, "## Conventions\n");
-    let c = &report.conventions;
-    for (k, v) in [
-        ("probability loyalty", c.probability_loyalty),
-        ("label loyalty", c.label_loyalty),
-        ("ties", c.argmax_ties),
-        ("flip rates", c.flip_rates),
-        ("KL", c.kl),
-        ("probabilities", c.probabilities),
-        ("intervals", c.intervals),
-        ("McNemar", c.mcnemar),
-        ("groups", c.groups),
-        ("representation", c.representation),
-        ("amplification", c.amplification),
-        ("harm ranking", c.harm_ranking),
-        ("attacks", c.attacks),
-    ] {
+    for (k, v) in report.conventions.entries() {
         let _ = writeln!(out, "- **{k}**: {}", cell(v));
     }
     let _ = writeln!(out, "- **signed changes**: {} means the student is below the teacher", signed_percent(Some(-0.01)));

@@ -170,6 +170,25 @@ impl Conventions {
             attacks: "TextAttack conventions: after-attack accuracy = (originally correct - successes) / attacked, examples already misclassified count as failures of the model and cost 0 queries; attack success rate = successes / originally correct; mean queries over originally-correct examples; perturbed share = changed words / words, mean over successes; every model row sent is one query; transfer success rate = teacher adversarial examples that also fool the student / teacher successes the student classified correctly before. Text: word importance by deletion, greedy synonym substitution (WordNet by default: no context or part-of-speech check, no inflections), stop words kept; pairs perturb the second text. Tensors: SimBA in an L-infinity ball",
         }
     }
+
+    /// The conventions as (heading, text), in the order every writer lists them.
+    pub fn entries(&self) -> [(&'static str, &'static str); 13] {
+        [
+            ("probability loyalty", self.probability_loyalty),
+            ("label loyalty", self.label_loyalty),
+            ("ties", self.argmax_ties),
+            ("flip rates", self.flip_rates),
+            ("KL", self.kl),
+            ("probabilities", self.probabilities),
+            ("intervals", self.intervals),
+            ("McNemar", self.mcnemar),
+            ("groups", self.groups),
+            ("representation", self.representation),
+            ("amplification", self.amplification),
+            ("harm ranking", self.harm_ranking),
+            ("attacks", self.attacks),
+        ]
+    }
 }
 
 /// One model as run.
