@@ -14,7 +14,7 @@ use fidelity::compare::attack_run::TextModel;
 use fidelity::data::text::{text_batch, TextEncoder};
 use fidelity::data::{read_dataset, Columns, DataFormat};
 use fidelity::metrics::OutputKind;
-use fidelity::model::{Backend, Device, LabelNames, OnnxBackend, Runtime};
+use fidelity::model::{Backend, LabelNames, OnnxBackend, Runtime};
 use std::path::Path;
 use std::time::Instant;
 
@@ -38,7 +38,8 @@ fn median(mut v: Vec<f64>) -> f64 {
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/tweets");
     let runtime = Runtime::load(None, None).expect("ONNX Runtime loads");
-    let mut model = OnnxBackend::load(&runtime, "teacher", &root.join("teacher.onnx"), Device::Cpu, false).expect("model loads");
+    let mut model =
+        OnnxBackend::load(&runtime, "teacher", &root.join("teacher.onnx"), &fidelity::model::onnx::SessionSettings::default()).expect("model loads");
     let labels = LabelNames::from_config(&root.join("config.json")).unwrap();
     let data = read_dataset(&root.join("test.jsonl"), DataFormat::Jsonl, &Columns::default(), labels.as_ref()).unwrap();
     let encoder = TextEncoder::from_file(&root.join("tokenizer.json"), 512).unwrap();

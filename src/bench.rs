@@ -40,6 +40,8 @@ pub struct ModelCost {
 /// What `fidelity bench` measured; its JSON is this struct.
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchReport {
+    /// Speed is the system's, not the model's: the CPU it was measured on.
+    pub machine: crate::machine::MachineInfo,
     pub tool: Tool,
     pub runtime: RuntimeInfo,
     pub data: PathBuf,
@@ -102,7 +104,9 @@ pub fn run(plan: &ComparePlan) -> Result<BenchReport, BenchError> {
             onnxruntime_version: runtime.version.clone(),
             library: runtime.library.path.clone(),
             library_origin: runtime.library.origin.clone(),
+            integer_numerics: plan.integer_numerics,
         },
+        machine: crate::machine::MachineInfo::detect(),
         data: plan.data.clone(),
         examples: n,
         mean_length,
@@ -127,6 +131,7 @@ pub fn render(report: &BenchReport) -> String {
         report.runtime.onnxruntime_version,
         provider,
     );
+    let _ = writeln!(out, "Machine: {}\n", report.machine.summary());
     let views: Vec<CostView> = report
         .models
         .iter()

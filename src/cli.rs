@@ -100,6 +100,11 @@ pub struct CompareArgs {
     /// file size. Rounded up to a multiple of both batch sizes [default: 8192].
     #[arg(long)]
     pub chunk_size: Option<usize>,
+    /// Integer numerics of quantized models: `cpu` (what this CPU computes), `exact` (ONNX Runtime's
+    /// session.x64quantprecision: exact u8s8 products, as on VNNI/AMX/ARM CPUs), or `both` (each
+    /// student whose int8 weights can saturate also runs exactly, as NAME-exact) [default: cpu].
+    #[arg(long, value_enum)]
+    pub integer_numerics: Option<crate::machine::IntegerNumerics>,
     /// Examples in the seeded batch-invariance check of every model; 0 turns it off [default: 256].
     #[arg(long)]
     pub invariance_sample: Option<usize>,

@@ -12,6 +12,7 @@ pub mod compare;
 pub mod data;
 pub mod evaluate;
 pub mod gate;
+pub mod machine;
 pub mod metrics;
 pub mod model;
 pub mod plan;

@@ -6,6 +6,7 @@ use crate::data::{Columns, DataFormat};
 use crate::evaluate::invariance::{InvarianceSettings, DEFAULT_TOLERANCE};
 use crate::evaluate::BatchOrder;
 use crate::gate::{GateMetric, GateSpec};
+use crate::machine::IntegerNumerics;
 use crate::metrics::{LogBase, OutputKind};
 use crate::model::{hub, Device};
 use crate::speed::SpeedSettings;
@@ -73,6 +74,10 @@ pub struct ModelSource {
     pub device: Device,
     /// Set for `hf://` references: what the hub resolved (commit, tokenizer, config).
     pub hub: Option<hub::ResolvedModel>,
+    /// Run with ONNX Runtime's `session.x64quantprecision` (exact integer products).
+    pub exact_integer: bool,
+    /// For an exact twin (`--integer-numerics both`): the student it is the twin of.
+    pub twin_of: Option<String>,
 }
 
 impl ModelSource {
@@ -98,12 +103,12 @@ impl ModelSource {
     fn parse(arg: &str) -> Self {
         if let Some((name, path)) = arg.split_once('=') {
             if !Path::new(arg).exists() && !name.is_empty() && !name.contains(['/', '\\']) {
-                return Self { name: name.into(), path: path.into(), device: Device::Cpu, hub: None };
+                return Self { name: name.into(), path: path.into(), device: Device::Cpu, hub: None, exact_integer: false, twin_of: None };
             }
         }
         let path = PathBuf::from(arg);
         let name = path.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| arg.to_string());
-        Self { name, path, device: Device::Cpu, hub: None }
+        Self { name, path, device: Device::Cpu, hub: None, exact_integer: false, twin_of: None }
     }
 }
 
@@ -140,6 +145,7 @@ pub struct ComparePlan {
     pub batch_size: usize,
     pub batch_order: BatchOrder,
     pub serving_batch_size: usize,
+    pub integer_numerics: IntegerNumerics,
     /// Examples per streamed step (before rounding to whole batches).
     pub chunk_size: usize,
     pub invariance: InvarianceSettings,
@@ -194,6 +200,31 @@ fn check_models(teacher: &ModelSource, students: &[ModelSource]) -> Result<(), P
     Ok(())
 }
 
+/// `exact`: every model runs with exact integer products. `both`: each student whose int8 weights
+/// can saturate is followed by its exact twin `NAME-exact` (same file, same device). A graph
+/// fidelity cannot read gets no twin; ONNX Runtime still reports its own load errors later.
+fn apply_integer_numerics(numerics: IntegerNumerics, teacher: &mut ModelSource, students: &mut Vec<ModelSource>) -> Result<(), PlanError> {
+    match numerics {
+        IntegerNumerics::Cpu => {}
+        IntegerNumerics::Exact => std::iter::once(teacher).chain(students.iter_mut()).for_each(|m| m.exact_integer = true),
+        IntegerNumerics::Both => {
+            let mut with_twins = Vec::with_capacity(students.len() * 2);
+            for s in students.drain(..) {
+                let prone = std::fs::read(&s.path).ok().and_then(|b| crate::model::graph_stats::integer_kernels(&b).ok()).is_some_and(|k| k.saturation_prone());
+                let twin = prone.then(|| ModelSource { name: format!("{}-exact", s.name), exact_integer: true, twin_of: Some(s.name.clone()), ..s.clone() });
+                with_twins.push(s);
+                with_twins.extend(twin);
+            }
+            *students = with_twins;
+            let names: Vec<&str> = std::iter::once(teacher.name.as_str()).chain(students.iter().map(|s| s.name.as_str())).collect();
+            if let Some(dup) = names.iter().enumerate().find_map(|(i, n)| names[..i].contains(n).then_some(*n)) {
+                return Err(PlanError::DuplicateName { name: dup.to_string() });
+            }
+        }
+    }
+    Ok(())
+}
+
 impl ComparePlan {
     /// Merges the flags with the suite (if any): a flag given wins over the suite, the suite over
     /// the default.
@@ -212,7 +243,7 @@ impl ComparePlan {
             let raw = m.path.to_string_lossy();
             let path = if raw.starts_with(hub::SCHEME) { m.path.clone() } else { resolve(&m.path) };
             let source = match &m.name {
-                Some(name) => ModelSource { name: name.clone(), path, device: Device::Cpu, hub: None },
+                Some(name) => ModelSource { name: name.clone(), path, device: Device::Cpu, hub: None, exact_integer: false, twin_of: None },
                 None => ModelSource::parse(&path.to_string_lossy()),
             };
             let mut source = source.resolve_hub(m.name.is_some())?;
@@ -235,12 +266,14 @@ impl ComparePlan {
         if let Some(d) = &args.teacher_device {
             teacher.device = device(d, "--teacher-device")?;
         }
-        let students: Vec<ModelSource> = if args.students.is_empty() {
+        let mut students: Vec<ModelSource> = if args.students.is_empty() {
             s.students.iter().map(suite_model).collect::<Result<_, _>>()?
         } else {
             args.students.iter().map(|x| from_flag(x)).collect::<Result<_, _>>()?
         };
         check_models(&teacher, &students)?;
+        let integer_numerics = args.integer_numerics.or(s.evaluation.integer_numerics).unwrap_or_default();
+        apply_integer_numerics(integer_numerics, &mut teacher, &mut students)?;
 
         let batch_size = args.batch_size.or(s.evaluation.batch_size).unwrap_or(32);
         let serving_batch_size = args.serving_batch_size.or(s.evaluation.serving_batch_size).unwrap_or(batch_size);
@@ -400,6 +433,7 @@ impl ComparePlan {
             config,
             batch_size,
             batch_order: args.batch_order.or(s.evaluation.batch_order).unwrap_or(BatchOrder::File),
+            integer_numerics,
             serving_batch_size,
             chunk_size,
             invariance,
@@ -439,8 +473,14 @@ mod tests {
     #[test]
     fn model_arguments_take_optional_names() {
         let cpu = Device::Cpu;
-        assert_eq!(ModelSource::parse("a/b/int8.onnx"), ModelSource { name: "int8".into(), path: "a/b/int8.onnx".into(), device: cpu, hub: None });
-        assert_eq!(ModelSource::parse("q=a/b/m.onnx"), ModelSource { name: "q".into(), path: "a/b/m.onnx".into(), device: cpu, hub: None });
+        assert_eq!(
+            ModelSource::parse("a/b/int8.onnx"),
+            ModelSource { name: "int8".into(), path: "a/b/int8.onnx".into(), device: cpu, hub: None, exact_integer: false, twin_of: None }
+        );
+        assert_eq!(
+            ModelSource::parse("q=a/b/m.onnx"),
+            ModelSource { name: "q".into(), path: "a/b/m.onnx".into(), device: cpu, hub: None, exact_integer: false, twin_of: None }
+        );
         assert_eq!(ModelSource::parse("a/x=y.onnx").path, PathBuf::from("a/x=y.onnx"));
     }
 }

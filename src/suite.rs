@@ -79,6 +79,7 @@ pub struct SuiteEvaluation {
     pub batch_size: Option<usize>,
     pub batch_order: Option<BatchOrder>,
     pub serving_batch_size: Option<usize>,
+    pub integer_numerics: Option<crate::machine::IntegerNumerics>,
     pub max_length: Option<usize>,
     pub js_base: Option<JsBase>,
     pub outputs: Option<OutputsArg>,

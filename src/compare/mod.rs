@@ -9,6 +9,7 @@ pub mod model_run;
 use crate::data::text::TextError;
 use crate::data::DataError;
 use crate::evaluate::EvalError;
+use crate::machine::MachineInfo;
 use crate::model::label_names::LabelNamesError;
 use crate::model::onnx::RuntimeError;
 use crate::model::{Backend, LabelNames, ModelError, OnnxBackend, Runtime};
@@ -59,8 +60,9 @@ impl Progress {
     }
 }
 
-fn model_report(backend: &dyn Backend, track: &ModelTrack, accuracy: Option<f64>, session_memory_bytes: Option<u64>) -> ModelReport {
+fn model_report(backend: &dyn Backend, track: &ModelTrack, accuracy: Option<f64>, session_memory_bytes: Option<u64>, machine: &MachineInfo) -> ModelReport {
     ModelReport {
+        kernels: report::machine::kernel_note(backend.info(), machine),
         info: backend.info().clone(),
         output_kind: track.output_kind,
         output_kind_detected: track.output_kind_detected,
@@ -91,7 +93,13 @@ pub(crate) fn load_models(plan: &ComparePlan, runtime: &Runtime) -> Result<Loade
     let mut memory = Vec::new();
     let mut load = |m: &crate::plan::ModelSource| {
         let before = crate::speed::memory::rss_bytes();
-        let backend = OnnxBackend::load(runtime, &m.name, &m.path, m.device, plan.allow_fallback);
+        let settings = crate::model::onnx::SessionSettings {
+            device: m.device,
+            allow_fallback: plan.allow_fallback,
+            exact_integer: m.exact_integer,
+            twin_of: m.twin_of.clone(),
+        };
+        let backend = OnnxBackend::load(runtime, &m.name, &m.path, &settings);
         memory.push(before.zip(crate::speed::memory::rss_bytes()).map(|(b, a)| a.saturating_sub(b)));
         backend
     };
@@ -191,16 +199,19 @@ pub fn run(plan: &ComparePlan) -> Result<Report, CompareError> {
         progress.say(format!("{}: {:.2} s in ONNX Runtime", m.info().name, track.inference_seconds));
     }
     let tally = reader.tally();
+    let machine = MachineInfo::detect();
 
     let mut report = Report {
         schema_version: report::SCHEMA_VERSION,
         name: plan.name.clone(),
         tool: report::Tool::default(),
         complete: false,
+        machine: machine.clone(),
         runtime: RuntimeInfo {
             onnxruntime_version: runtime.version.clone(),
             library: runtime.library.path.clone(),
             library_origin: runtime.library.origin.clone(),
+            integer_numerics: plan.integer_numerics,
         },
         data: DataInfo {
             path: plan.data.clone(),
@@ -226,7 +237,7 @@ pub fn run(plan: &ComparePlan) -> Result<Report, CompareError> {
         peak_rss_bytes: None,
         teacher: ModelReport {
             hub: plan.teacher.hub.clone(),
-            ..model_report(&teacher, &evaluated.models[0], evaluated.teacher.clone().finish().teacher_accuracy, memory[0])
+            ..model_report(&teacher, &evaluated.models[0], evaluated.teacher.clone().finish().teacher_accuracy, memory[0], &machine)
         },
         students: Vec::with_capacity(students.len()),
         gate: crate::gate::GateOutcome { checks: vec![], passed: 0, failed: 0 },
@@ -241,7 +252,7 @@ pub fn run(plan: &ComparePlan) -> Result<Report, CompareError> {
         report.students.push(StudentReport {
             model: ModelReport {
                 hub: plan.students[s].hub.clone(),
-                ..model_report(student, &evaluated.models[s + 1], metrics.student_accuracy, memory[s + 1])
+                ..model_report(student, &evaluated.models[s + 1], metrics.student_accuracy, memory[s + 1], &machine)
             },
             js_histogram: report::Histogram::new(tally.samples.loyalties().iter().map(|l| 1.0 - l), js_upper, 20),
             disagreements: tally.disagreements.clone(),

@@ -17,6 +17,9 @@ fn info(name: &str) -> ModelInfo {
         device: crate::model::Device::Cpu,
         provider: "test".into(),
         fallback: None,
+        integer_kernels: None,
+        exact_integer: false,
+        twin_of: None,
     }
 }
 

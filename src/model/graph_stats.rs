@@ -105,6 +105,32 @@ pub fn graph_stats(bytes: &[u8], sequence_length: Option<f64>) -> Result<GraphSt
     analyse(&graph, sequence_length)
 }
 
+/// The graph's integer kernels (see [`super::integer_kernels`]): parses the file and reads the
+/// range of every int8 initializer stored as `raw_data` (an int8 initializer in typed fields or in
+/// external data has an unknown range). Errors as [`graph_stats`].
+pub fn integer_kernels(bytes: &[u8]) -> Result<super::integer_kernels::IntegerKernels, String> {
+    if bytes.is_empty() {
+        return Err("the file is empty, not an ONNX model".to_string());
+    }
+    let graph = parse_model(bytes).map_err(|e| format!("not a readable ONNX model: {e}"))?;
+    const INT8: i64 = 3;
+    let ranges: HashMap<&str, Option<(i8, i8)>> = graph
+        .initializers
+        .iter()
+        .filter(|t| t.data_type == INT8)
+        .map(|t| {
+            let range = t.raw.filter(|_| !t.external).and_then(|raw| {
+                let values = raw.iter().map(|&b| b as i8);
+                values.clone().min().zip(values.max())
+            });
+            (t.name.as_str(), range)
+        })
+        .collect();
+    let nodes: Vec<super::integer_kernels::NodeView<'_>> =
+        graph.nodes.iter().map(|n| super::integer_kernels::NodeView { op_type: &n.op_type, inputs: &n.inputs, outputs: &n.outputs }).collect();
+    Ok(super::integer_kernels::find(&nodes, &ranges))
+}
+
 // ---------------------------------------------------------------------------------------------
 // Protobuf wire format
 // ---------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@
 pub mod device;
 pub mod graph_stats;
 pub mod hub;
+pub mod integer_kernels;
 pub mod label_names;
 pub mod onnx;
 pub mod runtime_library;
@@ -38,6 +39,13 @@ pub struct ModelInfo {
     pub provider: String,
     /// Why the session fell back to the CPU (with --allow-fallback): ONNX Runtime's message.
     pub fallback: Option<String>,
+    /// Integer kernels in the graph (absent when fidelity's reader cannot read the graph).
+    pub integer_kernels: Option<integer_kernels::IntegerKernels>,
+    /// Run with ONNX Runtime's `session.x64quantprecision = 1`: int8 weights outside [-64, 64]
+    /// rewritten to uint8 so that the exact u8u8 GEMM runs (`--integer-numerics`).
+    pub exact_integer: bool,
+    /// For an exact twin: the student whose file and settings it shares.
+    pub twin_of: Option<String>,
 }
 
 /// One graph input.

@@ -101,9 +101,14 @@ pub struct OnnxBackend {
 /// Builds the session in a function returning `ort::Result`: `SessionBuilder` errors are not
 /// `Send`, so they are turned into messages here and nowhere else. GPU providers are registered
 /// with `error_on_failure`: ONNX Runtime would otherwise fall back to the CPU without a word.
-fn build_session(runtime: &Runtime, bytes: &[u8], device: Device) -> ort::Result<Session> {
+fn build_session(runtime: &Runtime, bytes: &[u8], device: Device, exact_integer: bool) -> ort::Result<Session> {
     // Threads come from the environment's global pool (see `Runtime::load`).
-    let builder = Session::builder(&runtime.environment)?;
+    let mut builder = Session::builder(&runtime.environment)?;
+    if exact_integer {
+        // Read by ONNX Runtime's level-2 graph transformers (on by default) and only on x86-64
+        // CPUs whose u8s8 and u8u8 dispatches differ; elsewhere it changes nothing.
+        builder = builder.with_config_entry(X64_QUANT_PRECISION, "1")?;
+    }
     let mut builder = match device {
         Device::Cpu => builder,
         #[cfg(feature = "cuda")]
@@ -118,24 +123,39 @@ fn build_session(runtime: &Runtime, bytes: &[u8], device: Device) -> ort::Result
     builder.commit_from_memory(bytes)
 }
 
+/// ONNX Runtime's `kOrtSessionOptionsAvx2PrecisionMode` (onnxruntime_session_options_config_keys.h).
+pub const X64_QUANT_PRECISION: &str = "session.x64quantprecision";
+
 fn describe_outputs(session: &Session) -> String {
     session.outputs().iter().map(|o| format!("{}: {}", o.name(), o.dtype())).collect::<Vec<_>>().join(", ")
+}
+
+/// How one model's session is built.
+#[derive(Debug, Clone, Default)]
+pub struct SessionSettings {
+    pub device: Device,
+    /// A GPU provider that cannot load falls back to the CPU (the reason is kept).
+    pub allow_fallback: bool,
+    /// `session.x64quantprecision = 1`.
+    pub exact_integer: bool,
+    pub twin_of: Option<String>,
 }
 
 impl OnnxBackend {
     /// Loads a model for `device`; with `allow_fallback`, a provider that cannot load falls back to
     /// the CPU and the reason is kept in [`ModelInfo::fallback`].
-    pub fn load(runtime: &Runtime, name: &str, path: &Path, device: Device, allow_fallback: bool) -> Result<Self, ModelError> {
+    pub fn load(runtime: &Runtime, name: &str, path: &Path, settings: &SessionSettings) -> Result<Self, ModelError> {
+        let SessionSettings { device, allow_fallback, exact_integer, .. } = *settings;
         let bytes = std::fs::read(path).map_err(|source| ModelError::Io { model: name.into(), path: path.into(), source })?;
         let load_error = |e: ort::Error| ModelError::Load { model: name.into(), path: path.into(), message: e.to_string() };
         // A file ONNX Runtime cannot parse is a load error whatever the device: check on the CPU first
         // only when a GPU provider fails, to tell the two apart.
         let started = std::time::Instant::now();
-        let (session, provider, fallback) = match build_session(runtime, &bytes, device) {
+        let (session, provider, fallback) = match build_session(runtime, &bytes, device, exact_integer) {
             Ok(session) => (session, device.provider().to_string(), None),
             Err(e) if device == Device::Cpu => return Err(load_error(e)),
             Err(provider_error) => {
-                let cpu = build_session(runtime, &bytes, Device::Cpu).map_err(load_error)?;
+                let cpu = build_session(runtime, &bytes, Device::Cpu, exact_integer).map_err(load_error)?;
                 let message = provider_error.to_string().trim_end_matches('.').to_string();
                 if !allow_fallback {
                     return Err(ModelError::Provider { model: name.into(), device, message });
@@ -166,6 +186,9 @@ impl OnnxBackend {
             device,
             provider,
             fallback,
+            integer_kernels: super::graph_stats::integer_kernels(&bytes).ok(),
+            exact_integer,
+            twin_of: settings.twin_of.clone(),
         };
         Ok(Self { session, info, inputs, runtime_seconds })
     }

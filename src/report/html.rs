@@ -267,6 +267,15 @@ fn student_section(report: &Report, s: &StudentReport, level: &str) -> String {
     out
 }
 
+/// The machine and the kernel notes, warnings in the warning style.
+fn machine_section(report: &Report) -> String {
+    let items: String = super::machine::lines(report)
+        .iter()
+        .map(|(warning, line)| if *warning { format!("<li class=\"warning\"><strong>{}</strong></li>", esc(line)) } else { format!("<li>{}</li>", esc(line)) })
+        .collect();
+    format!("{}\n<ul id=\"machine\" class=\"machine\">{items}</ul>\n{}", super::machine::MACHINE_START, super::machine::MACHINE_END)
+}
+
 pub fn render(report: &Report) -> Vec<u8> {
     let level = super::format::level(report);
     let verdict = report.verdict();
@@ -300,6 +309,7 @@ pub fn render(report: &Report) -> Vec<u8> {
             ),
             ("verdict", format!("{} ({} of {} checks passed)", verdict.to_uppercase(), report.gate.passed, report.gate.checks.len())),
             ("facts", facts),
+            ("machine", machine_section(report)),
             ("students_table", students_table(report)),
             ("gate", attack_section(report) + &speed_section(report) + &gate_section(report)),
             ("batch", batch_section(report)),
@@ -332,6 +342,7 @@ mod tests {
             "verdict_class",
             "verdict",
             "facts",
+            "machine",
             "students_table",
             "gate",
             "batch",

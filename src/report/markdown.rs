@@ -40,6 +40,12 @@ pub fn render(report: &Report) -> Vec<u8> {
         report.statistics.settings.bootstrap.seed,
     );
 
+    let _ = writeln!(out, "{}", super::machine::MACHINE_START);
+    for (warning, line) in super::machine::lines(report) {
+        let _ = writeln!(out, "{}", if warning { format!("- **{}**", cell(&line)) } else { format!("- {}", cell(&line)) });
+    }
+    let _ = writeln!(out, "{}\n", super::machine::MACHINE_END);
+
     let _ = writeln!(out, "## Students\n");
     let (header, rows) = super::format::student_rows(report);
     let header: Vec<&str> = header.iter().map(String::as_str).collect();

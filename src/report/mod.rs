@@ -9,6 +9,7 @@ pub mod format;
 pub mod html;
 pub mod json;
 pub mod junit;
+pub mod machine;
 pub mod markdown;
 pub mod terminal;
 
@@ -28,6 +29,8 @@ pub struct Report {
     pub tool: Tool,
     /// False while students are still running (or when a run was interrupted).
     pub complete: bool,
+    /// The CPU and the kernel class its numbers come from (quantized models differ between classes).
+    pub machine: crate::machine::MachineInfo,
     pub runtime: RuntimeInfo,
     pub data: DataInfo,
     pub batching: Batching,
@@ -84,6 +87,8 @@ pub struct RuntimeInfo {
     pub onnxruntime_version: String,
     pub library: PathBuf,
     pub library_origin: String,
+    /// `cpu`, `exact` or `both` (see `ModelInfo::exact_integer`).
+    pub integer_numerics: crate::machine::IntegerNumerics,
 }
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
@@ -203,6 +208,9 @@ pub struct ModelReport {
     pub batching: crate::compare::model_run::ModelBatching,
     /// Whether the model's outputs depend on batch composition (absent when the check is off).
     pub batch_invariance: Option<crate::evaluate::invariance::BatchInvariance>,
+    /// For a model with integer kernels: the kernel class its numbers hold for, and a warning
+    /// where this CPU's u8s8 GEMM can saturate on its weights.
+    pub kernels: Option<machine::KernelNote>,
     /// Timing field: seconds inside ONNX Runtime for the whole pass.
     pub inference_seconds: f64,
     /// Timing field: all seconds inside ONNX Runtime for this model up to the speed measurement:

@@ -43,6 +43,9 @@ pub fn render(report: &Report) -> Vec<u8> {
         report.runtime.onnxruntime_version,
         report.teacher.info.provider,
     );
+    for (_, line) in super::machine::lines(report) {
+        let _ = writeln!(out, "{line}");
+    }
     out.push('\n');
     let speed = |m: &super::ModelReport| match (&m.speed, m.speed.as_ref().and_then(|s| s.speedup)) {
         (Some(_), Some(s)) => format!("{:.2}x ({:.2}-{:.2})", s.median, s.min, s.max),
