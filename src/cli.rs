@@ -28,6 +28,13 @@ pub enum Command {
     Bench(Box<CompareArgs>),
     /// Print the JSON schema of the report (committed as reports/report.schema.json).
     Schema,
+    /// Describe this machine: the CPU, its kernel-selecting features and the ONNX Runtime kernel
+    /// class they give (quantized models compute different numbers on different classes).
+    Machine {
+        /// Print JSON (the report's `machine` block) instead of one line.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Args, Default)]

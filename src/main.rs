@@ -24,6 +24,14 @@ fn main() -> ExitCode {
     }
 }
 
+/// Writes to stdout; a closed pipe (`fidelity ... | head`) is not an error.
+fn print(bytes: &[u8]) -> anyhow::Result<ExitCode> {
+    match std::io::stdout().write_all(bytes) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(ExitCode::SUCCESS),
+    }
+}
+
 /// The error and its causes, each cause added only when the message does not already say it
 /// (fidelity's errors quote their cause, so a plain chain would repeat it).
 fn context_chain(e: &anyhow::Error) -> String {
@@ -69,12 +77,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Schema => {
-            match std::io::stdout().write_all(&fidelity::report::json::schema()) {
-                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e.into()),
-                _ => {}
-            }
-            Ok(ExitCode::SUCCESS)
+        Command::Schema => print(&fidelity::report::json::schema()),
+        Command::Machine { json } => {
+            let machine = fidelity::machine::MachineInfo::detect();
+            let text =
+                if json { serde_json::to_string_pretty(&machine)? + "\n" } else { format!("{}\nkernel class: {}\n", machine.summary(), machine.kernels.class) };
+            print(text.as_bytes())
         }
     }
 }

@@ -7,6 +7,7 @@ mod attacks;
 mod bench;
 mod browser;
 mod errors;
+mod freshness;
 mod hub;
 mod minilm;
 mod reports;

@@ -128,34 +128,23 @@ fn dataset_text_is_escaped_in_the_html_report() {
     assert_eq!(page.matches("<script>").count(), 1, "only the page's own script");
 }
 
-/// Removes what legitimately differs between runs and machines: timings and the library location.
-fn normalised(mut v: Value) -> Value {
-    fn strip(v: &mut Value) {
-        match v {
-            Value::Object(m) => {
-                for timing in ["inference_seconds", "onnxruntime_seconds", "library", "library_origin", "speed", "session_memory_bytes", "peak_rss_bytes"] {
-                    m.remove(timing);
-                }
-                m.values_mut().for_each(strip);
-            }
-            Value::Array(a) => a.iter_mut().for_each(strip),
-            _ => {}
-        }
-    }
-    strip(&mut v);
-    v
-}
+use crate::freshness::normalised;
 
-/// Drops the parts between timing markers (measured speed differs run to run).
+/// Drops the parts between timing markers (measured speed differs run to run) and between machine
+/// markers (the CPU, compared through the JSON's kernel classes instead).
 fn without_timings(text: &str) -> String {
-    let mut out = String::new();
-    let mut rest = text;
-    while let Some(start) = rest.find("<!-- timing:start -->") {
-        out.push_str(&rest[..start]);
-        rest = rest[start..].split_once("<!-- timing:end -->").map_or("", |(_, after)| after);
+    let mut text = text.to_string();
+    for (start, end) in [("<!-- timing:start -->", "<!-- timing:end -->"), ("<!-- machine:start -->", "<!-- machine:end -->")] {
+        let mut out = String::new();
+        let mut rest = text.as_str();
+        while let Some(at) = rest.find(start) {
+            out.push_str(&rest[..at]);
+            rest = rest[at..].split_once(end).map_or("", |(_, after)| after);
+        }
+        out.push_str(rest);
+        text = out;
     }
-    out.push_str(rest);
-    out
+    text
 }
 
 #[test]
@@ -176,41 +165,49 @@ fn committed_reports_match_a_fresh_regeneration() {
 }
 
 /// Runs `suite` (relative to the repository) writing its reports into `dir`, checks that
-/// `reports/{name}.*` match them apart from timings, and returns the fresh JSON report.
+/// `reports/{name}.*` are what this machine makes of it (tests/cli/freshness.rs: exact on the same
+/// kernel class; across classes everything that does not depend on the kernel path), and returns
+/// the fresh JSON report.
 pub(crate) fn assert_committed_report_is_fresh(suite: &str, name: &str, dir: &std::path::Path) -> Value {
     let (committed, fresh) = regenerate(suite, name, dir);
-    assert_identical(name, committed, fresh)
+    assert_fresh(name, committed, fresh, false)
 }
 
-fn assert_identical(name: &str, committed: Reports, fresh: Reports) -> Value {
-    assert!(normalised(committed.json) == normalised(fresh.json.clone()), "reports/{name}.json is stale: run scripts/regenerate-reports.sh");
-    for (ext, (a, b)) in ["md", "html", "junit.xml"].iter().zip(committed.texts.iter().zip(&fresh.texts)) {
-        assert!(without_timings(a) == without_timings(b), "reports/{name}.{ext} is stale: run scripts/regenerate-reports.sh");
+fn assert_fresh(name: &str, committed: Reports, fresh: Reports, rebuilt: bool) -> Value {
+    let outcome = crate::freshness::compare(&committed.json, &fresh.json, rebuilt)
+        .unwrap_or_else(|at| panic!("reports/{name}.json is stale at {at}: run scripts/regenerate-reports.sh"));
+    if outcome.not_exact.is_empty() {
+        for (ext, (a, b)) in ["md", "html", "junit.xml"].iter().zip(committed.texts.iter().zip(&fresh.texts)) {
+            assert!(without_timings(a) == without_timings(b), "reports/{name}.{ext} is stale: run scripts/regenerate-reports.sh");
+        }
+    } else {
+        let class = |r: &Value| r["machine"]["kernels"]["class"].as_str().unwrap_or("unknown").to_string();
+        eprintln!(
+            "reports/{name}: made on kernel class {}, this machine is {}; compared all else exactly; {}; the .md, .html and .junit.xml files render those numbers and were not compared",
+            class(&committed.json),
+            class(&fresh.json),
+            outcome.not_exact.iter().cloned().collect::<Vec<_>>().join("; ")
+        );
     }
     fresh.json
 }
 
 /// For a suite whose models a script builds on the test machine (MiniLM): ONNX Runtime's float
 /// kernels differ by CPU, so a head trained on another CPU's embeddings differs in its last bits
-/// and so do the model files. Built here from the same bytes, the report must be identical, as
-/// for committed fixtures; built from other bytes (another CPU kind), every number must still
-/// agree to `tolerance` (relative, or absolute near zero) and every string but the file hashes
-/// must be equal. Returns the fresh JSON.
-pub(crate) fn assert_committed_report_is_current_for_built_models(suite: &str, name: &str, dir: &std::path::Path, tolerance: f64) -> Value {
-    let (committed, fresh) = regenerate(suite, name, dir);
+/// and so do the model files. Built here from the same bytes, the report is checked as for
+/// committed fixtures; built from other bytes (another CPU kind), every model's numbers are
+/// compared as across fp32 kernel families (and not at all where integer kernels differ), and
+/// everything but the file hashes must be equal. Returns the fresh JSON.
+pub(crate) fn assert_committed_report_is_current_for_built_models(suite: &str, name: &str, dir: &std::path::Path) -> Value {
+    let (mut committed, mut fresh) = regenerate(suite, name, dir);
     let hashes = |v: &Value| collect_strings_named(v, "sha256");
-    if hashes(&committed.json) == hashes(&fresh.json) {
-        return assert_identical(name, committed, fresh);
+    let rebuilt = hashes(&committed.json) != hashes(&fresh.json);
+    if rebuilt {
+        eprintln!("{name}: the models built here differ from the ones reports/{name}.json was made with (another CPU kind)");
+        remove_named(&mut committed.json, "sha256");
+        remove_named(&mut fresh.json, "sha256");
     }
-    eprintln!("{name}: the models built here differ from the ones reports/{name}.json was made with (another CPU kind): comparing numbers within {tolerance}");
-    let (mut a, mut b) = (normalised(committed.json), normalised(fresh.json.clone()));
-    for v in [&mut a, &mut b] {
-        remove_named(v, "sha256");
-    }
-    if let Err(at) = same_within(&a, &b, tolerance, String::new()) {
-        panic!("reports/{name}.json is stale at {at}: run scripts/regenerate-reports.sh");
-    }
-    fresh.json
+    assert_fresh(name, committed, fresh, rebuilt)
 }
 
 struct Reports {
@@ -264,44 +261,6 @@ fn remove_named(v: &mut Value, key: &str) {
         Value::Array(a) => a.iter_mut().for_each(|x| remove_named(x, key)),
         _ => {}
     }
-}
-
-/// Structural equality with numbers compared within `tol`; Err names the first differing path.
-fn same_within(a: &Value, b: &Value, tol: f64, at: String) -> Result<(), String> {
-    match (a, b) {
-        (Value::Number(x), Value::Number(y)) => {
-            let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
-            if (x - y).abs() <= tol * x.abs().max(y.abs()).max(1.0) {
-                Ok(())
-            } else {
-                Err(format!("{at}: {x} vs {y}"))
-            }
-        }
-        (Value::Object(x), Value::Object(y)) => {
-            if x.len() != y.len() || x.keys().any(|k| !y.contains_key(k)) {
-                return Err(format!("{at}: different fields"));
-            }
-            x.iter().try_for_each(|(k, v)| same_within(v, &y[k], tol, format!("{at}.{k}")))
-        }
-        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
-            x.iter().zip(y).enumerate().try_for_each(|(i, (v, w))| same_within(v, w, tol, format!("{at}[{i}]")))
-        }
-        _ if a == b => Ok(()),
-        _ => Err(format!("{at}: {a} vs {b}")),
-    }
-}
-
-#[test]
-fn numbers_within_the_tolerance_are_the_same_report_and_beyond_it_are_not() {
-    let a: Value = serde_json::json!({"acc": 0.5, "n": [300, {"kl": 1e-9}], "name": "x"});
-    assert!(same_within(&a, &serde_json::json!({"acc": 0.5000001, "n": [300, {"kl": 2e-9}], "name": "x"}), 1e-6, String::new()).is_ok());
-    assert_eq!(
-        same_within(&a, &serde_json::json!({"acc": 0.5033, "n": [300, {"kl": 1e-9}], "name": "x"}), 1e-6, String::new()).unwrap_err(),
-        ".acc: 0.5 vs 0.5033"
-    );
-    assert!(same_within(&a, &serde_json::json!({"acc": 0.5, "n": [301, {"kl": 1e-9}], "name": "x"}), 1e-6, String::new()).unwrap_err().starts_with(".n[0]"));
-    assert!(same_within(&a, &serde_json::json!({"acc": 0.5, "n": [300, {"kl": 1e-9}], "name": "y"}), 1e-6, String::new()).is_err());
-    assert!(same_within(&a, &serde_json::json!({"acc": 0.5, "n": [300], "name": "x"}), 1e-6, String::new()).is_err());
 }
 
 #[test]

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Golden values of a fixture case as ONNX Runtime computes them on THIS machine:
+#   scripts/golden.sh tweets|adult OUT.json
+# Runs fixtures/make_<case>.py --golden-only, which reads only the committed model and data files
+# (onnxruntime + numpy/scipy, and statsmodels/fairlearn for Adult; none of the training code), in a
+# venv with the exact pins of fixtures/requirements.txt and fixtures/adult/requirements.txt at
+# target/golden-venv (made once, ~1 minute from PyPI; rebuilt when the pins change). The int8
+# fixtures' numbers depend on the CPU's integer kernels, so the tests compare fidelity with
+# values made here, never with numbers made on another kind of CPU. Concurrent runs share one
+# venv build (a lock file).
+set -euo pipefail
+case_name=${1:?usage: scripts/golden.sh tweets|adult OUT.json}
+out=${2:?usage: scripts/golden.sh tweets|adult OUT.json}
+cd "$(dirname "$0")/.."
+venv=target/golden-venv
+mkdir -p target
+pins=$(cat fixtures/requirements.txt fixtures/adult/requirements.txt)
+exec 9> target/golden-venv.lock
+flock 9
+if [[ ! -x "$venv/bin/python" ]] || [[ "$(cat "$venv/pins.txt" 2>/dev/null)" != "$pins" ]]; then
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps -r fixtures/requirements.txt -r fixtures/adult/requirements.txt
+  printf '%s' "$pins" > "$venv/pins.txt"
+fi
+exec 9>&-
+# FIDELITY_TEST_WRAPPER (e.g. "qemu-x86_64 -cpu Haswell") runs the reference on the same
+# emulated CPU as fidelity (scripts/test-kernel-classes.sh).
+${FIDELITY_TEST_WRAPPER:-} "$venv/bin/python" "fixtures/make_${case_name}.py" --golden-only "$out"
