@@ -34,7 +34,7 @@ pub fn kernel_note(info: &ModelInfo, machine: &MachineInfo) -> Option<KernelNote
         note.push_str(if class.x64quantprecision_available && class.u8s8_saturates {
             "; run with session.x64quantprecision=1: exact integer products, as a VNNI, AMX or ARM CPU computes them"
         } else if class.x64quantprecision_available {
-            "; run with session.x64quantprecision=1 (u8u8 kernels); this CPU's u8s8 kernels are exact too, so the numbers are the same"
+            "; run with session.x64quantprecision=1; this CPU's u8s8 kernels are exact, so the numbers are the same as without it"
         } else {
             "; session.x64quantprecision has no effect on this architecture, whose integer kernels are exact"
         });

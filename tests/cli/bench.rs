@@ -22,7 +22,8 @@ fn bench_measures_every_model_and_sizes_match_the_onnx_package() {
         dir.path(),
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
-    for name in ["teacher", "pruned", "distilled", "int8"] {
+    // The suite runs int8 with exact integer numerics too (int8-exact, the same file).
+    for name in ["teacher", "pruned", "distilled", "int8", "int8-exact"] {
         assert!(r.stdout.lines().any(|l| l.starts_with(name)), "{name} missing:\n{}", r.stdout);
     }
     assert!(r.stdout.contains("speedup @32") && r.stdout.contains("first 64 examples"), "{}", r.stdout);
@@ -30,9 +31,9 @@ fn bench_measures_every_model_and_sizes_match_the_onnx_package() {
     assert_eq!(report["examples"], 64);
     let facts: Value = serde_json::from_str(&std::fs::read_to_string(fixture("model_facts.json")).unwrap()).unwrap();
     let models = report["models"].as_array().unwrap();
-    assert_eq!(models.len(), 4);
+    assert_eq!(models.len(), 5);
     for (k, m) in models.iter().enumerate() {
-        let name = m["info"]["name"].as_str().unwrap();
+        let name = m["info"]["name"].as_str().unwrap().trim_end_matches("-exact");
         for key in ["parameters", "nonzero_parameters", "parameter_bytes"] {
             assert_eq!(m["size"][key], facts[format!("tweets/{name}.onnx")][key], "{name}: {key}");
         }

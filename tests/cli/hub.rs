@@ -495,12 +495,7 @@ fn hub_env(endpoint: &str, cache: &Path, offline: bool) -> Vec<(&'static str, St
 
 /// [`crate::util::fidelity`] with extra environment variables on the child process.
 fn fidelity_with_env(args: &[&str], cwd: &Path, env: &[(&'static str, String)]) -> crate::util::Run {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_fidelity"))
-        .args(args)
-        .current_dir(cwd)
-        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .output()
-        .expect("the fidelity binary runs");
+    let out = crate::util::command().args(args).current_dir(cwd).envs(env.iter().map(|(k, v)| (*k, v.as_str()))).output().expect("the fidelity binary runs");
     crate::util::Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

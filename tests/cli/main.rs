@@ -10,6 +10,7 @@ mod errors;
 mod freshness;
 mod hub;
 mod minilm;
+mod portability;
 mod reports;
 mod serving;
 mod streaming;
