@@ -112,7 +112,8 @@ pub struct CompareArgs {
     /// student whose int8 weights can saturate also runs exactly, as NAME-exact) [default: cpu].
     #[arg(long, value_enum)]
     pub integer_numerics: Option<crate::machine::IntegerNumerics>,
-    /// Examples in the seeded batch-invariance check of every model; 0 turns it off [default: 256].
+    /// Examples at most in the seeded batch-invariance check of every model (each run alone and
+    /// compared with its evaluation batch; stops once 8 move beyond the tolerance); 0 turns it off [default: 32].
     #[arg(long)]
     pub invariance_sample: Option<usize>,
     /// Largest probability change between batchings still counted as float noise [default: 1e-5].

@@ -342,7 +342,11 @@ impl ComparePlan {
         };
 
         let seed = args.seed.or(s.statistics.seed).unwrap_or(0);
-        let invariance = InvarianceSettings { sample: args.invariance_sample.or(s.statistics.invariance_sample).unwrap_or(256), seed, tolerance };
+        let invariance = InvarianceSettings {
+            sample: args.invariance_sample.or(s.statistics.invariance_sample).unwrap_or(crate::evaluate::invariance::DEFAULT_SAMPLE),
+            seed,
+            tolerance,
+        };
         let a = &s.attack;
         let attack_n = args.attack_n.or(a.examples).unwrap_or(0);
         let attack = (attack_n > 0).then(|| AttackSettings {

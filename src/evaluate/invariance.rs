@@ -3,10 +3,15 @@
 //! Dynamically quantized models (`quantize_dynamic`) compute activation scales over the whole input
 //! tensor, so an example's probabilities move with its batch companions and their padding; fp32
 //! models move by float noise at most. An evaluator that batches differently from production then
-//! reports a loyalty production never sees. The check: on a seeded sample, compare the evaluation
-//! outputs with (a) every sampled example run alone (batch size 1) and (b) the sample shuffled into
-//! batches of the evaluation size (other companions). A model is invariant when no probability
-//! moves by more than the tolerance.
+//! reports a loyalty production never sees. The check: on a seeded sample, compare the outputs the
+//! evaluation pass already produced (each example in its evaluation batch, with its companions and
+//! padding) with the example run alone (batch size 1, no companions, no padding), which changes
+//! both at once. A model is invariant when no probability moves by more than the tolerance.
+//!
+//! Cost: one batch-1 run per checked example and nothing else. The sample is visited in a seeded
+//! random order and the check stops once [`DEPENDENT_EXAMPLES`] examples have moved beyond the
+//! tolerance: the verdict is then certain, and the largest and mean change and the flips are those
+//! of the examples run (the report says how many). An invariant model runs the whole sample.
 
 use super::pass::ProbabilityTable;
 use super::source::BatchSource;
@@ -20,9 +25,15 @@ use serde::Serialize;
 /// Float noise: fp32 models stay below this between batchings.
 pub const DEFAULT_TOLERANCE: f64 = 1e-5;
 
+/// Examples checked by default: a few dozen, drawn across the first chunk.
+pub const DEFAULT_SAMPLE: usize = 32;
+
+/// Examples beyond the tolerance after which a model is shown batch-dependent and the check stops.
+pub const DEPENDENT_EXAMPLES: usize = 8;
+
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct InvarianceSettings {
-    /// Examples checked (0 turns the check off).
+    /// Examples checked at most (0 turns the check off).
     pub sample: usize,
     pub seed: u64,
     pub tolerance: f64,
@@ -30,20 +41,20 @@ pub struct InvarianceSettings {
 
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct BatchInvariance {
-    /// Examples checked.
+    /// Examples run at batch size 1 and compared.
     pub sample: usize,
+    /// Examples drawn for the check; fewer run when it stopped early.
+    pub drawn: usize,
+    /// Stopped after `DEPENDENT_EXAMPLES` examples moved beyond the tolerance.
+    pub stopped_early: bool,
     /// The evaluation batch size the outputs were compared against.
     pub batch_size: usize,
     pub tolerance: f64,
-    /// Largest |Δp| over examples and classes, evaluation batching vs batch size 1.
-    pub max_change_batch_1: f64,
-    /// Largest |Δp|, evaluation batching vs the same batch size with other companions.
-    pub max_change_recomposed: f64,
-    /// The larger of the two.
+    /// Largest |Δp| over checked examples and classes, evaluation batching vs batch size 1.
     pub max_change: f64,
-    /// Mean over checked examples and both alternatives of the example's largest |Δp|.
+    /// Mean over checked examples of the example's largest |Δp|.
     pub mean_change: f64,
-    /// Checked examples whose predicted class changes under either alternative.
+    /// Checked examples whose predicted class changes at batch size 1.
     pub flips: usize,
     /// `max_change <= tolerance`.
     pub invariant: bool,
@@ -72,60 +83,42 @@ pub fn check_batch_invariance(
     batch_size: usize,
     settings: InvarianceSettings,
 ) -> Result<BatchInvariance, EvalError> {
-    let sample = sample_indices(source.len(), settings.sample, settings.seed);
-    let model = backend.info().name.clone();
-    let mut run = |indices: &[usize]| -> Result<Vec<Vec<f64>>, EvalError> {
-        let scores = backend.predict(&source.batch_of(indices))?;
-        scores
-            .rows()
-            .into_iter()
-            .zip(indices)
-            .map(|(row, &i)| {
-                to_probabilities(&row.to_vec(), kind, i).map_err(|e| EvalError::Output {
-                    model: model.clone(),
-                    origin: format!("example {}", i + 1),
-                    message: e.to_string(),
-                })
-            })
-            .collect()
-    };
-    // (a) every example alone.
-    let mut alone = Vec::with_capacity(sample.len());
-    for &i in &sample {
-        alone.push(run(&[i])?.remove(0));
-    }
-    // (b) the sample shuffled, in batches of the evaluation size.
-    let mut shuffled = sample.clone();
+    let mut order = sample_indices(source.len(), settings.sample, settings.seed);
+    let drawn = order.len();
     let mut rng = Rng::stream(settings.seed, 0xB47C);
-    for i in (1..shuffled.len()).rev() {
-        shuffled.swap(i, rng.below(i as u64 + 1) as usize);
+    for i in (1..order.len()).rev() {
+        order.swap(i, rng.below(i as u64 + 1) as usize);
     }
-    let mut recomposed = vec![Vec::new(); source.len()];
-    for chunk in shuffled.chunks(batch_size.max(1)) {
-        for (row, &i) in run(chunk)?.into_iter().zip(chunk) {
-            recomposed[i] = row;
+    let model = backend.info().name.clone();
+    let largest = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
+    let (mut max_change, mut sum, mut flips, mut run, mut dependent) = (0.0f64, 0.0, 0, 0, 0);
+    for &i in &order {
+        let scores = backend.predict(&source.batch_of(&[i]))?;
+        let row = scores.rows().into_iter().next().map(|r| r.to_vec()).unwrap_or_default();
+        let alone = to_probabilities(&row, kind, i).map_err(|e| EvalError::Output {
+            model: model.clone(),
+            origin: format!("example {}", i + 1),
+            message: e.to_string(),
+        })?;
+        let reference = reference.row(i);
+        let change = largest(reference, &alone);
+        max_change = max_change.max(change);
+        sum += change;
+        flips += usize::from(argmax(&alone) != argmax(reference));
+        run += 1;
+        dependent += usize::from(change > settings.tolerance);
+        if dependent >= DEPENDENT_EXAMPLES {
+            break;
         }
     }
-    let largest = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
-    let (mut max_1, mut max_r, mut sum, mut flips) = (0.0f64, 0.0f64, 0.0, 0);
-    for (k, &i) in sample.iter().enumerate() {
-        let reference = reference.row(i);
-        let (d1, dr) = (largest(reference, &alone[k]), largest(reference, &recomposed[i]));
-        max_1 = max_1.max(d1);
-        max_r = max_r.max(dr);
-        sum += d1 + dr;
-        let label = argmax(reference);
-        flips += usize::from(argmax(&alone[k]) != label || argmax(&recomposed[i]) != label);
-    }
-    let max_change = max_1.max(max_r);
     Ok(BatchInvariance {
-        sample: sample.len(),
+        sample: run,
+        drawn,
+        stopped_early: run < drawn,
         batch_size,
         tolerance: settings.tolerance,
-        max_change_batch_1: max_1,
-        max_change_recomposed: max_r,
         max_change,
-        mean_change: if sample.is_empty() { 0.0 } else { sum / (2 * sample.len()) as f64 },
+        mean_change: if run == 0 { 0.0 } else { sum / run as f64 },
         flips,
         invariant: max_change <= settings.tolerance,
     })
@@ -168,8 +161,24 @@ mod tests {
         assert!(!c.invariant);
         // Example 0 (one 5) in the first batch (max 4) scores 0.25; alone it scores 1.
         let p = |a: f64| 1.0 / (1.0 + (0.5 - a).exp());
-        assert!((c.max_change_batch_1 - (p(1.0) - p(0.25))).abs() < 1e-6, "{c:?}");
+        assert!((c.max_change - (p(1.0) - p(0.25))).abs() < 1e-6, "{c:?}");
         assert!(c.flips > 0, "0.25 < 0.5 but 1 > 0.5: the prediction flips");
+    }
+
+    #[test]
+    fn a_dependent_model_stops_after_enough_evidence_and_an_invariant_one_runs_the_whole_sample() {
+        let data = texts(&(0..40).map(|i| if i % 2 == 0 { &[5][..] } else { &[5, 5, 5][..] }).collect::<Vec<_>>());
+        let plan = BatchPlan::new(&data, 4, BatchOrder::File);
+        let settings = InvarianceSettings { sample: 40, seed: 1, tolerance: DEFAULT_TOLERANCE };
+        let mut dependent = BatchScaledModel::new();
+        let pass = run_pass(&mut dependent, &data, &plan, None, &|i| i.to_string()).unwrap();
+        let c = check_batch_invariance(&mut dependent, &data, &pass.probabilities, pass.output_kind, 4, settings).unwrap();
+        assert!(!c.invariant && c.stopped_early && c.drawn == 40);
+        assert!(c.sample >= DEPENDENT_EXAMPLES && c.sample < 40, "{c:?}");
+        let mut invariant = CountingModel::new(false);
+        let pass = run_pass(&mut invariant, &data, &plan, None, &|i| i.to_string()).unwrap();
+        let c = check_batch_invariance(&mut invariant, &data, &pass.probabilities, pass.output_kind, 4, settings).unwrap();
+        assert!(c.invariant && !c.stopped_early && c.sample == 40);
     }
 
     #[test]

@@ -108,7 +108,7 @@ fn batch_section(report: &Report) -> String {
         if let Some(b) = m.batch_invariance.as_ref().filter(|b| !b.invariant) {
             let _ = write!(
                 out,
-                "<p class=\"warning batch-dependent\"><strong>Batch-dependent: {}.</strong> Probabilities move by up to {:.4} between batchings; {} of {} checked predictions flip. Its numbers hold for batch {} ({}).</p>",
+                "<p class=\"warning batch-dependent\"><strong>Batch-dependent: {}.</strong> Probabilities move by up to {:.4} between its evaluation batch and batch size 1; {} of {} examples checked alone change their prediction. Its numbers hold for batch {} ({}).</p>",
                 esc(&m.info.name), b.max_change, b.flips, b.sample, m.batching.batch_size, esc(&m.batching.reason)
             );
         }

@@ -90,7 +90,7 @@ pub fn render(report: &Report) -> Vec<u8> {
         if let Some(b) = m.batch_invariance.as_ref().filter(|b| !b.invariant) {
             let _ = writeln!(
                 out,
-                "> **Batch-dependent: {}.** Probabilities move by up to {:.4} between batchings ({} of {} checked predictions flip). Its numbers hold for batch {} ({}).\n",
+                "> **Batch-dependent: {}.** Probabilities move by up to {:.4} between its evaluation batch and batch size 1 ({} of {} examples checked alone change their prediction). Its numbers hold for batch {} ({}).\n",
                 cell(&m.info.name), b.max_change, b.flips, b.sample, m.batching.batch_size, cell(&m.batching.reason)
             );
         }

@@ -209,7 +209,7 @@ fn render_batch_dependence(report: &Report, out: &mut String) {
         } else {
             let _ = writeln!(
                 out,
-                "batch-dependent: {} — probabilities move by up to {:.4} between batchings (float noise: {:.0e}); {} of {} checked predictions flip. Its numbers hold for batch {} in {} order ({}).",
+                "batch-dependent: {} — probabilities move by up to {:.4} between its evaluation batch and batch size 1 (float noise: {:.0e}); {} of {} examples checked alone change their prediction. Its numbers hold for batch {} in {} order ({}).",
                 m.info.name,
                 check.max_change,
                 check.tolerance,

@@ -30,6 +30,21 @@ fn the_int8_student_is_flagged_and_the_fp32_teacher_is_not() {
     assert!(run.stdout.contains("batch-dependent: int8"), "{}", run.stdout);
     assert!(run.stdout.contains("batch-invariant: teacher, pruned, distilled"), "{}", run.stdout);
     assert_eq!(student(&report, "int8")["model"]["batching"]["batch_size"], 32);
+    // The check stops once the int8 model is shown dependent; the fp32 ones run the whole sample.
+    assert_eq!((&int8["sample"], &int8["stopped_early"], &int8["drawn"]), (&Value::from(8), &Value::from(true), &Value::from(32)));
+    assert_eq!((&teacher["sample"], &teacher["stopped_early"]), (&Value::from(32), &Value::from(false)));
+}
+
+#[test]
+fn the_adult_int8_student_is_flagged_and_the_fp32_students_are_not() {
+    let mut args: Vec<String> = ["teacher", "pruned", "distilled", "int8"].iter().map(|m| fixture(&format!("adult/{m}.onnx"))).collect();
+    args.extend(["--data", &fixture("adult/test.npz"), "--bootstrap", "0", "--no-speed"].map(String::from));
+    let (_, report) = compare_report(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(report["teacher"]["batch_invariance"]["invariant"], true);
+    for (name, invariant) in [("pruned", true), ("distilled", true), ("int8", false)] {
+        let check = &student(&report, name)["model"]["batch_invariance"];
+        assert_eq!(check["invariant"], invariant, "{name}: {check}");
+    }
 }
 
 #[test]
