@@ -152,11 +152,37 @@ fn text_input(e: &Example) -> TextInput {
     TextInput { text: e.text.clone().unwrap_or_default(), pair: e.text_pair.clone() }
 }
 
+/// A backend that counts the rows it is sent (the attack's queries).
+struct QueryCounter<'a> {
+    inner: &'a mut dyn Backend,
+    rows: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Backend for QueryCounter<'_> {
+    fn info(&self) -> &crate::model::ModelInfo {
+        self.inner.info()
+    }
+    fn predict(&mut self, batch: &Batch) -> Result<ndarray::Array2<f32>, crate::model::ModelError> {
+        self.rows.fetch_add(batch.rows as u64, std::sync::atomic::Ordering::Relaxed);
+        self.inner.predict(batch)
+    }
+    fn runtime_seconds(&self) -> Option<f64> {
+        self.inner.runtime_seconds()
+    }
+}
+
 /// Attacks one model over the sample.
 pub fn attack_model(ctx: &AttackContext, backend: &mut dyn Backend, kind: OutputKind) -> Result<(Outcomes, ModelAttack), AttackError> {
     let name = backend.info().name.clone();
     let bar = crate::progress::bar(ctx.sample.len() as u64, &format!("attack {name}"), ctx.quiet);
-    let mut progress = |done: usize| bar.set_position(done as u64);
+    // Rows sent to the model are the attack's queries: counted for the progress line.
+    let queries = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let mut counted = QueryCounter { inner: backend, rows: queries.clone() };
+    let backend: &mut dyn Backend = &mut counted;
+    let mut progress = |done: usize| {
+        bar.set_message(format!("examples attacked, {} queries", queries.load(std::sync::atomic::Ordering::Relaxed)));
+        bar.set_position(done as u64);
+    };
     let golds: Vec<usize> = ctx.examples.iter().map(|e| e.label.unwrap_or(0)).collect();
     let outcomes = match ctx.inputs {
         AttackInputs::Text(encoder) => {

@@ -139,6 +139,7 @@ pub fn evaluate(
     while let Some(chunk) = reader.next_chunk(chunk_size)? {
         let mut tables = Vec::with_capacity(models.len());
         for (m, backend) in models.iter_mut().enumerate() {
+            bar.set_message(format!("({})", backend.info().name));
             let table = match tracks.get_mut(m) {
                 Some(track) => track.next(&mut **backend, &chunk, bar)?,
                 None => {

@@ -102,3 +102,31 @@ fn gates_on_attack_metrics() {
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("--attack-n"), "{}", run.stderr);
 }
+
+#[test]
+fn without_a_terminal_progress_comes_as_plain_lines_naming_phase_model_and_queries() {
+    // Regression (issue 14): a long attack in a CI log printed nothing at all.
+    let dir = tempfile::tempdir().unwrap();
+    let f = |p: &str| fixture(&format!("tweets/{p}"));
+    let run = crate::util::fidelity(
+        ["compare", &f("teacher.onnx"), &f("int8.onnx"), "--data", &f("test.jsonl"), "--attack-n", "20", "--no-speed", "--bootstrap", "0", "--out", "r.json"],
+        dir.path(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert!(lines.iter().any(|l| l.starts_with("fidelity: evaluating: ") && l.contains("model-examples")), "{}", run.stderr);
+    for model in ["teacher", "int8"] {
+        let line = lines
+            .iter()
+            .find(|l| l.starts_with(&format!("fidelity: attack {model}: ")))
+            .unwrap_or_else(|| panic!("no attack line for {model}:\n{}", run.stderr));
+        assert!(line.contains("/20") && line.contains("eta"), "{line}");
+    }
+    assert!(lines.iter().any(|l| l.contains("queries")), "{}", run.stderr);
+    assert!(!run.stderr.contains('\r') && !run.stderr.contains("\u{1b}["), "plain lines, no terminal control codes");
+    let quiet = crate::util::fidelity(
+        ["compare", &f("teacher.onnx"), &f("int8.onnx"), "--data", &f("test.jsonl"), "--no-speed", "--quiet", "--out", "q.json"],
+        dir.path(),
+    );
+    assert_eq!(quiet.stderr, "", "--quiet silences progress");
+}
