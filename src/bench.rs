@@ -83,7 +83,7 @@ pub fn run(plan: &ComparePlan) -> Result<BenchReport, BenchError> {
             std::iter::once(&mut teacher as &mut dyn Backend).chain(students.iter_mut().map(|s| s as &mut dyn Backend)).collect();
         let bar = crate::progress::bar(0, "speed", plan.quiet);
         let speeds = crate::speed::measure_with_progress(&mut models, chunk.source.as_ref(), &settings, plan.batch_size, &bar).map_err(CompareError::from)?;
-        bar.finish_and_clear();
+        crate::progress::finish(bar);
         speeds
     };
     let models = std::iter::once(&teacher)

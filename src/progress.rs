@@ -39,6 +39,16 @@ pub fn counter(label: &str, quiet: bool) -> ProgressBar {
     bar
 }
 
+/// Ends a phase: a terminal bar is cleared; in plain lines the phase's last state is printed.
+pub fn finish(bar: ProgressBar) {
+    if std::io::stderr().is_terminal() {
+        bar.finish_and_clear();
+    } else {
+        // A forced draw of the final state; dropping the last handle prints it if it was held back.
+        bar.finish();
+    }
+}
+
 enum Target {
     Terminal,
     Lines,

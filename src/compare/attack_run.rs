@@ -213,7 +213,7 @@ pub fn attack_model(ctx: &AttackContext, backend: &mut dyn Backend, kind: Output
         }
         AttackInputs::Unsupported(why) => return Err(AttackError::Model(why.clone())),
     };
-    bar.finish_and_clear();
+    crate::progress::finish(bar);
     let summary = outcomes.summary_of(|_| true);
     let groups = ctx
         .groups

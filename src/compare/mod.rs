@@ -192,7 +192,7 @@ pub fn run(plan: &ComparePlan) -> Result<Report, CompareError> {
     let mut models: Vec<&mut dyn Backend> =
         std::iter::once(&mut teacher as &mut dyn Backend).chain(students.iter_mut().map(|s| s as &mut dyn Backend)).collect();
     let evaluated = evaluation::evaluate(&mut reader, chunk_size, &mut models, &batching, &plan.columns.groups, plan.js_base, &checks, &bar)?;
-    bar.finish_and_clear();
+    crate::progress::finish(bar);
     drop(models);
     progress.say(format!("{} examples from {}", evaluated.examples, plan.data.display()));
     for (m, track) in std::iter::once(&teacher as &dyn Backend).chain(students.iter().map(|s| s as &dyn Backend)).zip(&evaluated.models) {
@@ -302,7 +302,7 @@ pub fn run(plan: &ComparePlan) -> Result<Report, CompareError> {
             std::iter::once(&mut teacher as &mut dyn Backend).chain(students.iter_mut().map(|s| s as &mut dyn Backend)).collect();
         let bar = crate::progress::bar(0, "speed", plan.quiet);
         let speeds = crate::speed::measure_with_progress(&mut models, evaluated.first_chunk.source.as_ref(), settings, plan.batch_size, &bar)?;
-        bar.finish_and_clear();
+        crate::progress::finish(bar);
         let mut speeds = speeds.into_iter();
         report.teacher.speed = speeds.next();
         for (s, speed) in report.students.iter_mut().zip(speeds) {
