@@ -78,11 +78,18 @@ pub fn run(plan: &ComparePlan) -> Result<BenchReport, BenchError> {
     let n = chunk.source.len();
     let lengths: f64 = (0..n).map(|i| chunk.source.length(i) as f64).sum();
     let mean_length = (lengths > 0.0).then(|| lengths / n as f64);
+    // Measuring speed is all `bench` does: the automatic budget (a share of an evaluation that does
+    // not happen here) does not apply; an explicit --speed-budget does.
+    let budget = match settings.budget {
+        crate::speed::SpeedBudget::Seconds(s) => Some(s),
+        _ => None,
+    };
     let speeds = {
         let mut models: Vec<&mut dyn Backend> =
             std::iter::once(&mut teacher as &mut dyn Backend).chain(students.iter_mut().map(|s| s as &mut dyn Backend)).collect();
         let bar = crate::progress::bar(0, "speed", plan.quiet);
-        let speeds = crate::speed::measure_with_progress(&mut models, chunk.source.as_ref(), &settings, plan.batch_size, &bar).map_err(CompareError::from)?;
+        let speeds =
+            crate::speed::measure_with_progress(&mut models, chunk.source.as_ref(), &settings, plan.batch_size, budget, &bar).map_err(CompareError::from)?;
         crate::progress::finish(bar);
         speeds
     };
@@ -141,8 +148,10 @@ pub fn render(report: &BenchReport) -> String {
     out.push_str(&crate::report::terminal::render_table(&std::iter::once(header).chain(rows).collect::<Vec<_>>()));
     let _ = writeln!(
         out,
-        "\nSpeedup: teacher time / model time per round at batch {}, median (range) of {} rounds, models interleaved. Latency: batch 1.",
-        report.batch_size, report.settings.repetitions
+        "\nSpeedup: teacher time / model time per round at batch {}, median (range) of {} rounds, models interleaved. Latency: batch 1, {} examples.",
+        report.batch_size,
+        report.models.first().and_then(|m| m.speed.throughput.iter().find(|t| t.batch_size == report.batch_size)).map_or(0, |t| t.rounds),
+        report.models.first().map_or(0, |m| m.speed.latency_examples)
     );
     for m in report.models.iter().filter_map(|m| m.size_note.as_ref().map(|n| (&m.info.name, n))) {
         let _ = writeln!(out, "{}: {}", m.0, m.1);

@@ -140,6 +140,12 @@ pub struct CompareArgs {
     /// Measured rounds per batch size, after one warm-up round [default: 5].
     #[arg(long)]
     pub speed_repetitions: Option<usize>,
+    /// Seconds the speed measurement may take at most; it then stops adding latency examples and
+    /// rounds (at least 8 examples and 3 rounds per batch size run). 0: no limit, the whole
+    /// --speed-examples and --speed-repetitions [default: the larger of 10 % of the evaluation
+    /// pass's time and 0.5 s per model].
+    #[arg(long)]
+    pub speed_budget: Option<f64>,
     /// Attack this many examples (a seeded sample of labelled ones, the same for every model) with a
     /// black-box attack; 0 turns attacks off [default: 0].
     #[arg(long)]

@@ -9,7 +9,7 @@ use crate::gate::{GateMetric, GateSpec};
 use crate::machine::IntegerNumerics;
 use crate::metrics::{LogBase, OutputKind};
 use crate::model::{hub, Device};
-use crate::speed::SpeedSettings;
+use crate::speed::{SpeedBudget, SpeedSettings};
 use crate::stats::BootstrapSettings;
 use crate::subgroups::SubgroupSettings;
 use crate::suite::{self, Suite};
@@ -60,7 +60,7 @@ pub enum PlanError {
     Hub(String),
     #[error("--threads must be at least 1 (leave it out to use every core)")]
     Threads,
-    #[error("--speed-batch-sizes, --speed-examples and --speed-repetitions must be at least 1 (or pass --no-speed)")]
+    #[error("--speed-batch-sizes, --speed-examples and --speed-repetitions must be at least 1, and --speed-budget a positive number of seconds or 0 for no limit (or pass --no-speed)")]
     Speed,
     #[error("suite gate: {0}")]
     SuiteGate(String),
@@ -403,10 +403,16 @@ impl ComparePlan {
                 examples: args.speed_examples.or(s.evaluation.speed_examples).unwrap_or(defaults.examples),
                 warmup: defaults.warmup,
                 repetitions: args.speed_repetitions.or(s.evaluation.speed_repetitions).unwrap_or(defaults.repetitions),
+                budget: match args.speed_budget.or(s.evaluation.speed_budget) {
+                    None => SpeedBudget::Auto,
+                    Some(b) if b == 0.0 => SpeedBudget::Unlimited,
+                    Some(b) => SpeedBudget::Seconds(b),
+                },
             }
         });
         if let Some(sp) = &speed {
-            if sp.batch_sizes.contains(&0) || sp.examples == 0 || sp.repetitions == 0 {
+            let bad_budget = matches!(sp.budget, SpeedBudget::Seconds(b) if !(b.is_finite() && b > 0.0));
+            if sp.batch_sizes.contains(&0) || sp.examples == 0 || sp.repetitions == 0 || bad_budget {
                 return Err(PlanError::Speed);
             }
         }

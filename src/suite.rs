@@ -89,6 +89,7 @@ pub struct SuiteEvaluation {
     pub speed_batch_sizes: Vec<usize>,
     pub speed_examples: Option<usize>,
     pub speed_repetitions: Option<usize>,
+    pub speed_budget: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

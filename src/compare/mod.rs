@@ -191,7 +191,9 @@ pub fn run(plan: &ComparePlan) -> Result<Report, CompareError> {
     let bar = crate::progress::counter("evaluating", plan.quiet);
     let mut models: Vec<&mut dyn Backend> =
         std::iter::once(&mut teacher as &mut dyn Backend).chain(students.iter_mut().map(|s| s as &mut dyn Backend)).collect();
+    let evaluation_started = std::time::Instant::now();
     let evaluated = evaluation::evaluate(&mut reader, chunk_size, &mut models, &batching, &plan.columns.groups, plan.js_base, &checks, &bar)?;
+    let evaluation_seconds = evaluation_started.elapsed().as_secs_f64();
     crate::progress::finish(bar);
     drop(models);
     progress.say(format!("{} examples from {}", evaluated.examples, plan.data.display()));
@@ -301,7 +303,13 @@ pub fn run(plan: &ComparePlan) -> Result<Report, CompareError> {
         let mut models: Vec<&mut dyn Backend> =
             std::iter::once(&mut teacher as &mut dyn Backend).chain(students.iter_mut().map(|s| s as &mut dyn Backend)).collect();
         let bar = crate::progress::bar(0, "speed", plan.quiet);
-        let speeds = crate::speed::measure_with_progress(&mut models, evaluated.first_chunk.source.as_ref(), settings, plan.batch_size, &bar)?;
+        // The report states the budget as run: seconds, or unlimited.
+        let budget = settings.budget.seconds(evaluation_seconds, models.len());
+        report.speed = Some(crate::speed::SpeedSettings {
+            budget: budget.map_or(crate::speed::SpeedBudget::Unlimited, crate::speed::SpeedBudget::Seconds),
+            ..settings.clone()
+        });
+        let speeds = crate::speed::measure_with_progress(&mut models, evaluated.first_chunk.source.as_ref(), settings, plan.batch_size, budget, &bar)?;
         crate::progress::finish(bar);
         let mut speeds = speeds.into_iter();
         report.teacher.speed = speeds.next();

@@ -52,6 +52,19 @@ pub fn correction_name(c: crate::stats::Correction) -> &'static str {
 pub const TIMING_START: &str = "<!-- timing:start -->";
 pub const TIMING_END: &str = "<!-- timing:end -->";
 
+/// Measured rounds at the evaluation batch size (the speedup's), from the teacher.
+pub fn speed_rounds(report: &super::Report) -> usize {
+    report.teacher.speed.as_ref().and_then(|s| s.throughput.iter().find(|t| t.batch_size == s.speedup_batch_size)).map_or(0, |t| t.rounds)
+}
+
+/// "within a 2.5 s budget" or "no time budget".
+pub fn speed_budget(report: &super::Report) -> String {
+    match report.speed.as_ref().map(|s| s.budget) {
+        Some(crate::speed::SpeedBudget::Seconds(b)) => format!("within a {b:.1} s budget"),
+        _ => "no time budget".into(),
+    }
+}
+
 /// The speed table: header and one row per model (teacher first); empty without measurements.
 pub fn speed_rows(report: &super::Report) -> (Vec<String>, Vec<Vec<String>>) {
     let Some(settings) = &report.speed else { return (vec![], vec![]) };

@@ -70,7 +70,10 @@ pub fn render(report: &Report) -> Vec<u8> {
         table(&mut out, &header, &rows);
         let _ = writeln!(
             out,
-            "Measured on this machine, teacher and students interleaved; speedup = teacher time / student time per round, median (range).\n{}\n",
+            "Measured on this machine, teacher and students interleaved; speedup = teacher time / student time per round, median (range) of {} rounds; latency over {} examples; {}.\n{}\n",
+            super::format::speed_rounds(report),
+            report.teacher.speed.as_ref().map_or(0, |s| s.latency_examples),
+            super::format::speed_budget(report),
             super::format::TIMING_END
         );
     }

@@ -9,6 +9,11 @@
 //!   are timed above the noise); examples per second per round, median and range;
 //! - speedup = teacher time / student time, per round, at the evaluation batch size: median and range;
 //! - memory: resident-set growth while a model's session was created and first run.
+//!
+//! Budget: the measurement is bounded in time ([`SpeedBudget`]). Latency gets 30 % of it and
+//! every throughput batch size an equal share of the rest; a phase stops adding examples or rounds
+//! once its share is spent, after at least [`MIN_LATENCY_EXAMPLES`] examples and [`MIN_ROUNDS`]
+//! rounds (so a median and a range exist). The report says how many of each ran.
 
 pub mod memory;
 
@@ -21,15 +26,46 @@ use std::time::Instant;
 pub struct SpeedSettings {
     /// Batch sizes for throughput.
     pub batch_sizes: Vec<usize>,
-    /// Examples used (the first ones of the data).
+    /// Examples used at most (the first ones of the data).
     pub examples: usize,
     pub warmup: usize,
+    /// Measured rounds per batch size at most.
     pub repetitions: usize,
+    /// How long the measurement may take.
+    pub budget: SpeedBudget,
 }
 
 impl Default for SpeedSettings {
     fn default() -> Self {
-        Self { batch_sizes: vec![1, 8, 32], examples: 256, warmup: 1, repetitions: 5 }
+        Self { batch_sizes: vec![1, 8, 32], examples: 256, warmup: 1, repetitions: 5, budget: SpeedBudget::Auto }
+    }
+}
+
+/// Time allowed to the speed measurement.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SpeedBudget {
+    /// The larger of [`AUTO_SHARE`] of the evaluation pass's wall time and [`AUTO_PER_MODEL`]
+    /// seconds per model: speed costs a tenth of the job, never less than a useful minimum.
+    Auto,
+    Seconds(f64),
+    /// Every example and round asked for.
+    Unlimited,
+}
+
+pub const AUTO_SHARE: f64 = 0.10;
+pub const AUTO_PER_MODEL: f64 = 0.5;
+pub const MIN_LATENCY_EXAMPLES: usize = 8;
+pub const MIN_ROUNDS: usize = 3;
+
+impl SpeedBudget {
+    /// Seconds for `models` models after an evaluation pass of `evaluation_seconds` (None: unlimited).
+    pub fn seconds(self, evaluation_seconds: f64, models: usize) -> Option<f64> {
+        match self {
+            Self::Auto => Some((AUTO_SHARE * evaluation_seconds).max(AUTO_PER_MODEL * models as f64)),
+            Self::Seconds(s) => Some(s),
+            Self::Unlimited => None,
+        }
     }
 }
 
@@ -61,11 +97,15 @@ pub struct Throughput {
     pub batch_size: usize,
     /// Examples per second.
     pub examples_per_second: Spread,
+    /// Measured rounds (within the budget).
+    pub rounds: usize,
 }
 
 /// One model's measured cost.
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct ModelSpeed {
+    /// Examples timed alone (within the budget).
+    pub latency_examples: usize,
     pub latency_ms_p50: f64,
     pub latency_ms_p95: f64,
     pub throughput: Vec<Throughput>,
@@ -73,6 +113,9 @@ pub struct ModelSpeed {
     pub speedup: Option<Spread>,
     pub speedup_batch_size: usize,
 }
+
+/// Share of the budget for the latency phase; the throughput batch sizes share the rest.
+const LATENCY_SHARE: f64 = 0.3;
 
 /// Shortest round worth timing: below it, timer resolution and scheduler noise dominate small models.
 const MIN_ROUND_SECONDS: f64 = 0.02;
@@ -98,8 +141,9 @@ pub fn measure(
     source: &dyn BatchSource,
     settings: &SpeedSettings,
     speedup_batch_size: usize,
+    budget_seconds: Option<f64>,
 ) -> Result<Vec<ModelSpeed>, EvalError> {
-    measure_with_progress(models, source, settings, speedup_batch_size, &indicatif::ProgressBar::hidden())
+    measure_with_progress(models, source, settings, speedup_batch_size, budget_seconds, &indicatif::ProgressBar::hidden())
 }
 
 /// [`measure`], advancing `bar` through the latency examples and the throughput rounds.
@@ -108,6 +152,7 @@ pub fn measure_with_progress(
     source: &dyn BatchSource,
     settings: &SpeedSettings,
     speedup_batch_size: usize,
+    budget_seconds: Option<f64>,
     bar: &indicatif::ProgressBar,
 ) -> Result<Vec<ModelSpeed>, EvalError> {
     let n = settings.examples.min(source.len()).max(1).min(source.len());
@@ -119,9 +164,17 @@ pub fn measure_with_progress(
     sizes.sort_unstable();
     sizes.dedup();
     bar.set_length((n + sizes.len() * (settings.warmup + settings.repetitions.max(1))) as u64);
+    let share = |part: f64| budget_seconds.map(|b| b * part);
+    let latency_budget = share(LATENCY_SHARE);
+    let size_budget = share((1.0 - LATENCY_SHARE) / sizes.len() as f64);
+    let spent = |started: Instant, budget: Option<f64>| budget.is_some_and(|b| started.elapsed().as_secs_f64() >= b);
     // Latency: each example alone, models interleaved per example.
     let mut latencies = vec![Vec::with_capacity(n); count];
+    let started = Instant::now();
     for i in 0..n {
+        if i >= MIN_LATENCY_EXAMPLES && spent(started, latency_budget) {
+            break;
+        }
         let batch = source.batch_of(&[i]);
         for (k, m) in models.iter_mut().enumerate() {
             let started = Instant::now();
@@ -136,6 +189,7 @@ pub fn measure_with_progress(
         let plan = BatchPlan::new(source, size, crate::evaluate::BatchOrder::File);
         let batches: Vec<Vec<usize>> = plan.batches.into_iter().take(n.div_ceil(size.max(1))).collect();
         let inputs: Vec<_> = batches.iter().map(|b| source.batch_of(b)).collect();
+        let started = Instant::now();
         for _ in 0..settings.warmup {
             round(models, &inputs, 1)?;
             bar.inc(1);
@@ -145,7 +199,10 @@ pub fn measure_with_progress(
         let iterations = ((MIN_ROUND_SECONDS / once.max(1e-9)).ceil() as usize).clamp(1, 10_000);
         let examples = iterations * batches.iter().map(Vec::len).sum::<usize>();
         let mut rates = vec![Vec::new(); count];
-        for _ in 0..settings.repetitions.max(1) {
+        for r in 0..settings.repetitions.max(1) {
+            if r >= MIN_ROUNDS && spent(started, size_budget) {
+                break;
+            }
             let seconds = round(models, &inputs, iterations)?;
             bar.inc(1);
             for k in 0..count {
@@ -157,7 +214,7 @@ pub fn measure_with_progress(
         }
         for k in 0..count {
             if let Some(s) = Spread::of(&rates[k]) {
-                throughput[k].push(Throughput { batch_size: size, examples_per_second: s });
+                throughput[k].push(Throughput { batch_size: size, examples_per_second: s, rounds: rates[k].len() });
             }
         }
     }
@@ -166,6 +223,7 @@ pub fn measure_with_progress(
             let mut l = latencies[k].clone();
             l.sort_by(f64::total_cmp);
             ModelSpeed {
+                latency_examples: l.len(),
                 latency_ms_p50: quantile(&l, 0.5),
                 latency_ms_p95: quantile(&l, 0.95),
                 throughput: throughput[k].clone(),
@@ -189,8 +247,8 @@ mod tests {
         let data = texts(&[&[5], &[5, 5], &[1], &[5, 1], &[2]]);
         let (mut a, mut b) = (CountingModel::new(false), CountingModel::new(false));
         let mut models: Vec<&mut dyn Backend> = vec![&mut a, &mut b];
-        let settings = SpeedSettings { batch_sizes: vec![1, 2], examples: 4, warmup: 1, repetitions: 3 };
-        let speed = measure(&mut models, &data, &settings, 2).unwrap();
+        let settings = SpeedSettings { batch_sizes: vec![1, 2], examples: 4, warmup: 1, repetitions: 3, budget: SpeedBudget::Unlimited };
+        let speed = measure(&mut models, &data, &settings, 2, None).unwrap();
         assert_eq!(speed.len(), 2);
         assert!(speed[0].speedup.is_none() && speed[1].speedup.is_some());
         assert_eq!(speed[1].throughput.iter().map(|t| t.batch_size).collect::<Vec<_>>(), vec![1, 2]);
@@ -198,5 +256,27 @@ mod tests {
         // 4 latency calls, then per batch size 1 warm-up round and 3 rounds of whole repetitions.
         assert!(b.calls.len() >= 4 + 4 * (4 + 2));
         assert_eq!((b.calls.len() - 4 - 4 - 2) % 3, 0, "rounds repeat whole sets of batches");
+        assert_eq!((speed[1].latency_examples, speed[1].throughput[0].rounds), (4, 3));
+    }
+
+    #[test]
+    fn a_spent_budget_keeps_the_minimum_examples_and_rounds() {
+        let data = texts(&(0..40).map(|_| &[5u32][..]).collect::<Vec<_>>());
+        let (mut a, mut b) = (CountingModel::new(false), CountingModel::new(false));
+        let mut models: Vec<&mut dyn Backend> = vec![&mut a, &mut b];
+        let settings = SpeedSettings { batch_sizes: vec![1, 4], examples: 40, warmup: 1, repetitions: 10, budget: SpeedBudget::Seconds(1e-9) };
+        let speed = measure(&mut models, &data, &settings, 4, Some(1e-9)).unwrap();
+        assert_eq!(speed[1].latency_examples, MIN_LATENCY_EXAMPLES);
+        assert!(speed[1].throughput.iter().all(|t| t.rounds == MIN_ROUNDS), "{:?}", speed[1].throughput);
+        let full = measure(&mut models, &data, &SpeedSettings { budget: SpeedBudget::Unlimited, ..settings }, 4, None).unwrap();
+        assert_eq!((full[1].latency_examples, full[1].throughput[0].rounds), (40, 10));
+    }
+
+    #[test]
+    fn the_automatic_budget_is_a_tenth_of_the_evaluation_or_half_a_second_per_model() {
+        assert_eq!(SpeedBudget::Auto.seconds(100.0, 5), Some(10.0));
+        assert_eq!(SpeedBudget::Auto.seconds(1.0, 5), Some(2.5));
+        assert_eq!(SpeedBudget::Unlimited.seconds(100.0, 5), None);
+        assert_eq!(SpeedBudget::Seconds(3.0).seconds(100.0, 5), Some(3.0));
     }
 }
