@@ -19,7 +19,9 @@ use serde::Serialize;
 use std::path::PathBuf;
 
 /// Version of the JSON report layout; bumped on any incompatible change.
-pub const SCHEMA_VERSION: u32 = 1;
+/// 2: `machine`, per-model `integer_kernels`/`kernels`/`exact_integer`/`twin_of`, the one-pass
+/// batch-invariance fields, speed budgets and rounds.
+pub const SCHEMA_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Report {
