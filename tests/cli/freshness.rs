@@ -10,21 +10,31 @@
 //!   (every exact kernel computes the same integer sums); otherwise the saturating family.
 //!
 //! The comparison: where every owner's path is the same, values must be identical. Where only an
-//! fp32 path differs, numbers must agree within `FLOAT_KERNELS` (relative; last-bit rounding of
-//! other kernels) and everything else must be identical. Where an integer path differs the
+//! fp32 path differs, numbers must agree within `FLOAT_KERNELS` (relative) and everything else must
+//! be identical; attack results, a search that branches on probability comparisons, are not
+//! compared then. Models rebuilt here from other bytes on the same kernels (MiniLM) agree within
+//! `REBUILT`. Where an integer path differs the
 //! owner's values are not compared at all: saturation can move them anywhere. Each case that was
 //! not compared exactly is listed, so the test says in one line what it could not check and why.
 //! Machine descriptions and timings are never compared.
 
 use serde_json::Value;
 
-/// Relative agreement expected between two fp32 kernel families on the same model and data.
-pub const FLOAT_KERNELS: f64 = 1e-6;
+/// Relative agreement expected between two fp32 kernel families on the same model and data. Not
+/// the last bit: probability loyalty is 1 - sqrt(JS), and the square root of a tiny JS magnifies
+/// last-bit differences in the probabilities (measured under qemu Nehalem, SSE against AVX-512: a
+/// bootstrap bound of the tweets int8 student moved by 1.4e-6 relative, point values by 2e-7).
+pub const FLOAT_KERNELS: f64 = 1e-5;
+
+/// Relative agreement of numbers from models rebuilt from other bytes (a head trained on another
+/// CPU's embeddings), as the MiniLM check has always required.
+pub const REBUILT: f64 = 1e-6;
 
 /// How the kernel paths of a value's owners differ between the two reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Difference {
     Same,
+    Rebuilt,
     Fp32,
     Integer,
 }
@@ -70,10 +80,22 @@ fn model_named<'a>(report: &'a Value, name: &str) -> Option<&'a Value> {
     std::iter::once(&report["teacher"]).chain(report["students"].as_array().into_iter().flatten().map(|s| &s["model"])).find(|m| m["name"] == name)
 }
 
+/// Whether the value at `at` comes out of an attack: a greedy search whose every step compares
+/// probabilities, so last-bit differences from other fp32 kernels can send it elsewhere (seen under
+/// qemu Nehalem: another word order, another perturbed share). Attack results and gate checks on
+/// attack metrics are therefore compared only where the kernel paths are the same.
+fn is_search(fresh: &Value, at: &[String]) -> bool {
+    let gate_check_metric = match at {
+        [g, c, j, ..] if g == "gate" && c == "checks" => j.parse::<usize>().ok().and_then(|j| fresh["gate"]["checks"][j]["metric"].as_str()),
+        _ => None,
+    };
+    at.iter().any(|k| k == "attack") || gate_check_metric.is_some_and(|m| m.contains("attack"))
+}
+
 /// The strongest difference among the owners' paths, with the reason for the first that differs.
 fn difference(committed: &Value, fresh: &Value, owners: &[String], rebuilt: bool) -> (Difference, String) {
     let mut worst =
-        (if rebuilt && !owners.is_empty() { Difference::Fp32 } else { Difference::Same }, "the models were built from other bytes here".to_string());
+        (if rebuilt && !owners.is_empty() { Difference::Rebuilt } else { Difference::Same }, "the models were built from other bytes here".to_string());
     for name in owners {
         let (Some(a), Some(b)) = (model_named(committed, name), model_named(fresh, name)) else {
             return (Difference::Integer, format!("{name} is not in both"));
@@ -94,31 +116,11 @@ fn difference(committed: &Value, fresh: &Value, owners: &[String], rebuilt: bool
 }
 
 /// Removes what is never compared: timings, where the library lives, and the machine itself.
-pub fn normalised(mut v: Value) -> Value {
-    fn strip(v: &mut Value) {
-        match v {
-            Value::Object(m) => {
-                for key in [
-                    "inference_seconds",
-                    "onnxruntime_seconds",
-                    "library",
-                    "library_origin",
-                    "speed",
-                    "session_memory_bytes",
-                    "peak_rss_bytes",
-                    "machine",
-                    "kernels",
-                ] {
-                    m.remove(key);
-                }
-                m.values_mut().for_each(strip);
-            }
-            Value::Array(a) => a.iter_mut().for_each(strip),
-            _ => {}
-        }
-    }
-    strip(&mut v);
-    v
+pub fn normalised(v: Value) -> Value {
+    crate::util::without_keys(
+        v,
+        &["inference_seconds", "onnxruntime_seconds", "library", "library_origin", "speed", "session_memory_bytes", "peak_rss_bytes", "machine", "kernels"],
+    )
 }
 
 /// What one comparison could not check exactly, e.g. "int8 not compared: int8's integer kernels: exact there, saturating avx2 here".
@@ -158,6 +160,12 @@ fn walk(committed: &Value, fresh: &Value, a: &Value, b: &Value, at: &mut Vec<Str
             ky.sort();
             return Err(format!("{}: fields {kx:?} there, {ky:?} here", here()));
         }
+        (Value::Array(x), Value::Array(y))
+            if x.len() != y.len() && (matches!(at.as_slice(), [s] if s == "students") || at.as_slice() == ["gate", "checks"]) =>
+        {
+            // The models and the gate's checks are the suite's, not the kernels'.
+            return Err(format!("{}: {} entries there, {} here", here(), x.len(), y.len()));
+        }
         (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
             for (i, (v, w)) in x.iter().zip(y).enumerate() {
                 at.push(i.to_string());
@@ -172,17 +180,27 @@ fn walk(committed: &Value, fresh: &Value, a: &Value, b: &Value, at: &mut Vec<Str
     let (difference, why) = difference(committed, fresh, &owners, rebuilt);
     match difference {
         Difference::Same => Err(format!("{}: {a} there, {b} here", here())),
+        Difference::Fp32 if is_search(fresh, at) => {
+            outcome.not_exact.insert(format!(
+                "{}'s attack results not compared (a search that branches on probability comparisons; {why})",
+                owners.last().map_or("?", String::as_str)
+            ));
+            Ok(())
+        }
         Difference::Integer => {
             outcome.not_exact.insert(format!("{} not compared ({why})", owners.last().map_or("?", String::as_str)));
             Ok(())
         }
-        Difference::Fp32 => match (a.as_f64(), b.as_f64()) {
-            (Some(x), Some(y)) if (x - y).abs() <= FLOAT_KERNELS * x.abs().max(y.abs()).max(1.0) => {
-                outcome.not_exact.insert(format!("{} within {FLOAT_KERNELS:e} ({why})", owners.last().map_or("?", String::as_str)));
-                Ok(())
+        Difference::Fp32 | Difference::Rebuilt => {
+            let tolerance = if difference == Difference::Fp32 { FLOAT_KERNELS } else { REBUILT };
+            match (a.as_f64(), b.as_f64()) {
+                (Some(x), Some(y)) if (x - y).abs() <= tolerance * x.abs().max(y.abs()).max(1.0) => {
+                    outcome.not_exact.insert(format!("{} within {tolerance:e} ({why})", owners.last().map_or("?", String::as_str)));
+                    Ok(())
+                }
+                _ => Err(format!("{}: {a} there, {b} here, beyond what {why} explains", here())),
             }
-            _ => Err(format!("{}: {a} there, {b} here, beyond what other fp32 kernels explain ({why})", here())),
-        },
+        }
     }
 }
 
@@ -251,8 +269,30 @@ mod tests {
         // A renamed field under an excused model is still a different layout: only values are excused.
         assert!(compare(&renamed, &avx2, false).unwrap_err().starts_with(".students.0.fidelity: fields"));
         // The teacher is fp32: on other fp32 kernels its numbers must still agree to FLOAT_KERNELS.
+        let mut one_student_less = committed.clone();
+        one_student_less["students"].as_array_mut().unwrap().pop();
+        assert!(compare(&one_student_less, &avx2, false).unwrap_err().starts_with(".students: 1 entries there, 2 here"));
         let stale_teacher = report(machine("avx512f", "avx512vnni", false), 0.7655, 0.7655, 0.770);
         assert!(compare(&stale_teacher, &avx2, false).unwrap_err().starts_with(".teacher.accuracy"));
+        let mut attacked = committed.clone();
+        attacked["students"][1]["model"]["attack"] = json!({"summary": {"mean_perturbed_share": 0.1647}});
+        let mut attacked_here = avx2.clone();
+        attacked_here["students"][1]["model"]["attack"] = json!({"summary": {"mean_perturbed_share": 0.1617}});
+        let outcome = compare(&attacked, &attacked_here, false).unwrap();
+        assert!(outcome.not_exact.iter().any(|l| l.starts_with("int8-exact's attack results not compared")), "{:?}", outcome.not_exact);
+        assert!(
+            compare(
+                &attacked,
+                &{
+                    let mut v = attacked.clone();
+                    v["students"][1]["model"]["attack"]["summary"]["mean_perturbed_share"] = json!(0.1617);
+                    v
+                },
+                false
+            )
+            .is_err(),
+            "same kernels: attacks compared exactly"
+        );
         let close_teacher = report(machine("avx512f", "avx512vnni", false), 0.7655, 0.7655, 0.765 + 1e-9);
         let outcome = compare(&close_teacher, &avx2, false).unwrap();
         assert!(outcome.not_exact.iter().any(|l| l.starts_with("teacher within")), "{:?}", outcome.not_exact);

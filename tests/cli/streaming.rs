@@ -6,31 +6,21 @@ use crate::util::{fidelity, fixture};
 use serde_json::Value;
 
 /// The report without what legitimately depends on the chunk size or the clock.
-fn comparable(mut v: Value) -> Value {
-    fn strip(v: &mut Value) {
-        match v {
-            Value::Object(m) => {
-                for key in [
-                    "inference_seconds",
-                    "onnxruntime_seconds",
-                    "library",
-                    "library_origin",
-                    "speed",
-                    "session_memory_bytes",
-                    "peak_rss_bytes",
-                    "chunk_size",
-                    "batch_invariance",
-                ] {
-                    m.remove(key);
-                }
-                m.values_mut().for_each(strip);
-            }
-            Value::Array(a) => a.iter_mut().for_each(strip),
-            _ => {}
-        }
-    }
-    strip(&mut v);
-    v
+fn comparable(v: Value) -> Value {
+    crate::util::without_keys(
+        v,
+        &[
+            "inference_seconds",
+            "onnxruntime_seconds",
+            "library",
+            "library_origin",
+            "speed",
+            "session_memory_bytes",
+            "peak_rss_bytes",
+            "chunk_size",
+            "batch_invariance",
+        ],
+    )
 }
 
 fn run(args: &[String], chunk: Option<&str>) -> Value {

@@ -119,3 +119,21 @@ pub fn assert_close(actual: &Value, expected: &Value, key: &str, tol: f64, conte
 pub fn student<'a>(report: &'a Value, name: &str) -> &'a Value {
     report["students"].as_array().unwrap().iter().find(|s| s["model"]["name"] == name).unwrap_or_else(|| panic!("no student {name}"))
 }
+
+/// `v` without every field named in `keys`, at any depth (timings, machine facts, ...).
+pub fn without_keys(mut v: Value, keys: &[&str]) -> Value {
+    fn strip(v: &mut Value, keys: &[&str]) {
+        match v {
+            Value::Object(m) => {
+                keys.iter().for_each(|k| {
+                    m.remove(*k);
+                });
+                m.values_mut().for_each(|x| strip(x, keys));
+            }
+            Value::Array(a) => a.iter_mut().for_each(|x| strip(x, keys)),
+            _ => {}
+        }
+    }
+    strip(&mut v, keys);
+    v
+}
