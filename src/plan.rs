@@ -405,7 +405,7 @@ impl ComparePlan {
                 repetitions: args.speed_repetitions.or(s.evaluation.speed_repetitions).unwrap_or(defaults.repetitions),
                 budget: match args.speed_budget.or(s.evaluation.speed_budget) {
                     None => SpeedBudget::Auto,
-                    Some(b) if b == 0.0 => SpeedBudget::Unlimited,
+                    Some(0.0) => SpeedBudget::Unlimited,
                     Some(b) => SpeedBudget::Seconds(b),
                 },
             }
