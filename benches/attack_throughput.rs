@@ -13,11 +13,12 @@
 //! attack / plain.
 
 use fidelity::attack::{SynonymTable, TextAttack, TextAttackSettings, TextClassifier, TextExample, TextInput};
-use fidelity::compare::attack_run::TextModel;
 use fidelity::data::text::{text_batch, TextEncoder};
+use fidelity::data::LabelNames;
 use fidelity::data::{read_dataset, Columns, DataFormat};
 use fidelity::metrics::OutputKind;
-use fidelity::model::{Backend, LabelNames, OnnxBackend, Runtime};
+use fidelity::model::{Backend, OnnxBackend, Runtime};
+use fidelity::pipeline::attack::TextModel;
 use std::path::Path;
 use std::time::Instant;
 
@@ -54,7 +55,7 @@ fn main() {
 /// teacher.onnx and test.jsonl; prints the medians and the ratio.
 fn measure(runtime: &Runtime, name: &str, folder: &Path, attacked_examples: usize, rounds: usize) {
     let mut model =
-        OnnxBackend::load(runtime, "teacher", &folder.join("teacher.onnx"), &fidelity::model::onnx::SessionSettings::default()).expect("model loads");
+        OnnxBackend::load(runtime, "teacher", &folder.join("teacher.onnx"), &fidelity::model::session::SessionSettings::default()).expect("model loads");
     let labels = LabelNames::from_config(&folder.join("config.json")).unwrap();
     let data = read_dataset(&folder.join("test.jsonl"), DataFormat::Jsonl, &Columns::default(), labels.as_ref()).unwrap();
     let encoder = TextEncoder::from_file(&folder.join("tokenizer.json"), 512).unwrap();

@@ -3,7 +3,7 @@
 //! here, so "not given" is told apart from "given the default"; defaults live in the plan.
 
 use crate::data::DataFormat;
-use crate::evaluate::BatchOrder;
+use crate::inference::BatchOrder;
 use crate::stats::Correction;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::Deserialize;

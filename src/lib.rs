@@ -6,15 +6,15 @@
 //! the pure metric functions, and [`report`] is the one report model every writer renders.
 
 pub mod attack;
-pub mod bench;
 pub mod cli;
-pub mod compare;
 pub mod data;
-pub mod evaluate;
 pub mod gate;
+pub mod inference;
 pub mod machine;
 pub mod metrics;
 pub mod model;
+pub mod onnx;
+pub mod pipeline;
 pub mod plan;
 pub mod progress;
 pub mod report;

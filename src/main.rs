@@ -53,7 +53,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Compare(args) => {
             let args = *args;
             let plan = fidelity::plan::ComparePlan::from_args(&args)?;
-            let report = fidelity::compare::run(&plan)?;
+            let report = fidelity::pipeline::run(&plan)?;
             let table = fidelity::report::terminal::render(&report);
             // A closed pipe (`fidelity compare ... | head`) is not an error.
             match std::io::stdout().write_all(&table) {
@@ -66,12 +66,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(args) => {
             let args = *args;
             let plan = fidelity::plan::ComparePlan::from_args(&args)?;
-            let report = fidelity::bench::run(&plan)?;
+            let report = fidelity::pipeline::bench::run(&plan)?;
             if let Some(out) = &args.out {
                 let json = serde_json::to_vec_pretty(&report)?;
                 fidelity::report::files::write_atomically(out, &json)?;
             }
-            match std::io::stdout().write_all(fidelity::bench::render(&report).as_bytes()) {
+            match std::io::stdout().write_all(fidelity::pipeline::bench::render(&report).as_bytes()) {
                 Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e.into()),
                 _ => {}
             }

@@ -4,8 +4,8 @@
 
 use crate::cli::{JsBase, OutputsArg};
 use crate::data::DataFormat;
-use crate::evaluate::BatchOrder;
 use crate::gate::spec::GateTable;
+use crate::inference::BatchOrder;
 use crate::stats::Correction;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};

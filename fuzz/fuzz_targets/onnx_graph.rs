@@ -3,5 +3,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = fidelity::model::graph_stats::graph_stats(data, Some(24.0));
+    let _ = fidelity::onnx::graph_stats(data, Some(24.0));
 });

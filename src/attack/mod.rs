@@ -31,7 +31,7 @@ pub mod tensor;
 pub mod text;
 mod words;
 
-pub use outcome::{AttackOutcome, AttackStatus, AttackSummary};
+pub use outcome::{AttackOutcome, AttackStatus, AttackSummary, GroupAttack, ModelAttack, Transfer};
 pub use stop_words::StopWords;
 pub use synonyms::SynonymTable;
 pub use tensor::{TensorAttack, TensorAttackSettings, TensorExample};

@@ -114,6 +114,35 @@ impl AttackSummary {
     }
 }
 
+/// The teacher's successful adversarial examples replayed on a student.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct Transfer {
+    /// Teacher successes whose original the student classified correctly (the denominator).
+    pub replayed: usize,
+    /// Of those, how many the student now gets wrong.
+    pub fooled: usize,
+    pub transfer_success_rate: Option<f64>,
+    /// Queries spent on the replay (one per replayed example).
+    pub queries: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct GroupAttack {
+    pub name: String,
+    #[serde(flatten)]
+    pub summary: AttackSummary,
+}
+
+/// One model's attack results.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct ModelAttack {
+    #[serde(flatten)]
+    pub summary: AttackSummary,
+    pub groups: Vec<GroupAttack>,
+    /// Students only.
+    pub transfer: Option<Transfer>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,7 @@
 //! A batch of model inputs: named tensors whose first dimension is the batch.
 //!
 //! Text becomes `input_ids`, `attention_mask` and `token_type_ids`; each model takes the ones its
-//! graph declares (see [`crate::model::onnx`]).
+//! graph declares (see [`crate::model::session`]).
 
 use ndarray::{Array2, ArrayD};
 

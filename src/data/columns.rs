@@ -2,7 +2,7 @@
 //! attributes, and how one row's cells become an [`Example`].
 
 use super::Example;
-use crate::model::LabelNames;
+use super::LabelNames;
 use serde::Serialize;
 
 /// Column mapping, from flags or a suite file.

@@ -1,8 +1,8 @@
 //! CSV with a header row; errors name the data row (1-based, header excluded) and the column.
 
 use super::columns::{Cell, RowProblem};
+use super::LabelNames;
 use super::{Columns, DataError, Example};
-use crate::model::LabelNames;
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};

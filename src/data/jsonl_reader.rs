@@ -1,8 +1,8 @@
 //! JSON Lines: one JSON object per line; blank lines are skipped; errors name the line.
 
 use super::columns::{Cell, RowProblem};
+use super::LabelNames;
 use super::{Columns, DataError, Example};
-use crate::model::LabelNames;
 use serde_json::{Map, Value};
 use std::io::BufRead;
 use std::path::{Path, PathBuf};

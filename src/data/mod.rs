@@ -7,6 +7,7 @@ pub mod batch;
 pub mod columns;
 mod csv_reader;
 mod jsonl_reader;
+pub mod label_names;
 pub mod npy;
 pub mod stream;
 pub mod tensors;
@@ -17,9 +18,8 @@ use thiserror::Error;
 
 pub use batch::{Batch, InputTensor};
 pub use columns::{Columns, RawLabel};
+pub use label_names::LabelNames;
 pub use stream::ExampleStream;
-
-use crate::model::LabelNames;
 
 /// One evaluation example.
 #[derive(Debug, Clone, PartialEq)]

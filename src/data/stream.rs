@@ -2,11 +2,15 @@
 
 use super::csv_reader::CsvRows;
 use super::jsonl_reader::JsonlRows;
+use super::LabelNames;
 use super::{Columns, DataError, DataFormat, Example};
-use crate::model::LabelNames;
 use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
+
+/// Examples per chunk by default, before rounding up to a multiple of both batch sizes: large
+/// enough that tokenization parallelises well, small enough to stay a few megabytes.
+pub const CHUNK_EXAMPLES: usize = 8192;
 
 /// JSONL or CSV examples, in file order.
 pub struct ExampleStream {

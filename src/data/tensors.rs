@@ -6,8 +6,8 @@
 
 use super::npy::{parse_header, NpyData, NpyHeader, NpyKind};
 use super::source_error as err;
+use super::LabelNames;
 use super::{Batch, Columns, DataError, Example, InputTensor};
-use crate::model::LabelNames;
 use ndarray::{Array2, ArrayD, Axis, IxDyn};
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
@@ -98,6 +98,50 @@ pub struct NpzStream {
     labels: Option<LabelNames>,
 }
 
+/// One array of the archive: its header, and where its rows are (an offset into the file when
+/// stored, the decompressed bytes otherwise: deflate cannot seek).
+fn read_member(path: &Path, zip: &mut zip::ZipArchive<File>, i: usize) -> Result<Member, DataError> {
+    let archive_error = |message: String| err(path, "archive", message);
+    let array_error = |name: &str, message: String| err(path, &format!("array '{name}'"), message);
+    let mut entry = zip.by_index(i).map_err(|e| archive_error(format!("cannot read entry {i}: {e}")))?;
+    let name = entry.name().map_err(|e| archive_error(format!("entry {i} has an unreadable name: {e}")))?.trim_end_matches(".npy").to_string();
+    let read_error = |e: std::io::Error| array_error(&name, format!("cannot read: {e}"));
+    let stored = entry.compression() == zip::CompressionMethod::Stored && !entry.encrypted();
+    let (header, body) = if stored {
+        // Magic, version and header length, then the header itself.
+        let mut head = vec![0u8; 12];
+        let got = read_up_to(&mut entry, &mut head).map_err(read_error)?;
+        head.truncate(got);
+        let header_len = match head.get(6) {
+            Some(1) if got >= 10 => u16::from_le_bytes([head[8], head[9]]) as usize + 10,
+            Some(2 | 3) if got >= 12 => u32::from_le_bytes([head[8], head[9], head[10], head[11]]) as usize + 12,
+            _ => 0,
+        };
+        if header_len > head.len() {
+            let mut rest = vec![0u8; header_len - head.len()];
+            let more = read_up_to(&mut entry, &mut rest).map_err(read_error)?;
+            head.extend_from_slice(&rest[..more]);
+        }
+        let header = parse_header(&head).map_err(|m| array_error(&name, m))?;
+        let start = entry.data_start().ok_or_else(|| array_error(&name, "no data offset in the archive".into()))?;
+        if entry.size() < (header.data_offset + header.data_bytes()) as u64 {
+            return Err(array_error(&name, format!("data is shorter than shape {:?} of '{}' needs", header.shape, header.descr)));
+        }
+        (header.clone(), Body::Stored(start + header.data_offset as u64))
+    } else {
+        let mut bytes = Vec::new();
+        entry.read_to_end(&mut bytes).map_err(read_error)?;
+        let header = parse_header(&bytes).map_err(|m| array_error(&name, m))?;
+        let body = bytes
+            .get(header.data_offset..)
+            .and_then(|b| b.get(..header.data_bytes()))
+            .ok_or_else(|| array_error(&name, format!("data is shorter than shape {:?} of '{}' needs", header.shape, header.descr)))?
+            .to_vec();
+        (header, Body::Loaded(body))
+    };
+    Ok(Member { name, header, body })
+}
+
 impl NpzStream {
     /// Opens the archive and checks every array's header and length; reads no data rows.
     pub fn open(path: &Path, columns: &Columns, labels: Option<&LabelNames>) -> Result<Self, DataError> {
@@ -105,46 +149,7 @@ impl NpzStream {
         let array_error = |name: &str, message: String| err(path, &format!("array '{name}'"), message);
         let file = File::open(path).map_err(|e| archive_error(format!("cannot open: {e}")))?;
         let mut zip = zip::ZipArchive::new(file).map_err(|e| archive_error(format!("not a readable .npz (zip) archive: {e}")))?;
-        let mut members = Vec::new();
-        for i in 0..zip.len() {
-            let mut entry = zip.by_index(i).map_err(|e| archive_error(format!("cannot read entry {i}: {e}")))?;
-            let name = entry.name().map_err(|e| archive_error(format!("entry {i} has an unreadable name: {e}")))?.trim_end_matches(".npy").to_string();
-            let read_error = |e: std::io::Error| array_error(&name, format!("cannot read: {e}"));
-            let stored = entry.compression() == zip::CompressionMethod::Stored && !entry.encrypted();
-            let (header, body) = if stored {
-                // Magic, version and header length, then the header itself.
-                let mut head = vec![0u8; 12];
-                let got = read_up_to(&mut entry, &mut head).map_err(read_error)?;
-                head.truncate(got);
-                let header_len = match head.get(6) {
-                    Some(1) if got >= 10 => u16::from_le_bytes([head[8], head[9]]) as usize + 10,
-                    Some(2 | 3) if got >= 12 => u32::from_le_bytes([head[8], head[9], head[10], head[11]]) as usize + 12,
-                    _ => 0,
-                };
-                if header_len > head.len() {
-                    let mut rest = vec![0u8; header_len - head.len()];
-                    let more = read_up_to(&mut entry, &mut rest).map_err(read_error)?;
-                    head.extend_from_slice(&rest[..more]);
-                }
-                let header = parse_header(&head).map_err(|m| array_error(&name, m))?;
-                let start = entry.data_start().ok_or_else(|| array_error(&name, "no data offset in the archive".into()))?;
-                if entry.size() < (header.data_offset + header.data_bytes()) as u64 {
-                    return Err(array_error(&name, format!("data is shorter than shape {:?} of '{}' needs", header.shape, header.descr)));
-                }
-                (header.clone(), Body::Stored(start + header.data_offset as u64))
-            } else {
-                let mut bytes = Vec::new();
-                entry.read_to_end(&mut bytes).map_err(read_error)?;
-                let header = parse_header(&bytes).map_err(|m| array_error(&name, m))?;
-                let body = bytes
-                    .get(header.data_offset..)
-                    .and_then(|b| b.get(..header.data_bytes()))
-                    .ok_or_else(|| array_error(&name, format!("data is shorter than shape {:?} of '{}' needs", header.shape, header.descr)))?
-                    .to_vec();
-                (header, Body::Loaded(body))
-            };
-            members.push(Member { name, header, body });
-        }
+        let members = (0..zip.len()).map(|i| read_member(path, &mut zip, i)).collect::<Result<Vec<_>, _>>()?;
         let available = || members.iter().map(|m| format!("{} {:?}", m.name, m.header.shape)).collect::<Vec<_>>().join(", ");
         let find = |name: &str, what: &'static str, flag: &'static str| {
             members.iter().position(|m| m.name == name).ok_or_else(|| DataError::MissingColumn {

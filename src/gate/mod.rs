@@ -9,10 +9,9 @@
 pub mod metric;
 pub mod spec;
 
-pub use metric::GateMetric;
+pub use metric::{GateMetric, Measured};
 pub use spec::{GateSpec, Judge, Op, Scope};
 
-use crate::report::{Report, StudentReport};
 use crate::stats::Interval;
 use serde::Serialize;
 
@@ -73,12 +72,21 @@ fn judge(value: Option<f64>, interval: Option<Interval>, op: Op, threshold: f64,
     }
 }
 
-fn checks_for_student(spec: &GateSpec, s: &StudentReport, out: &mut Vec<Check>) {
-    let mut push = |group: Option<String>, (value, interval): (Option<f64>, Option<Interval>)| {
+/// What a gate judges: one student, with each metric measured over all examples and within
+/// each group large enough to judge. The report implements it (`report::gate_values`), so the
+/// gate knows metrics and thresholds, not the report's layout.
+pub trait Subject {
+    fn name(&self) -> &str;
+    fn overall(&self, metric: GateMetric) -> Measured;
+    fn groups(&self, metric: GateMetric) -> Vec<(String, Measured)>;
+}
+
+fn checks_for_subject(spec: &GateSpec, s: &impl Subject, out: &mut Vec<Check>) {
+    let mut push = |group: Option<String>, (value, interval): Measured| {
         let (passed, judged_on, note) = judge(value, interval, spec.op, spec.threshold, spec.judge);
         out.push(Check {
             metric: spec.metric,
-            student: s.model.info.name.clone(),
+            student: s.name().to_string(),
             group,
             value,
             interval,
@@ -90,21 +98,21 @@ fn checks_for_student(spec: &GateSpec, s: &StudentReport, out: &mut Vec<Check>) 
         });
     };
     match spec.scope {
-        Scope::Overall => push(None, spec.metric.overall(s)),
+        Scope::Overall => push(None, s.overall(spec.metric)),
         Scope::EveryGroup => {
-            for g in s.statistics.groups.iter().filter(|g| !g.too_small) {
-                push(Some(g.name.clone()), spec.metric.group(g, s));
+            for (name, measured) in s.groups(spec.metric) {
+                push(Some(name), measured);
             }
         }
     }
 }
 
-/// Evaluates every spec against the students it names (all students when it names none).
-pub fn evaluate(specs: &[GateSpec], report: &Report) -> GateOutcome {
+/// Evaluates every spec against the subjects it names (all of them when it names none).
+pub fn evaluate<S: Subject>(specs: &[GateSpec], subjects: &[S]) -> GateOutcome {
     let mut checks = Vec::new();
     for spec in specs {
-        for s in report.students.iter().filter(|s| spec.students.is_empty() || spec.students.contains(&s.model.info.name)) {
-            checks_for_student(spec, s, &mut checks);
+        for s in subjects.iter().filter(|s| spec.students.is_empty() || spec.students.iter().any(|n| n == s.name())) {
+            checks_for_subject(spec, s, &mut checks);
         }
     }
     let passed = checks.iter().filter(|c| c.passed).count();

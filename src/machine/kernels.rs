@@ -15,7 +15,7 @@
 //!
 //! An exact kernel computes the integer products exactly, so every exact kernel gives the same
 //! int32 sums; two saturating kernels need not agree with each other. ONNX Runtime's session
-//! option `session.x64quantprecision` (see [`crate::model::integer_kernels`]) rewrites int8
+//! option `session.x64quantprecision` (see [`crate::onnx::integer_kernels`]) rewrites int8
 //! weights to uint8 where they leave [-64, 64], so the exact u8u8 kernel runs instead.
 
 use serde::{Deserialize, Serialize};

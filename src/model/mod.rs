@@ -2,12 +2,9 @@
 //! where the ONNX Runtime library comes from, and class names from `config.json`.
 
 pub mod device;
-pub mod graph_stats;
 pub mod hub;
-pub mod integer_kernels;
-pub mod label_names;
-pub mod onnx;
 pub mod runtime_library;
+pub mod session;
 
 use crate::data::Batch;
 use ndarray::Array2;
@@ -16,8 +13,7 @@ use std::path::PathBuf;
 use thiserror::Error;
 
 pub use device::Device;
-pub use label_names::LabelNames;
-pub use onnx::{OnnxBackend, Runtime};
+pub use session::{OnnxBackend, Runtime};
 
 /// What a loaded model is, for reports and messages.
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
@@ -40,7 +36,7 @@ pub struct ModelInfo {
     /// Why the session fell back to the CPU (with --allow-fallback): ONNX Runtime's message.
     pub fallback: Option<String>,
     /// Integer kernels in the graph (absent when fidelity's reader cannot read the graph).
-    pub integer_kernels: Option<integer_kernels::IntegerKernels>,
+    pub integer_kernels: Option<crate::onnx::integer_kernels::IntegerKernels>,
     /// Run with ONNX Runtime's `session.x64quantprecision = 1`: int8 weights outside [-64, 64]
     /// rewritten to uint8 so that the exact u8u8 GEMM runs (`--integer-numerics`).
     pub exact_integer: bool,

@@ -80,7 +80,7 @@ pub struct CostView<'a> {
     pub info: &'a crate::model::ModelInfo,
     pub speed: &'a crate::speed::ModelSpeed,
     pub session_memory_bytes: Option<u64>,
-    pub size: Option<&'a crate::model::graph_stats::GraphStats>,
+    pub size: Option<&'a crate::onnx::GraphStats>,
 }
 
 /// The speed-and-size table: one row per model, the teacher first.
@@ -148,7 +148,7 @@ pub fn size_cells(m: &super::ModelReport) -> Vec<String> {
     graph_cells(m.size.as_ref())
 }
 
-fn graph_cells(size: Option<&crate::model::graph_stats::GraphStats>) -> Vec<String> {
+fn graph_cells(size: Option<&crate::onnx::GraphStats>) -> Vec<String> {
     match size {
         Some(g) => vec![
             g.parameters.to_string(),

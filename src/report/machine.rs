@@ -68,7 +68,7 @@ pub fn lines(report: &super::Report) -> Vec<(bool, String)> {
 mod tests {
     use super::*;
     use crate::machine::{CpuInfo, KernelClass};
-    use crate::model::integer_kernels::IntegerKernels;
+    use crate::onnx::integer_kernels::IntegerKernels;
 
     fn machine(features: &[&str]) -> MachineInfo {
         let features: Vec<String> = features.iter().map(|f| f.to_string()).collect();

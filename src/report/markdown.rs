@@ -53,12 +53,24 @@ pub fn render(report: &Report) -> Vec<u8> {
     table(&mut out, &header, &rows);
     let _ = writeln!(out, "Percent. L-L: label loyalty; P-L: probability loyalty (mean 1 − √JS, log base {}); NFR/PFR: negative/positive flip rate; KL: mean KL(teacher‖student) in nats.\n", report.conventions.js_log_base);
 
+    robustness_and_speed(report, &mut out);
+    gate_and_groups(report, &mut out);
+    let _ = writeln!(out, "## Conventions\n");
+    for (k, v) in report.conventions.entries() {
+        let _ = writeln!(out, "- **{k}**: {}", cell(v));
+    }
+    let _ = writeln!(out, "- **signed changes**: {} means the student is below the teacher", signed_percent(Some(-0.01)));
+    out.into_bytes()
+}
+
+/// The attack and speed tables, when those stages ran.
+fn robustness_and_speed(report: &Report, out: &mut String) {
     let (header, rows) = super::format::attack_rows(report);
     if !rows.is_empty() {
         let _ = writeln!(out, "## Robustness (black-box attacks)\n");
         let header: Vec<&str> = header.iter().map(String::as_str).collect();
         let rows: Vec<Vec<String>> = rows.into_iter().map(|r| r.iter().map(|c| cell(c)).collect()).collect();
-        table(&mut out, &header, &rows);
+        table(out, &header, &rows);
         let _ = writeln!(out, "Percent. {}\n", cell(report.conventions.attacks));
     }
 
@@ -67,7 +79,7 @@ pub fn render(report: &Report) -> Vec<u8> {
         let _ = writeln!(out, "{}\n## Speed\n", super::format::TIMING_START);
         let header: Vec<&str> = header.iter().map(String::as_str).collect();
         let rows: Vec<Vec<String>> = rows.into_iter().map(|r| r.iter().map(|c| cell(c)).collect()).collect();
-        table(&mut out, &header, &rows);
+        table(out, &header, &rows);
         let _ = writeln!(
             out,
             "Measured on this machine, teacher and students interleaved; speedup = teacher time / student time per round, median (range) of {} rounds; latency over {} examples; {}.\n{}\n",
@@ -77,7 +89,10 @@ pub fn render(report: &Report) -> Vec<u8> {
             super::format::TIMING_END
         );
     }
+}
 
+/// Gate checks, batch-dependence notes and one table of groups per student.
+fn gate_and_groups(report: &Report, out: &mut String) {
     if !report.gate.checks.is_empty() {
         let _ = writeln!(out, "## Gate\n");
         let (header, rows) = super::format::gate_rows(report);
@@ -86,7 +101,7 @@ pub fn render(report: &Report) -> Vec<u8> {
             .into_iter()
             .map(|(passed, r)| r.iter().enumerate().map(|(i, c)| if i == 0 && !passed { format!("**{c}**") } else { cell(c) }).collect())
             .collect();
-        table(&mut out, &header, &rows);
+        table(out, &header, &rows);
     }
 
     for m in std::iter::once(&report.teacher).chain(report.students.iter().map(|s| &s.model)) {
@@ -106,14 +121,7 @@ pub fn render(report: &Report) -> Vec<u8> {
             let (header, rows) = super::format::group_rows(report, s);
             let header: Vec<&str> = header.iter().map(String::as_str).collect();
             let rows: Vec<Vec<String>> = rows.iter().map(|(_, r)| r.iter().map(|c| cell(c)).collect()).collect();
-            table(&mut out, &header, &rows);
+            table(out, &header, &rows);
         }
     }
-
-    let _ = writeln!(out, "## Conventions\n");
-    for (k, v) in report.conventions.entries() {
-        let _ = writeln!(out, "- **{k}**: {}", cell(v));
-    }
-    let _ = writeln!(out, "- **signed changes**: {} means the student is below the teacher", signed_percent(Some(-0.01)));
-    out.into_bytes()
 }

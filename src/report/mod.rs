@@ -6,6 +6,7 @@
 pub mod escape;
 pub mod files;
 pub mod format;
+pub mod gate_values;
 pub mod html;
 pub mod json;
 pub mod junit;
@@ -39,7 +40,7 @@ pub struct Report {
     pub conventions: Conventions,
     pub statistics: StatisticsInfo,
     /// How attacks were run; absent when attacks are off.
-    pub attack: Option<crate::compare::attack_run::AttackSettings>,
+    pub attack: Option<crate::plan::AttackSettings>,
     /// How speed was measured; absent with --no-speed.
     pub speed: Option<crate::speed::SpeedSettings>,
     /// Timing field: peak resident memory of the whole run, in bytes.
@@ -129,14 +130,14 @@ pub enum InputsInfo {
 pub struct Batching {
     /// Evaluation batch size.
     pub batch_size: usize,
-    pub order: crate::evaluate::BatchOrder,
+    pub order: crate::inference::BatchOrder,
     /// The batch size production serves at; batch-dependent models are re-run at it.
     pub serving_batch_size: usize,
     /// Examples streamed through every model per step (a multiple of both batch sizes). The
     /// batch-invariance sample is drawn from the first chunk; length-sorted batches sort within a chunk.
     pub chunk_size: usize,
     pub padding: &'static str,
-    pub invariance: crate::evaluate::invariance::InvarianceSettings,
+    pub invariance: crate::inference::invariance::InvarianceSettings,
 }
 
 /// Every convention the numbers depend on, stated in the report itself.
@@ -207,9 +208,9 @@ pub struct ModelReport {
     pub output_kind_detected: bool,
     pub accuracy: Option<f64>,
     /// The batching this model's numbers come from.
-    pub batching: crate::compare::model_run::ModelBatching,
+    pub batching: crate::inference::serving::ModelBatching,
     /// Whether the model's outputs depend on batch composition (absent when the check is off).
-    pub batch_invariance: Option<crate::evaluate::invariance::BatchInvariance>,
+    pub batch_invariance: Option<crate::inference::invariance::BatchInvariance>,
     /// For a model with integer kernels: the kernel class its numbers hold for, and a warning
     /// where this CPU's u8s8 GEMM can saturate on its weights.
     pub kernels: Option<machine::KernelNote>,
@@ -226,11 +227,11 @@ pub struct ModelReport {
     /// The hub reference this model came from, with the commit it resolved to.
     pub hub: Option<crate::model::hub::ResolvedModel>,
     /// Parameters, nonzero parameters and estimated FLOPs per example, read from the ONNX file.
-    pub size: Option<crate::model::graph_stats::GraphStats>,
+    pub size: Option<crate::onnx::GraphStats>,
     /// Why `size` is absent (the file's graph could not be read by fidelity's reader).
     pub size_note: Option<String>,
     /// Black-box attack results on the attacked sample (with transfer from the teacher, for students).
-    pub attack: Option<crate::compare::attack_run::ModelAttack>,
+    pub attack: Option<crate::attack::ModelAttack>,
 }
 
 /// One student compared with the teacher.

@@ -47,6 +47,18 @@ pub fn render(report: &Report) -> Vec<u8> {
         let _ = writeln!(out, "{line}");
     }
     out.push('\n');
+    out.push_str(&render_table(&model_rows(report)));
+    render_notes(report, &mut out);
+    render_gate(report, &mut out);
+    render_worst_groups(report, &mut out);
+    render_batch_dependence(report, &mut out);
+    render_statistics(report, &mut out);
+    render_input_warnings(report, &mut out);
+    out.into_bytes()
+}
+
+/// One row per model: speed, accuracy, loyalty, flips, KL, and the attack columns when attacks ran.
+fn model_rows(report: &Report) -> Vec<Vec<String>> {
     let speed = |m: &super::ModelReport| match (&m.speed, m.speed.as_ref().and_then(|s| s.speedup)) {
         (Some(_), Some(s)) => format!("{:.2}x ({:.2}-{:.2})", s.median, s.min, s.max),
         (Some(_), None) => "1.00x".into(),
@@ -96,7 +108,11 @@ pub fn render(report: &Report) -> Vec<u8> {
             r.extend(attack(&s.model));
         }
     }
-    out.push_str(&render_table(&rows));
+    rows
+}
+
+/// The attack and column legends, fallback warnings and sizes under the table.
+fn render_notes(report: &Report, out: &mut String) {
     if let Some(a) = &report.attack {
         let transfer: Vec<String> = report
             .students
@@ -139,11 +155,10 @@ pub fn render(report: &Report) -> Vec<u8> {
     if !sizes.is_empty() {
         let _ = writeln!(out, "size: {}.", sizes.join("; "));
     }
-    render_gate(report, &mut out);
-    render_worst_groups(report, &mut out);
-    render_batch_dependence(report, &mut out);
-    render_statistics(report, &mut out);
-    if let super::InputsInfo::Text { truncated, max_length, empty_texts, .. } = &d.inputs {
+}
+
+fn render_input_warnings(report: &Report, out: &mut String) {
+    if let super::InputsInfo::Text { truncated, max_length, empty_texts, .. } = &report.data.inputs {
         if *truncated > 0 {
             let _ = writeln!(out, "warning: {truncated} examples were truncated to {max_length} tokens.");
         }
@@ -154,7 +169,6 @@ pub fn render(report: &Report) -> Vec<u8> {
     if !report.complete {
         let _ = writeln!(out, "warning: the run did not finish; this report is incomplete.");
     }
-    out.into_bytes()
 }
 
 /// Every gate check, failed ones first, then the verdict.
@@ -217,8 +231,8 @@ fn render_batch_dependence(report: &Report, out: &mut String) {
                 check.sample,
                 m.batching.batch_size,
                 match m.batching.order {
-                    crate::evaluate::BatchOrder::File => "file",
-                    crate::evaluate::BatchOrder::LengthSorted => "length-sorted",
+                    crate::inference::BatchOrder::File => "file",
+                    crate::inference::BatchOrder::LengthSorted => "length-sorted",
                 },
                 m.batching.reason,
             );

@@ -18,7 +18,7 @@
 
 pub mod memory;
 
-use crate::evaluate::{BatchPlan, BatchSource, EvalError};
+use crate::inference::{BatchPlan, BatchSource, EvalError};
 use crate::model::Backend;
 use serde::Serialize;
 use std::time::Instant;
@@ -170,64 +170,13 @@ pub fn measure_with_progress(
     let share = |part: f64| budget_seconds.map(|b| b * part);
     let latency_budget = share(LATENCY_SHARE);
     let size_budget = share((1.0 - LATENCY_SHARE) / sizes.len() as f64);
-    let spent = |started: Instant, budget: Option<f64>| budget.is_some_and(|b| started.elapsed().as_secs_f64() >= b);
-    // Latency: each example alone, models interleaved per example.
-    let mut latencies = vec![Vec::with_capacity(n); count];
-    let started = Instant::now();
-    for i in 0..n {
-        if i >= MIN_LATENCY_EXAMPLES && spent(started, latency_budget) {
-            break;
-        }
-        let batch = source.batch_of(&[i]);
-        for (k, m) in models.iter_mut().enumerate() {
-            let started = Instant::now();
-            m.predict(&batch)?;
-            latencies[k].push(started.elapsed().as_secs_f64() * 1e3);
-        }
-        bar.inc(1);
-    }
+    let latencies = latency(models, source, n, latency_budget, bar)?;
     let mut throughput = vec![Vec::new(); count];
     let mut speedups = vec![Vec::new(); count];
     for &size in &sizes {
-        let plan = BatchPlan::new(source, size, crate::evaluate::BatchOrder::File);
-        let mut batches: Vec<Vec<usize>> = plan.batches.into_iter().take(n.div_ceil(size.max(1))).collect();
-        let started = Instant::now();
-        // Within a budget a round covers as many of the batches as lets the warm-up and the minimum
-        // rounds fit in this size's share, judged by one batch through every model (cold, so
-        // an overestimate): large models then time a batch or two, not the whole sample.
-        // That first batch is the first warm-up round.
-        let mut warmed = 0;
-        if let (Some(share), true) = (size_budget, settings.warmup > 0) {
-            let one: f64 = round(models, &[source.batch_of(&batches[0])], 1)?.iter().sum();
-            let fit = (share / (settings.warmup + MIN_ROUNDS) as f64 / one.max(1e-9)).floor() as usize;
-            batches.truncate(fit.clamp(1, batches.len()));
-            warmed = 1;
-            bar.inc(1);
-        }
-        let inputs: Vec<_> = batches.iter().map(|b| source.batch_of(b)).collect();
-        for _ in warmed..settings.warmup {
-            round(models, &inputs, 1)?;
-            bar.inc(1);
-        }
-        // Repeat the batches within a round until the teacher's round lasts long enough to time.
-        let once = round(&mut models[..1], &inputs, 1)?[0];
-        let iterations = ((MIN_ROUND_SECONDS / once.max(1e-9)).ceil() as usize).clamp(1, 10_000);
-        let examples = iterations * batches.iter().map(Vec::len).sum::<usize>();
-        let mut rates = vec![Vec::new(); count];
-        for r in 0..settings.repetitions.max(1) {
-            if r >= MIN_ROUNDS && spent(started, size_budget) {
-                break;
-            }
-            let seconds = round(models, &inputs, iterations)?;
-            bar.inc(1);
-            for k in 0..count {
-                rates[k].push(examples as f64 / seconds[k].max(1e-12));
-                if size == speedup_batch_size && k > 0 {
-                    speedups[k].push(seconds[0] / seconds[k].max(1e-12));
-                }
-            }
-        }
+        let Rounds { rates, examples, speedups: round_speedups } = rounds_at(models, source, size, n, settings, size_budget, speedup_batch_size, bar)?;
         for k in 0..count {
+            speedups[k].extend(&round_speedups[k]);
             if let Some(s) = Spread::of(&rates[k]) {
                 throughput[k].push(Throughput { batch_size: size, examples_per_second: s, rounds: rates[k].len(), examples_per_round: examples });
             }
@@ -249,10 +198,104 @@ pub fn measure_with_progress(
         .collect())
 }
 
+fn spent(started: Instant, budget: Option<f64>) -> bool {
+    budget.is_some_and(|b| started.elapsed().as_secs_f64() >= b)
+}
+
+/// Latency in milliseconds: each example alone, models interleaved per example.
+fn latency(
+    models: &mut [&mut dyn Backend],
+    source: &dyn BatchSource,
+    n: usize,
+    budget: Option<f64>,
+    bar: &indicatif::ProgressBar,
+) -> Result<Vec<Vec<f64>>, EvalError> {
+    let mut latencies = vec![Vec::with_capacity(n); models.len()];
+    let started = Instant::now();
+    for i in 0..n {
+        if i >= MIN_LATENCY_EXAMPLES && spent(started, budget) {
+            break;
+        }
+        let batch = source.batch_of(&[i]);
+        for (k, m) in models.iter_mut().enumerate() {
+            let started = Instant::now();
+            m.predict(&batch)?;
+            latencies[k].push(started.elapsed().as_secs_f64() * 1e3);
+        }
+        bar.inc(1);
+    }
+    Ok(latencies)
+}
+
+/// What the rounds at one batch size measured, per model.
+struct Rounds {
+    /// Examples per second, one entry per round.
+    rates: Vec<Vec<f64>>,
+    /// Examples in one round.
+    examples: usize,
+    /// Teacher time / model time per round, at the speedup batch size only (students).
+    speedups: Vec<Vec<f64>>,
+}
+
+/// Throughput rounds at one batch size, models interleaved within each round.
+#[allow(clippy::too_many_arguments)]
+fn rounds_at(
+    models: &mut [&mut dyn Backend],
+    source: &dyn BatchSource,
+    size: usize,
+    n: usize,
+    settings: &SpeedSettings,
+    size_budget: Option<f64>,
+    speedup_batch_size: usize,
+    bar: &indicatif::ProgressBar,
+) -> Result<Rounds, EvalError> {
+    let count = models.len();
+    let mut speedups = vec![Vec::new(); count];
+    let plan = BatchPlan::new(source, size, crate::inference::BatchOrder::File);
+    let mut batches: Vec<Vec<usize>> = plan.batches.into_iter().take(n.div_ceil(size.max(1))).collect();
+    let started = Instant::now();
+    // Within a budget a round covers as many of the batches as lets the warm-up and the minimum
+    // rounds fit in this size's share, judged by one batch through every model (cold, so
+    // an overestimate): large models then time a batch or two, not the whole sample.
+    // That first batch is the first warm-up round.
+    let mut warmed = 0;
+    if let (Some(share), true) = (size_budget, settings.warmup > 0) {
+        let one: f64 = round(models, &[source.batch_of(&batches[0])], 1)?.iter().sum();
+        let fit = (share / (settings.warmup + MIN_ROUNDS) as f64 / one.max(1e-9)).floor() as usize;
+        batches.truncate(fit.clamp(1, batches.len()));
+        warmed = 1;
+        bar.inc(1);
+    }
+    let inputs: Vec<_> = batches.iter().map(|b| source.batch_of(b)).collect();
+    for _ in warmed..settings.warmup {
+        round(models, &inputs, 1)?;
+        bar.inc(1);
+    }
+    // Repeat the batches within a round until the teacher's round lasts long enough to time.
+    let once = round(&mut models[..1], &inputs, 1)?[0];
+    let iterations = ((MIN_ROUND_SECONDS / once.max(1e-9)).ceil() as usize).clamp(1, 10_000);
+    let examples = iterations * batches.iter().map(Vec::len).sum::<usize>();
+    let mut rates = vec![Vec::new(); count];
+    for r in 0..settings.repetitions.max(1) {
+        if r >= MIN_ROUNDS && spent(started, size_budget) {
+            break;
+        }
+        let seconds = round(models, &inputs, iterations)?;
+        bar.inc(1);
+        for k in 0..count {
+            rates[k].push(examples as f64 / seconds[k].max(1e-12));
+            if size == speedup_batch_size && k > 0 {
+                speedups[k].push(seconds[0] / seconds[k].max(1e-12));
+            }
+        }
+    }
+    Ok(Rounds { rates, examples, speedups })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::evaluate::test_models::{texts, CountingModel};
+    use crate::inference::test_models::{texts, CountingModel};
 
     #[test]
     fn spreads_and_measurements_have_the_right_shape() {

@@ -9,6 +9,7 @@ mod browser;
 mod errors;
 mod freshness;
 mod hub;
+mod layout;
 mod minilm;
 mod portability;
 mod reports;

@@ -127,9 +127,9 @@ pub fn check_batch_invariance(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::evaluate::run_pass;
-    use crate::evaluate::source::{BatchOrder, BatchPlan};
-    use crate::evaluate::test_models::{texts, BatchScaledModel, CountingModel};
+    use crate::inference::run_pass;
+    use crate::inference::source::{BatchOrder, BatchPlan};
+    use crate::inference::test_models::{texts, BatchScaledModel, CountingModel};
 
     fn data() -> crate::data::text::EncodedTexts {
         // Counts of id 5: 1, 4, 2, 1, 3, 0, 2, 1 -> batch maxima differ by composition.

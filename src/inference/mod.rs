@@ -1,19 +1,22 @@
-//! Running models over the data and comparing each student with the teacher.
+//! Running one model over batches of the data: what [`crate::pipeline`] calls for every model.
 //!
 //! - [`source`]: where batches come from (encoded text, tensors) and which examples share one.
 //! - [`pass`]: one model over every batch, outputs turned into probability rows.
-//! - [`compare`]: a student's probability rows against the teacher's.
+//! - [`invariance`]: whether a model's outputs depend on its batch companions.
+//! - [`serving`]: the serving-condition rules (which batching each model's numbers come from).
+//! - [`paired`]: a student's probability rows against the teacher's.
 
-pub mod compare;
 pub mod invariance;
+pub mod paired;
 pub mod pass;
+pub mod serving;
 pub mod source;
 #[cfg(test)]
 pub(crate) mod test_models;
 
 use thiserror::Error;
 
-pub use compare::{compare, StudentComparison};
+pub use paired::{compare, StudentComparison};
 pub use pass::{run_pass, run_pass_with_progress, ModelPass, ProbabilityTable};
 pub use source::{BatchOrder, BatchPlan, BatchSource};
 

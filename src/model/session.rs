@@ -186,7 +186,7 @@ impl OnnxBackend {
             device,
             provider,
             fallback,
-            integer_kernels: super::graph_stats::integer_kernels(&bytes).ok(),
+            integer_kernels: crate::onnx::integer_kernels(&bytes).ok(),
             exact_integer,
             twin_of: settings.twin_of.clone(),
         };

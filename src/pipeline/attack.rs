@@ -5,64 +5,17 @@
 
 use super::inputs::AttackInputs;
 use crate::attack::{
-    AttackError, AttackOutcome, AttackStatus, AttackSummary, SynonymTable, TensorAttack, TensorAttackSettings, TensorClassifier, TensorExample, TextAttack,
-    TextAttackSettings, TextClassifier, TextExample, TextInput,
+    AttackError, AttackOutcome, AttackStatus, AttackSummary, GroupAttack, ModelAttack, SynonymTable, TensorAttack, TensorAttackSettings, TensorClassifier,
+    TensorExample, TextAttack, TextAttackSettings, TextClassifier, TextExample, TextInput, Transfer,
 };
 use crate::data::text::{text_batch, TextEncoder};
 use crate::data::{Batch, Example, InputTensor};
 use crate::metrics::probability::to_probabilities;
 use crate::metrics::{argmax, OutputKind};
 use crate::model::Backend;
+use crate::plan::AttackSettings;
 use crate::subgroups::Group;
 use ndarray::{ArrayD, ArrayViewD, Axis};
-use serde::Serialize;
-
-/// Attack settings from flags and suite.
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
-pub struct AttackSettings {
-    /// Examples attacked (a seeded sample of labelled examples, the same for every model).
-    pub examples: usize,
-    pub seed: u64,
-    /// Per-example query budget.
-    pub max_queries: usize,
-    /// Text: largest share of words changed.
-    pub max_perturbed_share: f64,
-    /// Text: candidates per word.
-    pub max_candidates: usize,
-    /// Text: the user's synonym file; absent = the WordNet table compiled in.
-    pub synonyms: Option<std::path::PathBuf>,
-    /// Tensors: L∞ radius.
-    pub epsilon: f32,
-}
-
-/// The teacher's successful adversarial examples replayed on a student.
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
-pub struct Transfer {
-    /// Teacher successes whose original the student classified correctly (the denominator).
-    pub replayed: usize,
-    /// Of those, how many the student now gets wrong.
-    pub fooled: usize,
-    pub transfer_success_rate: Option<f64>,
-    /// Queries spent on the replay (one per replayed example).
-    pub queries: usize,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
-pub struct GroupAttack {
-    pub name: String,
-    #[serde(flatten)]
-    pub summary: AttackSummary,
-}
-
-/// One model's attack results.
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
-pub struct ModelAttack {
-    #[serde(flatten)]
-    pub summary: AttackSummary,
-    pub groups: Vec<GroupAttack>,
-    /// Students only.
-    pub transfer: Option<Transfer>,
-}
 
 /// A model as the text attack sees it: texts in, probability rows out, through the tokenizer.
 pub struct TextModel<'a> {
@@ -264,4 +217,44 @@ pub fn transfer(ctx: &AttackContext, teacher: &Outcomes, backend: &mut dyn Backe
         transfer_success_rate: (!chosen.is_empty()).then(|| fooled as f64 / chosen.len() as f64),
         queries: chosen.len(),
     })
+}
+
+/// Stage 3, attack: the same seeded sample of labelled examples for every model; each student also
+/// replays the teacher's successful adversarial examples (transfer).
+pub fn attack_all(
+    plan: &crate::plan::ComparePlan,
+    settings: &AttackSettings,
+    session: &mut super::load::Session,
+    evaluated: &super::evaluate::Evaluated,
+    report: &mut crate::report::Report,
+    progress: &super::Progress,
+) -> Result<(), super::CompareError> {
+    let data = &evaluated.data;
+    let labelled: Vec<usize> = (0..data.labelled.len()).filter(|&i| data.labelled[i]).collect();
+    let sample: Vec<usize> =
+        crate::inference::invariance::sample_indices(labelled.len(), settings.examples, settings.seed).into_iter().map(|k| labelled[k]).collect();
+    let models = &mut session.models;
+    let (examples, attack_inputs) = super::inputs::attack_sample(plan, models.teacher.info(), session.label_names.as_ref(), &sample)?;
+    let owned = settings.synonyms.as_deref().map(SynonymTable::from_json_file).transpose()?;
+    let ctx = AttackContext {
+        settings,
+        inputs: &attack_inputs,
+        examples: &examples,
+        sample,
+        groups: &data.groups,
+        batch_size: plan.batch_size,
+        synonyms: owned.as_ref().unwrap_or_else(|| SynonymTable::wordnet()),
+        quiet: plan.quiet,
+    };
+    progress.say(format!("attacking {} examples per model", ctx.sample.len()));
+    let (teacher_outcomes, teacher_attack) = attack_model(&ctx, &mut models.teacher, data.models[0].output_kind)?;
+    report.teacher.attack = Some(teacher_attack);
+    for (s, (student, entry)) in models.students.iter_mut().zip(report.students.iter_mut()).enumerate() {
+        let kind = data.models[s + 1].output_kind;
+        let (_, mut direct) = attack_model(&ctx, student, kind)?;
+        let right: Vec<bool> = ctx.sample.iter().map(|&i| data.students[s].samples.get(i).student_correct == Some(true)).collect();
+        direct.transfer = Some(transfer(&ctx, &teacher_outcomes, student, kind, &right)?);
+        entry.model.attack = Some(direct);
+    }
+    Ok(())
 }

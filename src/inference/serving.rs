@@ -9,8 +9,8 @@
 //! Length-sorted evaluation batching is therefore only kept for models shown invariant; with the
 //! check off, every model runs under the serving batching directly.
 
-use crate::evaluate::invariance::{check_batch_invariance, BatchInvariance, InvarianceSettings};
-use crate::evaluate::{run_pass_with_progress, BatchOrder, BatchPlan, BatchSource, EvalError, ModelPass};
+use crate::inference::invariance::{check_batch_invariance, BatchInvariance, InvarianceSettings};
+use crate::inference::{run_pass_with_progress, BatchOrder, BatchPlan, BatchSource, EvalError, ModelPass};
 use crate::metrics::OutputKind;
 use crate::model::Backend;
 use serde::Serialize;
@@ -83,8 +83,8 @@ pub fn plans(source: &dyn BatchSource, batch_size: usize, order: BatchOrder, ser
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::evaluate::invariance::DEFAULT_TOLERANCE;
-    use crate::evaluate::test_models::{texts, BatchScaledModel, CountingModel};
+    use crate::inference::invariance::DEFAULT_TOLERANCE;
+    use crate::inference::test_models::{texts, BatchScaledModel, CountingModel};
 
     fn batchings(source: &dyn BatchSource, order: BatchOrder, serving: usize, sample: usize) -> Batchings<'_> {
         let (evaluation, serving) = plans(source, 4, order, serving);
@@ -98,7 +98,7 @@ mod tests {
         let run = run_model(&mut BatchScaledModel::new(), &batchings(&data, BatchOrder::File, 1, 8), &origin, &indicatif::ProgressBar::hidden()).unwrap();
         assert!(!run.invariance.as_ref().unwrap().invariant);
         assert_eq!((run.batching.batch_size, run.batching.order), (1, BatchOrder::File));
-        let alone = crate::evaluate::run_pass(&mut BatchScaledModel::new(), &data, &BatchPlan::new(&data, 1, BatchOrder::File), None, &origin).unwrap();
+        let alone = crate::inference::run_pass(&mut BatchScaledModel::new(), &data, &BatchPlan::new(&data, 1, BatchOrder::File), None, &origin).unwrap();
         assert_eq!(run.pass.probabilities, alone.probabilities);
     }
 

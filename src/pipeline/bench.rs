@@ -5,10 +5,11 @@
 //! It takes `compare`'s plan (models, data, devices, tokenizer, speed options, a suite), so the
 //! figures are those the Speed column of `compare` would show.
 
-use crate::compare::inputs::{self, ChunkReader};
-use crate::compare::{load_models, model_size, CompareError, Loaded};
-use crate::model::graph_stats::GraphStats;
-use crate::model::{Backend, LabelNames, ModelInfo, Runtime};
+use crate::data::LabelNames;
+use crate::model::{Backend, ModelInfo, Runtime};
+use crate::onnx::GraphStats;
+use crate::pipeline::inputs::{self, ChunkReader};
+use crate::pipeline::{load_models, model_size, CompareError, Loaded};
 use crate::plan::ComparePlan;
 use crate::report::format::{cost_rows, CostView};
 use crate::report::{RuntimeInfo, Tool};

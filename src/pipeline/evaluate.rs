@@ -3,16 +3,17 @@
 //! resamples) plus running sums. Memory then follows the chunk size; the records cost 10 bytes per
 //! example and student (what the paired bootstrap needs), plus 8 per example and group attribute.
 //!
-//! The serving-condition rules of [`model_run`](super::model_run) are applied to the first chunk:
+//! The serving-condition rules of [`serving`](crate::inference::serving) are applied to the first chunk:
 //! its batch-invariance check decides each model's batching for the rest of the data.
 
 use super::inputs::{Chunk, ChunkReader};
-use super::model_run::{run_model, Batchings, ModelBatching};
 use super::CompareError;
-use crate::evaluate::invariance::{BatchInvariance, InvarianceSettings};
-use crate::evaluate::{compare, run_pass_with_progress, BatchOrder, BatchPlan, EvalError, ProbabilityTable};
+use crate::data::LabelNames;
+use crate::inference::invariance::{BatchInvariance, InvarianceSettings};
+use crate::inference::serving::{run_model, Batchings, ModelBatching};
+use crate::inference::{compare, run_pass_with_progress, BatchOrder, BatchPlan, EvalError, ProbabilityTable};
 use crate::metrics::{ExampleComparison, FidelityAccumulator, FidelityMetrics, LogBase, OutputKind};
-use crate::model::{Backend, LabelNames};
+use crate::model::Backend;
 use crate::report::Disagreement;
 use crate::stats::PairedSamples;
 use crate::subgroups::{Group, GroupsBuilder};
@@ -42,7 +43,7 @@ pub struct ModelTrack {
 impl ModelTrack {
     /// Runs the first chunk under the serving-condition rules; they fix the model's batching.
     fn first(backend: &mut dyn Backend, chunk: &Chunk, b: &Batching, bar: &indicatif::ProgressBar) -> Result<(Self, ProbabilityTable), EvalError> {
-        let (evaluation, serving) = super::model_run::plans(chunk.source.as_ref(), b.batch_size, b.order, b.serving_batch_size);
+        let (evaluation, serving) = crate::inference::serving::plans(chunk.source.as_ref(), b.batch_size, b.order, b.serving_batch_size);
         let batchings = Batchings { source: chunk.source.as_ref(), evaluation, serving, invariance: b.invariance, outputs: b.outputs };
         let origin = |i: usize| chunk.examples[i].origin.clone();
         let run = run_model(backend, &batchings, &origin, bar)?;
@@ -251,4 +252,49 @@ fn disagreement(
         student: name(c.student_label),
         student_probability: student.row(j)[c.student_label],
     }
+}
+
+/// The evaluation stage's results: the per-model tracks and per-student tallies, and what the
+/// report says about the data and the batching.
+pub struct Evaluated {
+    pub data: Evaluation,
+    /// Wall time of the evaluation pass (the speed budget is a share of it).
+    pub seconds: f64,
+    pub chunk_size: usize,
+    pub columns: crate::data::Columns,
+    pub inputs: crate::report::InputsInfo,
+    pub padding: &'static str,
+}
+
+/// Stage 2, evaluate: every model over the data, a chunk at a time.
+pub fn evaluate_all(plan: &crate::plan::ComparePlan, session: &mut super::load::Session, progress: &super::Progress) -> Result<Evaluated, CompareError> {
+    let encoder = super::inputs::text_encoder(plan)?;
+    let label_names = session.label_names.as_ref();
+    let models = &mut session.models;
+    let mut reader = ChunkReader::open(plan, models.teacher.info(), label_names, encoder.as_ref())?;
+    let chunk_size = super::inputs::chunk_size(plan.chunk_size, plan.batch_size, plan.serving_batch_size);
+    let batching = Batching {
+        batch_size: plan.batch_size,
+        order: plan.batch_order,
+        serving_batch_size: plan.serving_batch_size,
+        invariance: plan.invariance,
+        outputs: plan.outputs,
+    };
+    let checks = ClassChecks { data_path: &plan.data, label_names, config: plan.config.as_deref(), teacher_name: &plan.teacher.name };
+    progress.say(format!("evaluating {} models on {} in chunks of {chunk_size} examples", models.students.len() + 1, plan.data.display()));
+    let bar = crate::progress::counter("evaluating", plan.quiet);
+    let mut backends: Vec<&mut dyn Backend> =
+        std::iter::once(&mut models.teacher as &mut dyn Backend).chain(models.students.iter_mut().map(|s| s as &mut dyn Backend)).collect();
+    let started = std::time::Instant::now();
+    let data = evaluate(&mut reader, chunk_size, &mut backends, &batching, &plan.columns.groups, plan.js_base, &checks, &bar)?;
+    let seconds = started.elapsed().as_secs_f64();
+    crate::progress::finish(bar);
+    drop(backends);
+    progress.say(format!("{} examples from {}", data.examples, plan.data.display()));
+    let all = std::iter::once(&models.teacher as &dyn Backend).chain(models.students.iter().map(|s| s as &dyn Backend));
+    for (m, track) in all.zip(&data.models) {
+        progress.say(format!("{}: {:.2} s in ONNX Runtime", m.info().name, track.inference_seconds));
+    }
+    let tally = reader.tally();
+    Ok(Evaluated { seconds, chunk_size, columns: reader.columns().clone(), inputs: tally.info.clone(), padding: tally.padding, data })
 }

@@ -99,8 +99,8 @@ pub fn run_pass_with_progress(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::evaluate::source::BatchOrder;
-    use crate::evaluate::test_models::{texts, CountingModel};
+    use crate::inference::source::BatchOrder;
+    use crate::inference::test_models::{texts, CountingModel};
 
     #[test]
     fn batches_in_order_and_detects_logits_or_probabilities() {

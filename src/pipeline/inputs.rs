@@ -3,18 +3,16 @@
 //! (compressed `.npz` members are the exception: deflate cannot seek, so they are held whole).
 
 use super::CompareError;
+use crate::data::stream::CHUNK_EXAMPLES;
 use crate::data::tensors::{NpzStream, TensorData};
 use crate::data::text::TextEncoder;
+use crate::data::LabelNames;
 use crate::data::{Columns, DataFormat, Example, ExampleStream, InputTensor};
-use crate::evaluate::BatchSource;
-use crate::model::{LabelNames, ModelInfo};
+use crate::inference::BatchSource;
+use crate::model::ModelInfo;
 use crate::plan::{ComparePlan, InputPlan};
 use crate::report::InputsInfo;
 use ndarray::{ArrayD, Axis};
-
-/// Examples per chunk by default, before rounding up to a multiple of both batch sizes: large
-/// enough that tokenization parallelises well, small enough to stay a few megabytes.
-pub const CHUNK_EXAMPLES: usize = 8192;
 
 /// Examples per chunk: `wanted` rounded up to a multiple of the evaluation and serving batch sizes,
 /// so batches in file order are the same as over the whole file.

@@ -1,0 +1,102 @@
+//! The report from the evaluation stage: data, batching, conventions, and one entry per model with
+//! its metrics and statistics. Later stages fill in attacks, speed and size.
+
+use super::evaluate::{Evaluated, ModelTrack};
+use super::load::Session;
+use crate::machine::MachineInfo;
+use crate::model::Backend;
+use crate::plan::ComparePlan;
+use crate::report::{self, Batching, Conventions, DataInfo, ModelReport, Report, RuntimeInfo, StatisticsInfo, StudentReport};
+use crate::subgroups::analyse_samples;
+
+fn model_report(backend: &dyn Backend, track: &ModelTrack, accuracy: Option<f64>, session_memory_bytes: Option<u64>, machine: &MachineInfo) -> ModelReport {
+    ModelReport {
+        kernels: report::machine::kernel_note(backend.info(), machine),
+        info: backend.info().clone(),
+        output_kind: track.output_kind,
+        output_kind_detected: track.output_kind_detected,
+        accuracy,
+        batching: track.batching.clone(),
+        batch_invariance: track.invariance.clone(),
+        inference_seconds: track.inference_seconds,
+        onnxruntime_seconds: backend.runtime_seconds(),
+        speed: None,
+        session_memory_bytes,
+        hub: None,
+        size: None,
+        size_note: None,
+        attack: None,
+    }
+}
+
+pub fn report(plan: &ComparePlan, session: &Session, evaluated: &Evaluated) -> Report {
+    let (runtime, models, data) = (&session.runtime, &session.models, &evaluated.data);
+    let machine = MachineInfo::detect();
+    let teacher = ModelReport {
+        hub: plan.teacher.hub.clone(),
+        ..model_report(&models.teacher, &data.models[0], data.teacher.clone().finish().teacher_accuracy, models.memory[0], &machine)
+    };
+    Report {
+        schema_version: report::SCHEMA_VERSION,
+        name: plan.name.clone(),
+        tool: report::Tool::default(),
+        complete: false,
+        runtime: RuntimeInfo {
+            onnxruntime_version: runtime.version.clone(),
+            library: runtime.library.path.clone(),
+            library_origin: runtime.library.origin.clone(),
+            integer_numerics: plan.integer_numerics,
+        },
+        data: DataInfo {
+            path: plan.data.clone(),
+            format: plan.data_format,
+            examples: data.examples,
+            labelled: data.labelled.iter().filter(|&&l| l).count(),
+            columns: evaluated.columns.clone(),
+            inputs: evaluated.inputs.clone(),
+            label_names: session.label_names.as_ref().map(|l| l.names().to_vec()),
+        },
+        batching: Batching {
+            batch_size: plan.batch_size,
+            order: plan.batch_order,
+            serving_batch_size: plan.serving_batch_size,
+            chunk_size: evaluated.chunk_size,
+            padding: evaluated.padding,
+            invariance: plan.invariance,
+        },
+        conventions: Conventions::new(plan.js_base),
+        statistics: StatisticsInfo { settings: plan.subgroups, group_attributes: plan.columns.groups.clone() },
+        speed: plan.speed.clone(),
+        attack: plan.attack.clone(),
+        peak_rss_bytes: None,
+        teacher,
+        students: students(plan, session, evaluated, &machine),
+        gate: crate::gate::GateOutcome { checks: vec![], passed: 0, failed: 0 },
+        machine,
+    }
+}
+
+fn students(plan: &ComparePlan, session: &Session, evaluated: &Evaluated, machine: &MachineInfo) -> Vec<StudentReport> {
+    let data = &evaluated.data;
+    let js_upper = match plan.js_base {
+        crate::metrics::LogBase::E => std::f64::consts::LN_2.sqrt(),
+        crate::metrics::LogBase::Two => 1.0,
+    };
+    let models = &session.models;
+    let mut out = Vec::with_capacity(models.students.len());
+    for (s, (student, tally)) in models.students.iter().zip(&data.students).enumerate() {
+        let metrics = tally.metrics.clone().finish();
+        let statistics = analyse_samples(&tally.samples, &metrics, &data.groups, &data.group_metrics[s], plan.subgroups);
+        out.push(StudentReport {
+            model: ModelReport {
+                hub: plan.students[s].hub.clone(),
+                ..model_report(student, &data.models[s + 1], metrics.student_accuracy, models.memory[s + 1], machine)
+            },
+            js_histogram: report::Histogram::new(tally.samples.loyalties().iter().map(|l| 1.0 - l), js_upper, 20),
+            disagreements: tally.disagreements.clone(),
+            fidelity: metrics,
+            statistics,
+        });
+    }
+    out
+}

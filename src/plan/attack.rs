@@ -1,0 +1,21 @@
+//! The attack section of a plan.
+
+use serde::Serialize;
+
+/// Attack settings from flags and suite.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct AttackSettings {
+    /// Examples attacked (a seeded sample of labelled examples, the same for every model).
+    pub examples: usize,
+    pub seed: u64,
+    /// Per-example query budget.
+    pub max_queries: usize,
+    /// Text: largest share of words changed.
+    pub max_perturbed_share: f64,
+    /// Text: candidates per word.
+    pub max_candidates: usize,
+    /// Text: the user's synonym file; absent = the WordNet table compiled in.
+    pub synonyms: Option<std::path::PathBuf>,
+    /// Tensors: L∞ radius.
+    pub epsilon: f32,
+}

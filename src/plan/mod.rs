@@ -1,0 +1,185 @@
+//! Raw arguments to a validated plan: paths resolved, defaults applied, contradictions refused.
+
+mod attack;
+mod resolve;
+
+use crate::data::{Columns, DataFormat};
+use crate::gate::GateSpec;
+use crate::inference::invariance::InvarianceSettings;
+use crate::inference::BatchOrder;
+use crate::machine::IntegerNumerics;
+use crate::metrics::{LogBase, OutputKind};
+use crate::model::{hub, Device};
+use crate::speed::SpeedSettings;
+use crate::subgroups::SubgroupSettings;
+use crate::suite;
+pub use attack::AttackSettings;
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum PlanError {
+    #[error("--batch-size, --serving-batch-size and --chunk-size must be at least 1")]
+    BatchSize,
+    #[error("--confidence must be between 0 and 1 (e.g. 0.95), got {0}")]
+    Confidence(f64),
+    #[error("--group-column {0} is given twice")]
+    DuplicateGroup(String),
+    #[error("--invariance-tolerance must be a non-negative number, got {0}")]
+    Tolerance(f64),
+    #[error("--max-length must be at least 2 (room for the special tokens)")]
+    MaxLength,
+    #[error("{first} and {second} are the same file ({path}); give each model once")]
+    SameModel { first: String, second: String, path: PathBuf },
+    #[error("two models are named '{name}'; name them apart with NAME=PATH")]
+    DuplicateName { name: String },
+    #[error("model {name}: {path} does not exist or is not a file")]
+    MissingModel { name: String, path: PathBuf },
+    #[error("data file {path} does not exist or is not a file (--data)")]
+    MissingData { path: PathBuf },
+    #[error("no tokenizer: {path} does not exist. Pass --tokenizer with the model's tokenizer.json")]
+    MissingTokenizer { path: PathBuf },
+    #[error("--tokenizer {path} is for text data, but this data is tensors (.npz or --feature-columns); drop --tokenizer")]
+    TokenizerWithTensors { path: PathBuf },
+    #[error(transparent)]
+    Format(#[from] crate::data::DataError),
+    #[error(transparent)]
+    Suite(#[from] suite::SuiteError),
+    #[error("no teacher: give TEACHER.onnx STUDENT.onnx... or --suite with a [teacher] table")]
+    NoTeacher,
+    #[error("no students: give at least one STUDENT.onnx after the teacher, or [[students]] in the suite")]
+    NoStudents,
+    #[error("no data: pass --data FILE, or set [data] path in the suite")]
+    NoData,
+    #[error("{0}")]
+    Gate(String),
+    #[error("{0}")]
+    Device(String),
+    #[error("{0}")]
+    Attack(String),
+    #[error("{0}")]
+    Hub(String),
+    #[error("--threads must be at least 1 (leave it out to use every core)")]
+    Threads,
+    #[error("--speed-batch-sizes, --speed-examples and --speed-repetitions must be at least 1, and --speed-budget a positive number of seconds or 0 for no limit (or pass --no-speed)")]
+    Speed,
+    #[error("suite gate: {0}")]
+    SuiteGate(String),
+}
+
+/// A model to load.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelSource {
+    pub name: String,
+    pub path: PathBuf,
+    pub device: Device,
+    /// Set for `hf://` references: what the hub resolved (commit, tokenizer, config).
+    pub hub: Option<hub::ResolvedModel>,
+    /// Run with ONNX Runtime's `session.x64quantprecision` (exact integer products).
+    pub exact_integer: bool,
+    /// For an exact twin (`--integer-numerics both`): the student it is the twin of.
+    pub twin_of: Option<String>,
+}
+
+impl ModelSource {
+    /// Resolves an `hf://org/name[@revision]` path through the hub (or its cache); local paths
+    /// pass through. A hub model's default name is the repository's last segment.
+    fn resolve_hub(mut self, named: bool) -> Result<Self, PlanError> {
+        let raw = self.path.to_string_lossy().into_owned();
+        let Some(reference) = hub::HubRef::parse(&raw) else { return Ok(self) };
+        let reference = reference.map_err(PlanError::Hub)?;
+        let resolved = hub::resolve(&reference, &raw).map_err(|e| PlanError::Hub(e.to_string()))?;
+        if resolved.offline && !hub::HubSettings::from_env().offline {
+            eprintln!("fidelity: hub unreachable, using the cached commit {} of {}", resolved.revision, resolved.repo);
+        }
+        if !named {
+            self.name = resolved.repo.rsplit('/').next().unwrap_or(&resolved.repo).to_string();
+        }
+        self.path = resolved.model.clone();
+        self.hub = Some(resolved);
+        Ok(self)
+    }
+
+    /// "PATH" or "NAME=PATH"; a path that exists as written wins over the NAME= reading.
+    fn parse(arg: &str) -> Self {
+        if let Some((name, path)) = arg.split_once('=') {
+            if !Path::new(arg).exists() && !name.is_empty() && !name.contains(['/', '\\']) {
+                return Self { name: name.into(), path: path.into(), device: Device::Cpu, hub: None, exact_integer: false, twin_of: None };
+            }
+        }
+        let path = PathBuf::from(arg);
+        let name = path.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| arg.to_string());
+        Self { name, path, device: Device::Cpu, hub: None, exact_integer: false, twin_of: None }
+    }
+}
+
+/// What the models take.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InputPlan {
+    /// Text through a Hugging Face tokenizer.
+    Text { tokenizer: PathBuf, max_length: usize },
+    /// Float features or images: an `.npz` archive, or CSV/JSONL feature columns.
+    Tensors,
+}
+
+/// Where reports go.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReportPaths {
+    pub json: PathBuf,
+    pub markdown: Option<PathBuf>,
+    pub html: Option<PathBuf>,
+    pub junit: Option<PathBuf>,
+}
+
+/// Everything `compare` needs, validated.
+#[derive(Debug, Clone)]
+pub struct ComparePlan {
+    /// Names the evaluation (the suite's name, or the teacher's folder).
+    pub name: String,
+    pub teacher: ModelSource,
+    pub students: Vec<ModelSource>,
+    pub data: PathBuf,
+    pub data_format: DataFormat,
+    pub columns: Columns,
+    pub inputs: InputPlan,
+    pub config: Option<PathBuf>,
+    pub batch_size: usize,
+    pub batch_order: BatchOrder,
+    pub serving_batch_size: usize,
+    pub integer_numerics: IntegerNumerics,
+    /// Examples per streamed step (before rounding to whole batches).
+    pub chunk_size: usize,
+    pub invariance: InvarianceSettings,
+    pub js_base: LogBase,
+    pub outputs: Option<OutputKind>,
+    pub gates: Vec<GateSpec>,
+    pub reports: ReportPaths,
+    pub ort_lib: Option<PathBuf>,
+    pub allow_fallback: bool,
+    pub threads: Option<usize>,
+    pub quiet: bool,
+    pub subgroups: SubgroupSettings,
+    /// `None`: no speed measurement.
+    pub speed: Option<SpeedSettings>,
+    /// `None`: no attacks.
+    pub attack: Option<AttackSettings>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn model_arguments_take_optional_names() {
+        let cpu = Device::Cpu;
+        assert_eq!(
+            ModelSource::parse("a/b/int8.onnx"),
+            ModelSource { name: "int8".into(), path: "a/b/int8.onnx".into(), device: cpu, hub: None, exact_integer: false, twin_of: None }
+        );
+        assert_eq!(
+            ModelSource::parse("q=a/b/m.onnx"),
+            ModelSource { name: "q".into(), path: "a/b/m.onnx".into(), device: cpu, hub: None, exact_integer: false, twin_of: None }
+        );
+        assert_eq!(ModelSource::parse("a/x=y.onnx").path, PathBuf::from("a/x=y.onnx"));
+    }
+}

@@ -1,0 +1,394 @@
+//! Flags and suite to a validated [`ComparePlan`]: a flag given wins over the suite, the suite
+//! over the default. One function per section of the plan (models, data, statistics, attack,
+//! gates, speed, reports), each refusing its own contradictions.
+
+use super::{AttackSettings, ComparePlan, InputPlan, ModelSource, PlanError, ReportPaths};
+use crate::cli::{CompareArgs, JsBase, OutputsArg};
+use crate::data::{Columns, DataFormat};
+use crate::gate::{GateMetric, GateSpec};
+use crate::inference::invariance::{InvarianceSettings, DEFAULT_TOLERANCE};
+use crate::inference::BatchOrder;
+use crate::machine::IntegerNumerics;
+use crate::metrics::{LogBase, OutputKind};
+use crate::model::{hub, Device};
+use crate::speed::{SpeedBudget, SpeedSettings};
+use crate::stats::BootstrapSettings;
+use crate::subgroups::SubgroupSettings;
+use crate::suite::{self, LoadedSuite, Suite};
+use std::path::{Path, PathBuf};
+
+fn beside(model: &Path, file: &str) -> PathBuf {
+    model.parent().unwrap_or(Path::new(".")).join(file)
+}
+
+/// The teacher's folder name ("fixtures/tweets/teacher.onnx" -> "tweets").
+fn folder_name(teacher: &Path) -> String {
+    teacher
+        .canonicalize()
+        .ok()
+        .and_then(|p| p.parent().and_then(|d| d.file_name()).map(|n| n.to_string_lossy().to_string()))
+        .unwrap_or_else(|| "fidelity".into())
+}
+
+fn check_models(teacher: &ModelSource, students: &[ModelSource]) -> Result<(), PlanError> {
+    if students.is_empty() {
+        return Err(PlanError::NoStudents);
+    }
+    let all: Vec<&ModelSource> = std::iter::once(teacher).chain(students).collect();
+    for m in &all {
+        if !m.path.is_file() {
+            return Err(PlanError::MissingModel { name: m.name.clone(), path: m.path.clone() });
+        }
+    }
+    for (i, a) in all.iter().enumerate() {
+        for b in &all[i + 1..] {
+            if a.name == b.name {
+                return Err(PlanError::DuplicateName { name: a.name.clone() });
+            }
+            if a.path.canonicalize().ok() == b.path.canonicalize().ok() {
+                return Err(PlanError::SameModel { first: a.name.clone(), second: b.name.clone(), path: a.path.clone() });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `exact`: every model runs with exact integer products. `both`: each student whose int8 weights
+/// can saturate is followed by its exact twin `NAME-exact` (same file, same device). A graph
+/// fidelity cannot read gets no twin; ONNX Runtime still reports its own load errors later.
+fn apply_integer_numerics(numerics: IntegerNumerics, teacher: &mut ModelSource, students: &mut Vec<ModelSource>) -> Result<(), PlanError> {
+    match numerics {
+        IntegerNumerics::Cpu => {}
+        IntegerNumerics::Exact => std::iter::once(teacher).chain(students.iter_mut()).for_each(|m| m.exact_integer = true),
+        IntegerNumerics::Both => {
+            let mut with_twins = Vec::with_capacity(students.len() * 2);
+            for s in students.drain(..) {
+                let prone = std::fs::read(&s.path).ok().and_then(|b| crate::onnx::integer_kernels(&b).ok()).is_some_and(|k| k.saturation_prone());
+                let twin = prone.then(|| ModelSource { name: format!("{}-exact", s.name), exact_integer: true, twin_of: Some(s.name.clone()), ..s.clone() });
+                with_twins.push(s);
+                with_twins.extend(twin);
+            }
+            *students = with_twins;
+            let names: Vec<&str> = std::iter::once(teacher.name.as_str()).chain(students.iter().map(|s| s.name.as_str())).collect();
+            if let Some(dup) = names.iter().enumerate().find_map(|(i, n)| names[..i].contains(n).then_some(*n)) {
+                return Err(PlanError::DuplicateName { name: dup.to_string() });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Where values come from: the flags, then the suite (paths relative to its file).
+struct Sources<'a> {
+    args: &'a CompareArgs,
+    s: &'a Suite,
+    loaded: Option<&'a LoadedSuite>,
+}
+
+impl Sources<'_> {
+    fn resolve(&self, p: &Path) -> PathBuf {
+        self.loaded.map_or_else(|| p.to_path_buf(), |l| l.resolve(p))
+    }
+}
+
+fn device(text: &str, origin: &str) -> Result<Device, PlanError> {
+    text.parse::<Device>().map_err(|e| PlanError::Device(format!("{origin}: {e}")))
+}
+
+/// The sizes and tolerances every later section reads.
+struct Numbers {
+    batch_size: usize,
+    serving_batch_size: usize,
+    chunk_size: usize,
+    tolerance: f64,
+    max_length: usize,
+    confidence: f64,
+    seed: u64,
+}
+
+impl ComparePlan {
+    /// Merges the flags with the suite (if any): a flag given wins over the suite, the suite over
+    /// the default.
+    pub fn from_args(args: &CompareArgs) -> Result<Self, PlanError> {
+        let loaded = args.suite.as_deref().map(suite::load).transpose()?;
+        let empty = Suite::default();
+        let src = Sources { args, s: loaded.as_ref().map_or(&empty, |l| &l.suite), loaded: loaded.as_ref() };
+        let s = src.s;
+        let (teacher, students, integer_numerics) = models(&src)?;
+        let n = numbers(&src)?;
+        let (data, data_format, inputs, columns) = data_plan(&src, &teacher, n.max_length)?;
+        let config = args.config.clone().or_else(|| s.data.config.as_deref().map(|p| src.resolve(p))).or_else(|| match &teacher.hub {
+            Some(h) => h.config.clone(),
+            None => Some(beside(&teacher.path, "config.json")).filter(|p| p.is_file()),
+        });
+        let unlabelled = columns.label.is_none();
+        let invariance = InvarianceSettings {
+            sample: args.invariance_sample.or(s.statistics.invariance_sample).unwrap_or(crate::inference::invariance::DEFAULT_SAMPLE),
+            seed: n.seed,
+            tolerance: n.tolerance,
+        };
+        let attack = attack(&src, n.seed, unlabelled)?;
+        let gates = gates(&src, attack.is_some(), unlabelled, &invariance, &students)?;
+        let speed = speed(&src)?;
+        let name = s.name.clone().unwrap_or_else(|| match &teacher.hub {
+            Some(_) => teacher.name.clone(),
+            None => folder_name(&teacher.path),
+        });
+        Ok(Self {
+            reports: reports(&src, &name),
+            name,
+            teacher,
+            students,
+            data,
+            data_format,
+            columns,
+            inputs,
+            config,
+            batch_size: n.batch_size,
+            batch_order: args.batch_order.or(s.evaluation.batch_order).unwrap_or(BatchOrder::File),
+            integer_numerics,
+            serving_batch_size: n.serving_batch_size,
+            chunk_size: n.chunk_size,
+            invariance,
+            js_base: match args.js_base.or(s.evaluation.js_base).unwrap_or(JsBase::E) {
+                JsBase::E => LogBase::E,
+                JsBase::Two => LogBase::Two,
+            },
+            outputs: match args.outputs.or(s.evaluation.outputs).unwrap_or(OutputsArg::Auto) {
+                OutputsArg::Auto => None,
+                OutputsArg::Logits => Some(OutputKind::Logits),
+                OutputsArg::Probabilities => Some(OutputKind::Probabilities),
+            },
+            gates,
+            ort_lib: args.ort_lib.clone(),
+            allow_fallback: args.allow_fallback || s.evaluation.allow_fallback,
+            threads: match args.threads {
+                Some(0) => return Err(PlanError::Threads),
+                t => t,
+            },
+            quiet: args.quiet,
+            speed,
+            attack,
+            subgroups: SubgroupSettings {
+                min_group_size: args.min_group_size.or(s.statistics.min_group_size).unwrap_or(30),
+                bootstrap: BootstrapSettings { resamples: args.bootstrap.or(s.statistics.bootstrap).unwrap_or(1000), confidence: n.confidence, seed: n.seed },
+                correction: args.correction.or(s.statistics.correction).unwrap_or_default(),
+            },
+        })
+    }
+}
+
+/// The teacher and the students, with their devices and integer-numerics twins.
+fn models(src: &Sources) -> Result<(ModelSource, Vec<ModelSource>, IntegerNumerics), PlanError> {
+    let (args, s) = (src.args, src.s);
+    let global = match &args.device {
+        Some(d) => Some(device(d, "--device")?),
+        None => s.evaluation.device.as_deref().map(|d| device(d, "suite [evaluation] device")).transpose()?,
+    };
+    let suite_model = |m: &suite::SuiteModel| -> Result<ModelSource, PlanError> {
+        // A hub reference is not a path: it must not be joined to the suite's folder.
+        let raw = m.path.to_string_lossy();
+        let path = if raw.starts_with(hub::SCHEME) { m.path.clone() } else { src.resolve(&m.path) };
+        let source = match &m.name {
+            Some(name) => ModelSource { name: name.clone(), path, device: Device::Cpu, hub: None, exact_integer: false, twin_of: None },
+            None => ModelSource::parse(&path.to_string_lossy()),
+        };
+        let mut source = source.resolve_hub(m.name.is_some())?;
+        source.device = match (&args.device, &m.device) {
+            (None, Some(d)) => device(d, &format!("suite device of model {}", source.name))?,
+            _ => global.unwrap_or_default(),
+        };
+        Ok(source)
+    };
+    let from_flag = |x: &str| -> Result<ModelSource, PlanError> {
+        let named = x.split_once('=').is_some_and(|(n, _)| !n.contains(['/', '\\']) && !n.is_empty());
+        ModelSource { device: global.unwrap_or_default(), ..ModelSource::parse(x) }.resolve_hub(named)
+    };
+    let mut teacher = match (&args.teacher, &s.teacher) {
+        (Some(t), _) => from_flag(t)?,
+        (None, Some(t)) => suite_model(t)?,
+        (None, None) => return Err(PlanError::NoTeacher),
+    };
+    if let Some(d) = &args.teacher_device {
+        teacher.device = device(d, "--teacher-device")?;
+    }
+    let mut students: Vec<ModelSource> = if args.students.is_empty() {
+        s.students.iter().map(suite_model).collect::<Result<_, _>>()?
+    } else {
+        args.students.iter().map(|x| from_flag(x)).collect::<Result<_, _>>()?
+    };
+    check_models(&teacher, &students)?;
+    let integer_numerics = args.integer_numerics.or(s.evaluation.integer_numerics).unwrap_or_default();
+    apply_integer_numerics(integer_numerics, &mut teacher, &mut students)?;
+    Ok((teacher, students, integer_numerics))
+}
+
+fn numbers(src: &Sources) -> Result<Numbers, PlanError> {
+    let (args, s) = (src.args, src.s);
+    let batch_size = args.batch_size.or(s.evaluation.batch_size).unwrap_or(32);
+    let serving_batch_size = args.serving_batch_size.or(s.evaluation.serving_batch_size).unwrap_or(batch_size);
+    let chunk_size = args.chunk_size.unwrap_or(crate::data::stream::CHUNK_EXAMPLES);
+    if batch_size == 0 || serving_batch_size == 0 || chunk_size == 0 {
+        return Err(PlanError::BatchSize);
+    }
+    let tolerance = args.invariance_tolerance.or(s.statistics.invariance_tolerance).unwrap_or(DEFAULT_TOLERANCE);
+    // Written so that NaN is refused too.
+    if tolerance.is_nan() || tolerance < 0.0 {
+        return Err(PlanError::Tolerance(tolerance));
+    }
+    let max_length = args.max_length.or(s.evaluation.max_length).unwrap_or(512);
+    if max_length < 2 {
+        return Err(PlanError::MaxLength);
+    }
+    let confidence = args.confidence.or(s.statistics.confidence).unwrap_or(0.95);
+    if !(confidence > 0.0 && confidence < 1.0) {
+        return Err(PlanError::Confidence(confidence));
+    }
+    let seed = args.seed.or(s.statistics.seed).unwrap_or(0);
+    Ok(Numbers { batch_size, serving_batch_size, chunk_size, tolerance, max_length, confidence, seed })
+}
+
+/// The data file, its format, how models are fed from it, and its columns.
+fn data_plan(src: &Sources, teacher: &ModelSource, max_length: usize) -> Result<(PathBuf, DataFormat, InputPlan, Columns), PlanError> {
+    let (args, s) = (src.args, src.s);
+    let groups = if args.group_columns.is_empty() { s.data.group_columns.clone() } else { args.group_columns.clone() };
+    for (i, g) in groups.iter().enumerate() {
+        if groups[..i].contains(g) {
+            return Err(PlanError::DuplicateGroup(g.clone()));
+        }
+    }
+    let data = args.data.clone().or_else(|| s.data.path.as_deref().map(|p| src.resolve(p))).ok_or(PlanError::NoData)?;
+    if !data.is_file() {
+        return Err(PlanError::MissingData { path: data });
+    }
+    let data_format = match args.data_format.or(s.data.format) {
+        Some(f) => f,
+        None => DataFormat::from_path(&data)?,
+    };
+    let features = if args.feature_columns.is_empty() { s.data.feature_columns.clone() } else { args.feature_columns.clone() };
+    let tensors = data_format == DataFormat::Npz || !features.is_empty();
+    let tokenizer = args.tokenizer.clone().or_else(|| s.data.tokenizer.as_deref().map(|p| src.resolve(p)));
+    let inputs = if tensors {
+        if let Some(t) = tokenizer {
+            return Err(PlanError::TokenizerWithTensors { path: t });
+        }
+        InputPlan::Tensors
+    } else {
+        let tokenizer = match (tokenizer, &teacher.hub) {
+            (Some(t), _) => t,
+            (None, Some(h)) => h.tokenizer.clone().ok_or_else(|| PlanError::Hub(format!("{} has no tokenizer.json: pass --tokenizer", h.reference)))?,
+            (None, None) => beside(&teacher.path, "tokenizer.json"),
+        };
+        if !tokenizer.is_file() {
+            return Err(PlanError::MissingTokenizer { path: tokenizer });
+        }
+        InputPlan::Text { tokenizer, max_length }
+    };
+    let unlabelled = args.unlabelled || s.data.unlabelled;
+    let columns = Columns {
+        text: (!tensors).then(|| args.text_column.clone().or(s.data.text_column.clone()).unwrap_or_else(|| "text".into())),
+        text_pair: args.text_pair_column.clone().or(s.data.text_pair_column.clone()).filter(|_| !tensors),
+        label: (!unlabelled).then(|| args.label_column.clone().or(s.data.label_column.clone()).unwrap_or_else(|| "label".into())),
+        groups,
+        features,
+    };
+    Ok((data, data_format, inputs, columns))
+}
+
+fn attack(src: &Sources, seed: u64, unlabelled: bool) -> Result<Option<AttackSettings>, PlanError> {
+    let (args, a) = (src.args, &src.s.attack);
+    let attack_n = args.attack_n.or(a.examples).unwrap_or(0);
+    let attack = (attack_n > 0).then(|| AttackSettings {
+        examples: attack_n,
+        seed,
+        max_queries: args.attack_queries.or(a.queries).unwrap_or(300),
+        max_perturbed_share: args.attack_max_share.or(a.max_share).unwrap_or(0.2),
+        max_candidates: args.attack_candidates.or(a.candidates).unwrap_or(30),
+        synonyms: args.attack_synonyms.clone().or_else(|| a.synonyms.as_deref().map(|p| src.resolve(p))),
+        epsilon: args.attack_epsilon.or(a.epsilon).unwrap_or(0.1),
+    });
+    if let Some(at) = &attack {
+        if unlabelled {
+            return Err(PlanError::Attack("attacks need gold labels, but the data is --unlabelled".into()));
+        }
+        if at.max_queries == 0 {
+            return Err(PlanError::Attack("--attack-queries must be at least 1: an attack with no queries cannot run".into()));
+        }
+        if let Some(p) = at.synonyms.as_ref().filter(|p| !p.is_file()) {
+            return Err(PlanError::Attack(format!("--attack-synonyms {}: no such file", p.display())));
+        }
+    }
+    Ok(attack)
+}
+
+/// The suite's gates, then the flags'; each checked against what the plan can measure.
+fn gates(src: &Sources, attacks: bool, unlabelled: bool, invariance: &InvarianceSettings, students: &[ModelSource]) -> Result<Vec<GateSpec>, PlanError> {
+    let mut gates = src.s.gates.iter().cloned().map(|g| g.into_spec().map_err(PlanError::SuiteGate)).collect::<Result<Vec<_>, _>>()?;
+    for g in &src.args.gates {
+        gates.push(GateSpec::parse(g).map_err(PlanError::Gate)?);
+    }
+    for g in &gates {
+        if g.metric.needs_attack() && !attacks {
+            return Err(PlanError::Gate(format!("gate on {} needs attacks: pass --attack-n N (or [attack] examples in the suite)", g.metric.name())));
+        }
+        if unlabelled && g.metric.needs_labels() {
+            return Err(PlanError::Gate(format!("gate on {} needs labels, but the data is --unlabelled", g.metric.name())));
+        }
+        if g.metric == GateMetric::BatchDependence && invariance.sample == 0 {
+            return Err(PlanError::Gate("gate on batch_dependence needs the batch-invariance check: --invariance-sample must be above 0".into()));
+        }
+        if let Some(unknown) = g.students.iter().find(|n| !students.iter().any(|s| &s.name == *n)) {
+            return Err(PlanError::Gate(format!(
+                "gate on {} names student '{unknown}', which is not compared (students: {})",
+                g.metric.name(),
+                students.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", ")
+            )));
+        }
+    }
+    Ok(gates)
+}
+
+fn speed(src: &Sources) -> Result<Option<SpeedSettings>, PlanError> {
+    let (args, s) = (src.args, src.s);
+    let speed = (!args.no_speed && s.evaluation.speed.unwrap_or(true)).then(|| {
+        let defaults = SpeedSettings::default();
+        SpeedSettings {
+            batch_sizes: [&args.speed_batch_sizes, &s.evaluation.speed_batch_sizes]
+                .into_iter()
+                .find(|b| !b.is_empty())
+                .cloned()
+                .unwrap_or(defaults.batch_sizes),
+            examples: args.speed_examples.or(s.evaluation.speed_examples).unwrap_or(defaults.examples),
+            warmup: defaults.warmup,
+            repetitions: args.speed_repetitions.or(s.evaluation.speed_repetitions).unwrap_or(defaults.repetitions),
+            budget: match args.speed_budget.or(s.evaluation.speed_budget) {
+                None => SpeedBudget::Auto,
+                Some(0.0) => SpeedBudget::Unlimited,
+                Some(b) => SpeedBudget::Seconds(b),
+            },
+        }
+    });
+    if let Some(sp) = &speed {
+        let bad_budget = matches!(sp.budget, SpeedBudget::Seconds(b) if !(b.is_finite() && b > 0.0));
+        if sp.batch_sizes.contains(&0) || sp.examples == 0 || sp.repetitions == 0 || bad_budget {
+            return Err(PlanError::Speed);
+        }
+    }
+    Ok(speed)
+}
+
+/// Report paths: a flag, else the suite's key, else (in a suite) `reports/NAME.EXT`.
+fn reports(src: &Sources, name: &str) -> ReportPaths {
+    let (args, s) = (src.args, src.s);
+    let in_suite = src.loaded.is_some();
+    let default_report = |ext: &str| PathBuf::from("reports").join(format!("{name}.{ext}"));
+    let report_path = |flag: &Option<PathBuf>, key: &Option<PathBuf>, ext: &str| {
+        flag.clone().or_else(|| key.as_deref().map(|p| src.resolve(p))).or_else(|| in_suite.then(|| default_report(ext)))
+    };
+    ReportPaths {
+        json: report_path(&args.out, &s.output.json, "json").unwrap_or_else(|| default_report("json")),
+        markdown: report_path(&args.markdown, &s.output.markdown, "md"),
+        html: report_path(&args.html, &s.output.html, "html"),
+        junit: report_path(&args.junit, &s.output.junit, "junit.xml"),
+    }
+}
