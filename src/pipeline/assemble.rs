@@ -7,7 +7,7 @@ use crate::machine::MachineInfo;
 use crate::model::Backend;
 use crate::plan::ComparePlan;
 use crate::report::{self, Batching, Conventions, DataInfo, ModelReport, Report, RuntimeInfo, StatisticsInfo, StudentReport};
-use crate::subgroups::analyse_samples;
+use crate::subgroups::analyse_students;
 
 fn model_report(backend: &dyn Backend, track: &ModelTrack, accuracy: Option<f64>, session_memory_bytes: Option<u64>, machine: &MachineInfo) -> ModelReport {
     ModelReport {
@@ -65,7 +65,11 @@ pub fn report(plan: &ComparePlan, session: &Session, evaluated: &Evaluated) -> R
             invariance: plan.invariance,
         },
         conventions: Conventions::new(plan.js_base),
-        statistics: StatisticsInfo { settings: plan.subgroups, group_attributes: plan.columns.groups.clone() },
+        statistics: StatisticsInfo {
+            settings: plan.subgroups,
+            group_attributes: plan.columns.groups.clone(),
+            interval_methods: (plan.subgroups.bootstrap.resamples > 0).then_some(crate::stats::bootstrap::METHODS),
+        },
         speed: plan.speed.clone(),
         attack: plan.attack.clone(),
         peak_rss_bytes: None,
@@ -83,10 +87,11 @@ fn students(plan: &ComparePlan, session: &Session, evaluated: &Evaluated, machin
         crate::metrics::LogBase::Two => 1.0,
     };
     let models = &session.models;
+    let finished: Vec<_> = data.students.iter().map(|t| t.metrics.clone().finish()).collect();
+    let samples: Vec<_> = data.students.iter().map(|t| &t.samples).collect();
+    let statistics = analyse_students(&samples, &finished, &data.groups, &data.group_metrics, plan.subgroups);
     let mut out = Vec::with_capacity(models.students.len());
-    for (s, (student, tally)) in models.students.iter().zip(&data.students).enumerate() {
-        let metrics = tally.metrics.clone().finish();
-        let statistics = analyse_samples(&tally.samples, &metrics, &data.groups, &data.group_metrics[s], plan.subgroups);
+    for (s, ((student, tally), (metrics, statistics))) in models.students.iter().zip(&data.students).zip(finished.into_iter().zip(statistics)).enumerate() {
         out.push(StudentReport {
             model: ModelReport {
                 hub: plan.students[s].hub.clone(),

@@ -22,7 +22,7 @@ use std::path::PathBuf;
 /// Version of the JSON report layout; bumped on any incompatible change.
 /// 2: `machine`, per-model `integer_kernels`/`kernels`/`exact_integer`/`twin_of`, the one-pass
 /// batch-invariance fields, speed budgets and rounds.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Report {
@@ -71,6 +71,8 @@ pub struct StatisticsInfo {
     pub settings: crate::subgroups::SubgroupSettings,
     /// Attribute columns the groups come from.
     pub group_attributes: Vec<String>,
+    /// How each interval was computed; absent when intervals are off (`--bootstrap 0`).
+    pub interval_methods: Option<crate::stats::IntervalMethods>,
 }
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
@@ -169,7 +171,7 @@ impl Conventions {
             flip_rates: "negative flip: teacher right and student wrong; positive flip: teacher wrong and student right; both over labelled examples",
             kl: "mean KL(P_teacher || P_student) in nats; null when a student gives zero probability to a class the teacher does not (counted in kl_infinite)",
             probabilities: "logits go through a float64 softmax; probability outputs (rows non-negative, summing to 1 within 1e-4) are renormalised in float64",
-            intervals: "paired bootstrap, percentile method (numpy linear quantiles): each resample draws n examples with replacement and takes teacher and student outcomes on them together; every student sees the same resamples; group g uses seed + g + 1",
+            intervals: "paired bootstrap, percentile method (numpy linear quantiles). Accuracies, their difference and label loyalty: the row bootstrap's distribution (n examples drawn with replacement, teacher and student outcomes taken together), drawn as multinomial counts of the teacher x student outcome table, the teacher's margin first and then each student's cells within it; group g uses seed + g + 1. Probability loyalty: Poisson bootstrap, each example weighted Poisson(1) from a hash of (seed, resample, example), the same weights for every student and group of a resample. Students share seeds, not rows: no interval compares two students",
             mcnemar: "exact two-sided McNemar test on teacher-vs-student correctness: min(1, 2 P(X <= min(b, c))), X ~ Binomial(b + c, 1/2), b = teacher right & student wrong, c = teacher wrong & student right; p_adjusted across the judged groups of one student",
             groups: "each attribute alone, then every pair of attributes crossed; groups below min_group_size are too small to judge: point metrics only, no interval, test or rank",
             representation: "share of the teacher-student disagreements that fall in the group, divided by the group's share of the data",

@@ -7,6 +7,9 @@ pub mod multiple_testing;
 pub mod quantile;
 pub mod rng;
 
-pub use bootstrap::{paired_bootstrap, paired_bootstrap_samples, BootstrapSettings, Interval, PairedIntervals, PairedSample, PairedSamples};
+pub use bootstrap::{
+    grouped_bootstrap, paired_bootstrap, paired_bootstrap_samples, BootstrapSettings, GroupSpec, GroupedIntervals, Interval, IntervalMethods, PairedIntervals,
+    PairedSample, PairedSamples,
+};
 pub use mcnemar::mcnemar_exact;
 pub use multiple_testing::{benjamini_hochberg, holm, Correction};

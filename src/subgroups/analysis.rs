@@ -16,7 +16,7 @@
 
 use super::groups::Group;
 use crate::metrics::{ExampleComparison, FidelityAccumulator, FidelityMetrics};
-use crate::stats::{mcnemar_exact, paired_bootstrap_samples, BootstrapSettings, Correction, PairedIntervals, PairedSamples};
+use crate::stats::{grouped_bootstrap, mcnemar_exact, BootstrapSettings, Correction, GroupSpec, PairedIntervals, PairedSamples};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -71,10 +71,6 @@ pub fn samples(comparisons: &[ExampleComparison], members: impl Iterator<Item = 
     members.map(|i| comparisons[i].paired_sample()).collect()
 }
 
-fn intervals(samples: &PairedSamples, settings: BootstrapSettings) -> Option<PairedIntervals> {
-    (settings.resamples > 0 && !samples.is_empty()).then(|| paired_bootstrap_samples(&[samples], settings).remove(0))
-}
-
 fn mcnemar(m: &FidelityMetrics) -> Option<McNemar> {
     (m.labelled > 0).then(|| McNemar { b: m.negative_flips, c: m.positive_flips, p_value: mcnemar_exact(m.negative_flips, m.positive_flips), p_adjusted: None })
 }
@@ -99,6 +95,8 @@ pub fn analyse(comparisons: &[ExampleComparison], overall: &FidelityMetrics, gro
 
 /// [`analyse`] for a streamed evaluation, which keeps only each example's [`PairedSample`] (column-stored) and
 /// sums the group metrics as examples pass (`group_metrics[k]` belongs to `groups[k]`).
+///
+/// [`PairedSample`]: crate::stats::PairedSample
 pub fn analyse_samples(
     samples: &PairedSamples,
     overall: &FidelityMetrics,
@@ -106,7 +104,49 @@ pub fn analyse_samples(
     group_metrics: &[FidelityMetrics],
     settings: SubgroupSettings,
 ) -> SubgroupSummary {
-    let n = samples.len().max(1) as f64;
+    analyse_students(&[samples], std::slice::from_ref(overall), groups, &[group_metrics.to_vec()], settings).remove(0)
+}
+
+/// [`analyse_samples`] for every student at once (`samples[s]`, `overall[s]`, `group_metrics[s][k]`
+/// of student `s`), so each resample's weights serve all students and groups together.
+pub fn analyse_students(
+    samples: &[&PairedSamples],
+    overall: &[FidelityMetrics],
+    groups: &[Group],
+    group_metrics: &[Vec<FidelityMetrics>],
+    settings: SubgroupSettings,
+) -> Vec<SubgroupSummary> {
+    let judged: Vec<usize> = (0..groups.len()).filter(|&k| groups[k].members.len() >= settings.min_group_size).collect();
+    // Each group's outcome-table draws come from their own stream family, fixed by the seed and the group's place.
+    let specs: Vec<GroupSpec<'_>> =
+        judged.iter().map(|&k| GroupSpec { members: &groups[k].members, seed: settings.bootstrap.seed.wrapping_add(k as u64 + 1) }).collect();
+    let intervals = grouped_bootstrap(samples, &specs, settings.bootstrap);
+    let with_intervals = !intervals.overall.is_empty();
+    (0..samples.len())
+        .map(|s| {
+            let mut group_intervals: Vec<Option<PairedIntervals>> = vec![None; groups.len()];
+            if with_intervals {
+                for (j, &k) in judged.iter().enumerate() {
+                    group_intervals[k] = Some(intervals.groups[j][s].clone());
+                }
+            }
+            let overall_intervals = with_intervals.then(|| intervals.overall[s].clone());
+            summary(samples[s].len(), &overall[s], groups, &group_metrics[s], settings, overall_intervals, group_intervals)
+        })
+        .collect()
+}
+
+/// One student's summary from its metrics and already computed intervals.
+fn summary(
+    n: usize,
+    overall: &FidelityMetrics,
+    groups: &[Group],
+    group_metrics: &[FidelityMetrics],
+    settings: SubgroupSettings,
+    overall_intervals: Option<PairedIntervals>,
+    mut group_intervals: Vec<Option<PairedIntervals>>,
+) -> SubgroupSummary {
+    let n = n.max(1) as f64;
     let disagreements = overall.n - overall.agreements;
     let mut reports: Vec<GroupReport> = groups
         .iter()
@@ -117,8 +157,6 @@ pub fn analyse_samples(
             let share = g.members.len() as f64 / n;
             let too_small = g.members.len() < settings.min_group_size;
             let disagreement_share = (disagreements > 0).then(|| (metrics.n - metrics.agreements) as f64 / disagreements as f64);
-            // Each group's resamples come from their own stream family, fixed by the seed and the group's place.
-            let bootstrap = BootstrapSettings { seed: settings.bootstrap.seed.wrapping_add(k as u64 + 1), ..settings.bootstrap };
             GroupReport {
                 name: g.name.clone(),
                 attributes: g.attributes.iter().cloned().collect(),
@@ -128,7 +166,7 @@ pub fn analyse_samples(
                 representation: disagreement_share.map(|d| d / share),
                 amplification: amplification(&metrics, overall),
                 mcnemar: mcnemar(&metrics),
-                intervals: if too_small { None } else { intervals(&samples.subset(g.members.iter().copied()), bootstrap) },
+                intervals: group_intervals[k].take(),
                 harm_rank: None,
                 metrics,
             }
@@ -140,7 +178,7 @@ pub fn analyse_samples(
     if let Some(t) = overall_test.as_mut() {
         t.p_adjusted = None;
     }
-    SubgroupSummary { intervals: intervals(samples, settings.bootstrap), mcnemar: overall_test, groups: reports, worst_group }
+    SubgroupSummary { intervals: overall_intervals, mcnemar: overall_test, groups: reports, worst_group }
 }
 
 fn adjust_p_values(reports: &mut [GroupReport], correction: Correction) {

@@ -9,5 +9,5 @@
 pub mod analysis;
 pub mod groups;
 
-pub use analysis::{analyse, analyse_samples, GroupReport, SubgroupSettings, SubgroupSummary};
+pub use analysis::{analyse, analyse_samples, analyse_students, GroupReport, SubgroupSettings, SubgroupSummary};
 pub use groups::{define_groups, Group, GroupsBuilder};
