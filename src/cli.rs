@@ -77,6 +77,13 @@ pub struct CompareArgs {
     /// Subgroup attribute column to keep with each example (repeatable).
     #[arg(long = "group-column")]
     pub group_columns: Vec<String>,
+    /// Take group columns with very many distinct values as they are (refused by default: more
+    /// than 1,000 values, or more than 50 making up over half the rows, is an identifier).
+    #[arg(long)]
+    pub allow_many_groups: bool,
+    /// Groups per student in the terminal table, the most harmed first (reports keep every group) [default: 20].
+    #[arg(long)]
+    pub show_groups: Option<usize>,
     /// Groups smaller than this are reported as too small to judge (no interval, no test, no rank) [default: 30].
     #[arg(long)]
     pub min_group_size: Option<usize>,

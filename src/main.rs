@@ -54,7 +54,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let args = *args;
             let plan = fidelity::plan::ComparePlan::from_args(&args)?;
             let report = fidelity::pipeline::run(&plan)?;
-            let table = fidelity::report::terminal::render(&report);
+            let table = fidelity::report::terminal::render_with(&report, fidelity::report::terminal::TerminalOptions { show_groups: plan.show_groups });
             // A closed pipe (`fidelity compare ... | head`) is not an error.
             match std::io::stdout().write_all(&table) {
                 Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e.into()),

@@ -65,6 +65,9 @@ pub struct SuiteData {
     pub unlabelled: bool,
     #[serde(default)]
     pub group_columns: Vec<String>,
+    /// See `--allow-many-groups`.
+    #[serde(default)]
+    pub allow_many_groups: bool,
     #[serde(default)]
     pub feature_columns: Vec<String>,
 }
@@ -118,6 +121,8 @@ pub struct SuiteAttack {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SuiteOutput {
+    /// See `--show-groups`.
+    pub show_groups: Option<usize>,
     pub json: Option<PathBuf>,
     pub markdown: Option<PathBuf>,
     pub html: Option<PathBuf>,

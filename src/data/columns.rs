@@ -140,14 +140,32 @@ fn describe(cell: &Cell) -> String {
     }
 }
 
-/// Turns a label cell into a class index: an integer is an index; text is a class name from
-/// `config.json`'s `id2label`, or an integer written as text.
+/// A whole number written as a float (`1.0`, `2e0`): what pandas writes for integer labels once a
+/// column has held a NaN. `1.5`, negatives and non-numbers are not.
+fn integral_float(text: &str) -> Option<usize> {
+    let x: f64 = text.trim().parse().ok()?;
+    (x.is_finite() && x >= 0.0 && x.fract() == 0.0 && x < 9.007_199_254_740_992e15).then_some(x as usize)
+}
+
+fn not_an_index(s: &str) -> String {
+    format!("label {} is not a class index: indices are whole numbers 0, 1, 2, ...", s.trim())
+}
+
+/// Turns a label cell into a class index: an integer is an index (also written as text, or as a
+/// float with no fraction, `1.0`); other text is a class name from `config.json`'s `id2label`.
 fn resolve_label(cell: Cell, labels: Option<&LabelNames>) -> Result<usize, String> {
+    let is_name = |s: &str| labels.is_some_and(|l| l.index_of(s).is_some());
     let raw = match cell {
         Cell::Integer(i) if i >= 0 => RawLabel::Index(i as usize),
-        Cell::Text(s) => match s.trim().parse::<usize>() {
-            Ok(i) if labels.is_none_or(|l| l.index_of(&s).is_none()) => RawLabel::Index(i),
+        Cell::Text(s) => match (s.trim().parse::<usize>(), integral_float(&s)) {
+            (Ok(i), _) | (_, Some(i)) if !is_name(&s) => RawLabel::Index(i),
+            _ if !is_name(&s) && s.trim().parse::<f64>().is_ok() => return Err(not_an_index(&s)),
             _ => RawLabel::Name(s),
+        },
+        Cell::Other(s) => match (integral_float(&s), s.trim().parse::<f64>()) {
+            (Some(i), _) => RawLabel::Index(i),
+            (None, Ok(_)) => return Err(not_an_index(&s)),
+            (None, Err(_)) => return Err(format!("label {s} is neither a class index nor a class name")),
         },
         other => return Err(format!("label {} is neither a class index nor a class name", describe(&other))),
     };
@@ -185,6 +203,19 @@ mod tests {
         assert!(resolve_label(Cell::Text("happy".into()), Some(&l)).unwrap_err().contains("happy"));
         assert!(resolve_label(Cell::Text("positive".into()), None).unwrap_err().contains("config.json"));
         assert!(resolve_label(Cell::Integer(-1), Some(&l)).is_err());
+    }
+
+    #[test]
+    fn whole_floats_are_class_indices_and_fractions_are_errors() {
+        let l = LabelNames::new(vec!["negative".into(), "neutral".into(), "positive".into()]);
+        assert_eq!(resolve_label(Cell::Other("1.0".into()), Some(&l)), Ok(1));
+        assert_eq!(resolve_label(Cell::Other("2e0".into()), None), Ok(2));
+        assert_eq!(resolve_label(Cell::Text("0.0".into()), None), Ok(0));
+        assert_eq!(parse_label("1.0", Some(&l)), Ok(1));
+        for bad in ["1.5", "-1.0", "NaN", "inf"] {
+            assert!(resolve_label(Cell::Other(bad.into()), Some(&l)).unwrap_err().contains(bad), "{bad}");
+        }
+        assert!(resolve_label(Cell::Text("1.5".into()), Some(&l)).unwrap_err().contains("1.5"));
     }
 
     #[test]

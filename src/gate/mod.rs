@@ -10,7 +10,7 @@ pub mod metric;
 pub mod spec;
 
 pub use metric::{GateMetric, Measured};
-pub use spec::{GateSpec, Judge, Op, Scope};
+pub use spec::{GateSpec, Judge, Op, Scope, Unjudged};
 
 use crate::stats::Interval;
 use serde::Serialize;
@@ -43,12 +43,34 @@ impl Check {
     }
 }
 
+/// A group a per-group gate did not judge, and why. With `unjudged = fail` it is also a failed
+/// check; with `skip` (the default) it is only listed.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct NotJudged {
+    pub metric: GateMetric,
+    pub student: String,
+    pub group: String,
+    pub op: Op,
+    pub threshold: f64,
+    pub reason: String,
+    pub counted_as: Unjudged,
+}
+
+impl NotJudged {
+    /// "int8 · race=Other · accuracy_drop <= 0.02", as [`Check::name`].
+    pub fn name(&self) -> String {
+        format!("{} · {} · {} {} {}", self.student, self.group, self.metric.name(), self.op.symbol(), self.threshold)
+    }
+}
+
 /// The gate's verdict over all checks.
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct GateOutcome {
     pub checks: Vec<Check>,
     pub passed: usize,
     pub failed: usize,
+    /// Groups of per-group gates that were not judged (every one is listed, whatever it counts as).
+    pub not_judged: Vec<NotJudged>,
 }
 
 impl GateOutcome {
@@ -79,9 +101,11 @@ pub trait Subject {
     fn name(&self) -> &str;
     fn overall(&self, metric: GateMetric) -> Measured;
     fn groups(&self, metric: GateMetric) -> Vec<(String, Measured)>;
+    /// Groups that cannot be judged, with the reason.
+    fn unjudged_groups(&self) -> Vec<(String, String)>;
 }
 
-fn checks_for_subject(spec: &GateSpec, s: &impl Subject, out: &mut Vec<Check>) {
+fn checks_for_subject(spec: &GateSpec, s: &impl Subject, out: &mut Vec<Check>, not_judged: &mut Vec<NotJudged>) {
     let mut push = |group: Option<String>, (value, interval): Measured| {
         let (passed, judged_on, note) = judge(value, interval, spec.op, spec.threshold, spec.judge);
         out.push(Check {
@@ -103,20 +127,45 @@ fn checks_for_subject(spec: &GateSpec, s: &impl Subject, out: &mut Vec<Check>) {
             for (name, measured) in s.groups(spec.metric) {
                 push(Some(name), measured);
             }
+            for (group, reason) in s.unjudged_groups() {
+                if spec.unjudged == Unjudged::Fail {
+                    out.push(Check {
+                        metric: spec.metric,
+                        student: s.name().to_string(),
+                        group: Some(group.clone()),
+                        value: None,
+                        interval: None,
+                        op: spec.op,
+                        threshold: spec.threshold,
+                        judged_on: spec.judge,
+                        passed: false,
+                        note: Some(format!("not judged: {reason}; this gate counts unjudged groups as failed")),
+                    });
+                }
+                not_judged.push(NotJudged {
+                    metric: spec.metric,
+                    student: s.name().to_string(),
+                    group,
+                    op: spec.op,
+                    threshold: spec.threshold,
+                    reason,
+                    counted_as: spec.unjudged,
+                });
+            }
         }
     }
 }
 
 /// Evaluates every spec against the subjects it names (all of them when it names none).
 pub fn evaluate<S: Subject>(specs: &[GateSpec], subjects: &[S]) -> GateOutcome {
-    let mut checks = Vec::new();
+    let (mut checks, mut not_judged) = (Vec::new(), Vec::new());
     for spec in specs {
         for s in subjects.iter().filter(|s| spec.students.is_empty() || spec.students.iter().any(|n| n == s.name())) {
-            checks_for_subject(spec, s, &mut checks);
+            checks_for_subject(spec, s, &mut checks, &mut not_judged);
         }
     }
     let passed = checks.iter().filter(|c| c.passed).count();
-    GateOutcome { failed: checks.len() - passed, passed, checks }
+    GateOutcome { failed: checks.len() - passed, passed, checks, not_judged }
 }
 
 #[cfg(test)]

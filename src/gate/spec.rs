@@ -46,6 +46,17 @@ pub enum Judge {
     Interval,
 }
 
+/// What a per-group gate does with a group it cannot judge (too small for `--min-group-size`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Unjudged {
+    /// Listed as not judged; the verdict does not count it.
+    #[default]
+    Skip,
+    /// Listed, and counted as a failed check.
+    Fail,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct GateSpec {
     pub metric: GateMetric,
@@ -55,6 +66,8 @@ pub struct GateSpec {
     pub students: Vec<String>,
     pub scope: Scope,
     pub judge: Judge,
+    /// Per-group gates: what a group too small to judge does to the verdict.
+    pub unjudged: Unjudged,
 }
 
 /// A gate as a suite writes it:
@@ -71,6 +84,9 @@ pub struct GateTable {
     pub scope: Scope,
     #[serde(default)]
     pub judge: Judge,
+    /// `"skip"` (default) or `"fail"`.
+    #[serde(default)]
+    pub unjudged: Unjudged,
 }
 
 fn metric(name: &str) -> Result<GateMetric, String> {
@@ -87,12 +103,12 @@ impl GateTable {
         if !threshold.is_finite() {
             return Err(format!("gate on '{}' has a non-finite threshold", self.metric));
         }
-        Ok(GateSpec { metric: metric(&self.metric)?, op, threshold, students: self.students, scope: self.scope, judge: self.judge })
+        Ok(GateSpec { metric: metric(&self.metric)?, op, threshold, students: self.students, scope: self.scope, judge: self.judge, unjudged: self.unjudged })
     }
 }
 
 impl GateSpec {
-    /// Parses `[STUDENT:] METRIC >= VALUE [per-group] [interval]` (or `<=`).
+    /// Parses `[STUDENT:] METRIC >= VALUE [per-group] [interval] [unjudged-fail]` (or `<=`).
     pub fn parse(expr: &str) -> Result<Self, String> {
         let usage = || format!("cannot read gate '{expr}': write `[STUDENT:] METRIC >= VALUE [per-group] [interval]`, e.g. 'int8: label_loyalty >= 0.97'");
         let (students, rest) = match expr.split_once(':') {
@@ -109,15 +125,17 @@ impl GateSpec {
         let metric = metric(rest[..at].trim())?;
         let mut words = rest[at + 2..].split_whitespace();
         let threshold: f64 = words.next().and_then(|w| w.parse().ok()).filter(|v: &f64| v.is_finite()).ok_or_else(usage)?;
-        let (mut scope, mut judge) = (Scope::Overall, Judge::Point);
+        let (mut scope, mut judge, mut unjudged) = (Scope::Overall, Judge::Point, Unjudged::Skip);
         for w in words {
             match w {
                 "per-group" | "every-group" => scope = Scope::EveryGroup,
                 "interval" => judge = Judge::Interval,
-                _ => return Err(format!("cannot read gate '{expr}': unknown word '{w}' (use per-group, interval)")),
+                "unjudged-fail" => unjudged = Unjudged::Fail,
+                "unjudged-skip" => unjudged = Unjudged::Skip,
+                _ => return Err(format!("cannot read gate '{expr}': unknown word '{w}' (use per-group, interval, unjudged-fail)")),
             }
         }
-        Ok(Self { metric, op, threshold, students, scope, judge })
+        Ok(Self { metric, op, threshold, students, scope, judge, unjudged })
     }
 }
 
@@ -135,11 +153,13 @@ mod tests {
         assert!(GateSpec::parse("loyalty >= 0.9").unwrap_err().contains("known metrics"));
         assert!(GateSpec::parse("label_loyalty > 0.9").unwrap_err().contains("cannot read gate"));
         assert!(GateSpec::parse("label_loyalty >= 0.9 sometimes").unwrap_err().contains("sometimes"));
+        assert_eq!(GateSpec::parse("accuracy_drop <= 0.02 per-group unjudged-fail").unwrap().unjudged, Unjudged::Fail);
+        assert_eq!(GateSpec::parse("accuracy_drop <= 0.02 per-group").unwrap().unjudged, Unjudged::Skip);
     }
 
     #[test]
     fn tables_need_exactly_one_bound() {
-        let t = GateTable { metric: "accuracy".into(), min: Some(0.8), max: Some(0.9), students: vec![], scope: Scope::Overall, judge: Judge::Point };
+        let t = GateTable { metric: "accuracy".into(), min: Some(0.8), max: Some(0.9), students: vec![], scope: Scope::Overall, judge: Judge::Point, unjudged: Unjudged::Skip };
         assert!(t.into_spec().unwrap_err().contains("exactly one"));
     }
 }

@@ -75,7 +75,7 @@ pub fn report(plan: &ComparePlan, session: &Session, evaluated: &Evaluated) -> R
         peak_rss_bytes: None,
         teacher,
         students: students(plan, session, evaluated, &machine),
-        gate: crate::gate::GateOutcome { checks: vec![], passed: 0, failed: 0 },
+        gate: crate::gate::GateOutcome { checks: vec![], passed: 0, failed: 0, not_judged: vec![] },
         machine,
     }
 }

@@ -112,6 +112,18 @@ pub struct ClassChecks<'a> {
     pub label_names: Option<&'a LabelNames>,
     pub config: Option<&'a std::path::Path>,
     pub teacher_name: &'a str,
+    /// `--allow-many-groups`: take group columns with very many distinct values as they are.
+    pub allow_many_groups: bool,
+}
+
+fn check_group_columns(builder: &GroupsBuilder, rows: usize, finished: bool, checks: &ClassChecks) -> Result<(), CompareError> {
+    if checks.allow_many_groups {
+        return Ok(());
+    }
+    match crate::subgroups::too_many_values(builder.distinct_values(), rows, finished) {
+        Some((column, distinct)) => Err(CompareError::TooManyGroups { column, distinct, rows, path: checks.data_path.display().to_string() }),
+        None => Ok(()),
+    }
 }
 
 /// Disagreements listed per student.
@@ -156,6 +168,7 @@ pub fn evaluate(
         check_labels(&chunk, classes, checks)?;
         let golds: Vec<Option<usize>> = chunk.examples.iter().map(|e| e.label).collect();
         let memberships: Vec<Vec<usize>> = chunk.examples.iter().map(|e| builder.add(&e.attributes)).collect();
+        check_group_columns(&builder, examples + chunk.examples.len(), false, checks)?;
         for (j, gold) in golds.iter().enumerate() {
             let row = tables[0].row(j);
             teacher.add(&ExampleComparison::new(row, row, *gold, base));
@@ -185,18 +198,19 @@ pub fn evaluate(
     }
     // Readers refuse a file without examples, so there is a first chunk; this names the file if not.
     let first_chunk = first_chunk.ok_or_else(|| crate::data::DataError::Empty { path: checks.data_path.to_path_buf() })?;
+    check_group_columns(&builder, examples, true, checks)?;
     let (groups, position) = builder.finish();
-    let group_metrics = students
-        .iter()
-        .map(|tally| {
-            let mut metrics = vec![FidelityAccumulator::default().finish(); groups.len()];
-            for (id, acc) in tally.groups.iter().enumerate() {
-                metrics[position[id]] = acc.finish();
-            }
-            metrics
-        })
-        .collect();
+    let group_metrics = students.iter().map(|tally| in_report_order(&tally.groups, &position, groups.len())).collect();
     Ok(Evaluation { models: tracks, students, teacher, groups, group_metrics, labelled, examples, length_sum, first_chunk })
+}
+
+/// Per-group metrics by discovery id, put in the groups' report order (`position[id]`).
+fn in_report_order(by_id: &[FidelityAccumulator], position: &[usize], groups: usize) -> Vec<FidelityMetrics> {
+    let mut metrics = vec![FidelityAccumulator::default().finish(); groups];
+    for (id, acc) in by_id.iter().enumerate() {
+        metrics[position[id]] = acc.finish();
+    }
+    metrics
 }
 
 /// A student's class count must be the teacher's; the config's names must count the teacher's classes.
@@ -280,7 +294,13 @@ pub fn evaluate_all(plan: &crate::plan::ComparePlan, session: &mut super::load::
         invariance: plan.invariance,
         outputs: plan.outputs,
     };
-    let checks = ClassChecks { data_path: &plan.data, label_names, config: plan.config.as_deref(), teacher_name: &plan.teacher.name };
+    let checks = ClassChecks {
+        data_path: &plan.data,
+        label_names,
+        config: plan.config.as_deref(),
+        teacher_name: &plan.teacher.name,
+        allow_many_groups: plan.allow_many_groups,
+    };
     progress.say(format!("evaluating {} models on {} in chunks of {chunk_size} examples", models.students.len() + 1, plan.data.display()));
     let bar = crate::progress::counter("evaluating", plan.quiet);
     let mut backends: Vec<&mut dyn Backend> =

@@ -48,6 +48,10 @@ pub enum CompareError {
     FeatureInput { model: String, inputs: String },
     #[error("model {model}: its {config} orders the classes as [{student}] but the teacher's id2label is [{teacher}]; fidelity compares class i with class i, so it refuses. Re-export the student with the teacher's class order")]
     LabelOrder { model: String, config: String, student: String, teacher: String },
+    #[error(
+        "{path}: --group-column {column} has {distinct} distinct values in {rows} rows: that is an identifier, not a subgroup attribute (groups of one or two examples cannot be judged). Pass a column with a few values, or --allow-many-groups to take it as it is"
+    )]
+    TooManyGroups { column: String, distinct: usize, rows: usize, path: String },
     #[error("{config} names {names} classes (id2label) but model {model} outputs {classes}; use the config.json that belongs to the model")]
     LabelNamesCount { config: String, names: usize, model: String, classes: usize },
 }

@@ -156,6 +156,10 @@ pub struct ComparePlan {
     pub reports: ReportPaths,
     pub ort_lib: Option<PathBuf>,
     pub allow_fallback: bool,
+    /// Group columns with very many distinct values are taken as they are.
+    pub allow_many_groups: bool,
+    /// Groups per student in the terminal table.
+    pub show_groups: usize,
     pub threads: Option<usize>,
     pub quiet: bool,
     pub subgroups: SubgroupSettings,

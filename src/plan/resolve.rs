@@ -162,6 +162,8 @@ impl ComparePlan {
             gates,
             ort_lib: args.ort_lib.clone(),
             allow_fallback: args.allow_fallback || s.evaluation.allow_fallback,
+            allow_many_groups: args.allow_many_groups || s.data.allow_many_groups,
+            show_groups: args.show_groups.or(s.output.show_groups).unwrap_or(20),
             threads: match args.threads {
                 Some(0) => return Err(PlanError::Threads),
                 t => t,

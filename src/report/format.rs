@@ -218,8 +218,23 @@ pub fn gate_rows(report: &super::Report) -> (Vec<String>, Vec<(bool, Vec<String>
                 ],
             )
         })
+        .chain(report.gate.not_judged.iter().filter(|n| n.counted_as == crate::gate::Unjudged::Skip).map(|n| {
+            (true, vec!["skipped".into(), n.name(), "-".into(), "-".into(), "-".into(), format!("not judged: {}", n.reason)])
+        }))
         .collect();
     (header, rows)
+}
+
+/// "13 of 13 checks passed", plus the groups a per-group gate skipped, if any.
+pub fn gate_summary(gate: &crate::gate::GateOutcome) -> String {
+    let skipped = gate.not_judged.iter().filter(|n| n.counted_as == crate::gate::Unjudged::Skip).count();
+    let also = if skipped > 0 { format!("; {skipped} groups not judged (too small), skipped") } else { String::new() };
+    format!("{} of {} checks passed{also}", gate.passed, gate.checks.len())
+}
+
+/// Whether there is anything for a gate section to show.
+pub fn has_gate(gate: &crate::gate::GateOutcome) -> bool {
+    !gate.checks.is_empty() || !gate.not_judged.is_empty()
 }
 
 /// One student's groups: (too small, cells).

@@ -91,7 +91,7 @@ fn speed_section(report: &Report) -> String {
 }
 
 fn gate_section(report: &Report) -> String {
-    if report.gate.checks.is_empty() {
+    if !super::format::has_gate(&report.gate) {
         return String::new();
     }
     let (header, rows) = super::format::gate_rows(report);
@@ -102,7 +102,7 @@ fn gate_section(report: &Report) -> String {
             (if passed { "pass".into() } else { "fail".into() }, cells)
         })
         .collect();
-    format!("<section id=\"gate\"><h2>Gate: {} of {} checks passed</h2>{}</section>", report.gate.passed, report.gate.checks.len(), table(&header, &rows))
+    format!("<section id=\"gate\"><h2>Gate: {}</h2>{}</section>", esc(&super::format::gate_summary(&report.gate)), table(&header, &rows))
 }
 
 fn batch_section(report: &Report) -> String {

@@ -10,14 +10,16 @@ fn number(x: Option<f64>) -> String {
 
 pub fn render(report: &Report) -> Vec<u8> {
     let gate = &report.gate;
+    let skipped: Vec<&crate::gate::NotJudged> = gate.not_judged.iter().filter(|n| n.counted_as == crate::gate::Unjudged::Skip).collect();
+    let tests = gate.checks.len() + skipped.len();
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let _ = writeln!(out, "<testsuites name=\"fidelity\" tests=\"{}\" failures=\"{}\">", gate.checks.len(), gate.failed);
+    let _ = writeln!(out, "<testsuites name=\"fidelity\" tests=\"{tests}\" failures=\"{}\" skipped=\"{}\">", gate.failed, skipped.len());
     let _ = writeln!(
         out,
-        "  <testsuite name=\"fidelity.{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"0\">",
+        "  <testsuite name=\"fidelity.{}\" tests=\"{tests}\" failures=\"{}\" errors=\"0\" skipped=\"{}\">",
         markup(&report.name),
-        gate.checks.len(),
-        gate.failed
+        gate.failed,
+        skipped.len()
     );
     for c in &gate.checks {
         let _ = write!(out, "    <testcase classname=\"fidelity.{}.{}\" name=\"{}\"", markup(&report.name), markup(&c.student), markup(&c.name()));
@@ -39,6 +41,17 @@ pub fn render(report: &Report) -> Vec<u8> {
         } else {
             let _ = writeln!(out, ">\n      <failure message=\"{}\" type=\"gate\">{}</failure>\n    </testcase>", markup(&detail), markup(&detail));
         }
+    }
+    for n in skipped {
+        let message = format!("not judged: {}", n.reason);
+        let _ = writeln!(
+            out,
+            "    <testcase classname=\"fidelity.{}.{}\" name=\"{}\">\n      <skipped message=\"{}\"/>\n    </testcase>",
+            markup(&report.name),
+            markup(&n.student),
+            markup(&n.name()),
+            markup(&message)
+        );
     }
     out.push_str("  </testsuite>\n</testsuites>\n");
     out.into_bytes()

@@ -93,7 +93,7 @@ fn robustness_and_speed(report: &Report, out: &mut String) {
 
 /// Gate checks, batch-dependence notes and one table of groups per student.
 fn gate_and_groups(report: &Report, out: &mut String) {
-    if !report.gate.checks.is_empty() {
+    if super::format::has_gate(&report.gate) {
         let _ = writeln!(out, "## Gate\n");
         let (header, rows) = super::format::gate_rows(report);
         let header: Vec<&str> = header.iter().map(String::as_str).collect();

@@ -22,7 +22,7 @@ use std::path::PathBuf;
 /// Version of the JSON report layout; bumped on any incompatible change.
 /// 2: `machine`, per-model `integer_kernels`/`kernels`/`exact_integer`/`twin_of`, the one-pass
 /// batch-invariance fields, speed budgets and rounds.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Report {
@@ -54,7 +54,7 @@ pub struct Report {
 impl Report {
     /// Passed when every check passed (and trivially when there are no gates).
     pub fn verdict(&self) -> &'static str {
-        if self.gate.checks.is_empty() {
+        if !format::has_gate(&self.gate) {
             "no gates"
         } else if self.gate.all_passed() {
             "pass"

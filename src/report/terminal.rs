@@ -29,7 +29,24 @@ pub(crate) fn render_table(rows: &[Vec<String>]) -> String {
     out
 }
 
+/// What the terminal shows that the reports do not limit.
+#[derive(Debug, Clone, Copy)]
+pub struct TerminalOptions {
+    /// Groups per student in the group tables, the most harmed first.
+    pub show_groups: usize,
+}
+
+impl Default for TerminalOptions {
+    fn default() -> Self {
+        Self { show_groups: 20 }
+    }
+}
+
 pub fn render(report: &Report) -> Vec<u8> {
+    render_with(report, TerminalOptions::default())
+}
+
+pub fn render_with(report: &Report, options: TerminalOptions) -> Vec<u8> {
     let mut out = String::new();
     let d = &report.data;
     let _ = writeln!(
@@ -52,7 +69,7 @@ pub fn render(report: &Report) -> Vec<u8> {
     render_gate(report, &mut out);
     render_worst_groups(report, &mut out);
     render_batch_dependence(report, &mut out);
-    render_statistics(report, &mut out);
+    render_statistics(report, options, &mut out);
     render_input_warnings(report, &mut out);
     out.into_bytes()
 }
@@ -174,12 +191,12 @@ fn render_input_warnings(report: &Report, out: &mut String) {
 /// Every gate check, failed ones first, then the verdict.
 fn render_gate(report: &Report, out: &mut String) {
     let gate = &report.gate;
-    if gate.checks.is_empty() {
+    if !super::format::has_gate(gate) {
         return;
     }
     let mut checks: Vec<&crate::gate::Check> = gate.checks.iter().collect();
     checks.sort_by_key(|c| c.passed);
-    let _ = writeln!(out, "gate: {} ({} of {} checks passed)", report.verdict().to_uppercase(), gate.passed, gate.checks.len());
+    let _ = writeln!(out, "gate: {} ({})", report.verdict().to_uppercase(), super::format::gate_summary(gate));
     for c in checks {
         let interval = c.interval.map(|i| format!(" [{:.4}, {:.4}]", i.lower, i.upper)).unwrap_or_default();
         let judged = match c.judged_on {
@@ -188,6 +205,9 @@ fn render_gate(report: &Report, out: &mut String) {
         };
         let note = c.note.as_ref().map(|n| format!(" — {n}")).unwrap_or_default();
         let _ = writeln!(out, "  {} {}: {}{interval}{judged}{note}", if c.passed { "pass" } else { "FAIL" }, c.name(), plain(c.value));
+    }
+    for n in gate.not_judged.iter().filter(|n| n.counted_as == crate::gate::Unjudged::Skip) {
+        let _ = writeln!(out, "  skip {}: not judged, {}", n.name(), n.reason);
     }
 }
 
@@ -244,7 +264,7 @@ fn render_batch_dependence(report: &Report, out: &mut String) {
 }
 
 /// Overall intervals per student, then one table of groups per student.
-fn render_statistics(report: &Report, out: &mut String) {
+fn render_statistics(report: &Report, options: TerminalOptions, out: &mut String) {
     let level = super::format::level(report);
     let mut rows = vec![vec!["student".into(), format!("ΔAcc [{level}]"), format!("L-L [{level}]"), format!("P-L [{level}]"), "McNemar p".into()]];
     for s in &report.students {
@@ -271,10 +291,29 @@ fn render_statistics(report: &Report, out: &mut String) {
         let worst = st.worst_group.as_deref().unwrap_or("none large enough to judge");
         let _ = write!(out, "\n{} by group (worst: {worst}; McNemar p {correction}-adjusted):\n", s.model.info.name);
         let (header, rows) = super::format::group_rows(report, s);
-        let mut rows: Vec<Vec<String>> = rows.into_iter().map(|(_, r)| r).collect();
+        let shown = shown_groups(&st.groups, options.show_groups);
+        let mut rows: Vec<Vec<String>> = rows.into_iter().enumerate().filter(|(k, _)| shown.contains(k)).map(|(_, (_, r))| r).collect();
         rows.insert(0, header);
         out.push_str(&render_table(&rows));
+        if shown.len() < st.groups.len() {
+            let _ = writeln!(
+                out,
+                "({} of {} groups shown, the most harmed first by rank; --show-groups N shows more; the JSON, Markdown and HTML reports have all)",
+                shown.len(),
+                st.groups.len()
+            );
+        }
     }
+}
+
+/// The groups the terminal lists, in report order: judged groups by harm rank, then too-small
+/// ones, `limit` at most.
+fn shown_groups(groups: &[crate::subgroups::GroupReport], limit: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..groups.len()).collect();
+    order.sort_by_key(|&k| (groups[k].harm_rank.unwrap_or(usize::MAX), k));
+    order.truncate(limit);
+    order.sort_unstable();
+    order
 }
 
 #[cfg(test)]

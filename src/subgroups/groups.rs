@@ -88,6 +88,11 @@ impl GroupsBuilder {
         ids
     }
 
+    /// Distinct values of each attribute so far (groups of that attribute alone).
+    pub fn distinct_values(&self) -> impl Iterator<Item = (&str, usize)> + '_ {
+        self.attributes.iter().zip(&self.ids).map(|(a, ids)| (a.as_str(), ids.len()))
+    }
+
     /// The groups in report order, and for each discovery id its position in that order.
     pub fn finish(self) -> (Vec<Group>, Vec<usize>) {
         let mut order: Vec<usize> = (0..self.found.len()).collect();
@@ -112,9 +117,30 @@ impl GroupsBuilder {
     }
 }
 
+/// A group column with more distinct values than this is refused (unless allowed): an identifier
+/// column given by mistake would otherwise make thousands of groups of one example.
+pub const MAX_DISTINCT_VALUES: usize = 1000;
+
+/// An attribute whose values are so many that they cannot be subgroups: above
+/// [`MAX_DISTINCT_VALUES`], or above 50 distinct values making up more than half the rows.
+/// Returns (attribute, distinct values).
+pub fn too_many_values<'a>(distinct: impl Iterator<Item = (&'a str, usize)>, rows: usize, finished: bool) -> Option<(String, usize)> {
+    distinct.filter(|&(_, d)| d > MAX_DISTINCT_VALUES || (finished && d > 50 && d * 2 > rows)).map(|(a, d)| (a.to_string(), d)).next()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn identifier_columns_are_too_many_values() {
+        let cols = |d: usize| vec![("topic", 5), ("id", d)];
+        assert_eq!(too_many_values(cols(40).into_iter(), 80, true), None, "40 values: a small dataset's real attribute");
+        assert_eq!(too_many_values(cols(60).into_iter(), 100, true), Some(("id".to_string(), 60)));
+        assert_eq!(too_many_values(cols(60).into_iter(), 100, false), None, "the share is judged at the end");
+        assert_eq!(too_many_values(cols(1001).into_iter(), 1_000_000, false), Some(("id".to_string(), 1001)), "the count as soon as it is passed");
+        assert_eq!(too_many_values(cols(999).into_iter(), 1_000_000, true), None);
+    }
 
     #[test]
     fn singles_then_pairs_in_sorted_order() {

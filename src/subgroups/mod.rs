@@ -10,4 +10,4 @@ pub mod analysis;
 pub mod groups;
 
 pub use analysis::{analyse, analyse_samples, analyse_students, GroupReport, SubgroupSettings, SubgroupSummary};
-pub use groups::{define_groups, Group, GroupsBuilder};
+pub use groups::{define_groups, too_many_values, Group, GroupsBuilder, MAX_DISTINCT_VALUES};

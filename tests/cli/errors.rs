@@ -2,7 +2,7 @@
 
 use crate::util::{fidelity, fixture};
 
-fn fails_with(args: &[&str], needles: &[&str]) {
+pub fn fails_with(args: &[&str], needles: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
     let mut all = vec!["compare"];
     all.extend(args);

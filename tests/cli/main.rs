@@ -8,6 +8,7 @@ mod bench;
 mod browser;
 mod errors;
 mod freshness;
+mod guard_rails;
 mod hub;
 mod layout;
 mod minilm;
