@@ -159,7 +159,15 @@ mod tests {
 
     #[test]
     fn tables_need_exactly_one_bound() {
-        let t = GateTable { metric: "accuracy".into(), min: Some(0.8), max: Some(0.9), students: vec![], scope: Scope::Overall, judge: Judge::Point, unjudged: Unjudged::Skip };
+        let t = GateTable {
+            metric: "accuracy".into(),
+            min: Some(0.8),
+            max: Some(0.9),
+            students: vec![],
+            scope: Scope::Overall,
+            judge: Judge::Point,
+            unjudged: Unjudged::Skip,
+        };
         assert!(t.into_spec().unwrap_err().contains("exactly one"));
     }
 }

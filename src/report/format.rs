@@ -218,9 +218,14 @@ pub fn gate_rows(report: &super::Report) -> (Vec<String>, Vec<(bool, Vec<String>
                 ],
             )
         })
-        .chain(report.gate.not_judged.iter().filter(|n| n.counted_as == crate::gate::Unjudged::Skip).map(|n| {
-            (true, vec!["skipped".into(), n.name(), "-".into(), "-".into(), "-".into(), format!("not judged: {}", n.reason)])
-        }))
+        .chain(
+            report
+                .gate
+                .not_judged
+                .iter()
+                .filter(|n| n.counted_as == crate::gate::Unjudged::Skip)
+                .map(|n| (true, vec!["skipped".into(), n.name(), "-".into(), "-".into(), "-".into(), format!("not judged: {}", n.reason)])),
+        )
         .collect();
     (header, rows)
 }

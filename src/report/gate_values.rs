@@ -41,7 +41,12 @@ impl Subject for StudentReport {
     }
 
     fn unjudged_groups(&self) -> Vec<(String, String)> {
-        self.statistics.groups.iter().filter(|g| g.too_small).map(|g| (g.name.clone(), format!("too small to judge (n = {}, below the minimum group size)", g.metrics.n))).collect()
+        self.statistics
+            .groups
+            .iter()
+            .filter(|g| g.too_small)
+            .map(|g| (g.name.clone(), format!("too small to judge (n = {}, below the minimum group size)", g.metrics.n)))
+            .collect()
     }
 
     fn groups(&self, metric: GateMetric) -> Vec<(String, Measured)> {

@@ -79,7 +79,9 @@ fn a_per_group_gate_lists_the_groups_it_did_not_judge_and_may_fail_them() {
     let junit = dir.path().join("gate.junit.xml");
     let base = [&fixture("adult/teacher.onnx"), &fixture("adult/int8.onnx"), "--data", &fixture("adult/test.npz"), "--group-column", "race"];
     let gate = "int8: accuracy_drop <= 0.5 per-group";
-    let (run, report) = compare_report(&[&base[..], &["--bootstrap", "0", "--no-speed", "--min-group-size", "200", "--gate", gate, "--junit", junit.to_str().unwrap()]].concat());
+    let (run, report) = compare_report(
+        &[&base[..], &["--bootstrap", "0", "--no-speed", "--min-group-size", "200", "--gate", gate, "--junit", junit.to_str().unwrap()]].concat(),
+    );
     let groups = student(&report, "int8")["statistics"]["groups"].as_array().unwrap();
     let small: Vec<&str> = groups.iter().filter(|g| g["too_small"] == true).map(|g| g["name"].as_str().unwrap()).collect();
     assert!(!small.is_empty() && small.len() < groups.len(), "the fixture needs judged and unjudged groups: {small:?}");

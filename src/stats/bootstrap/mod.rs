@@ -66,6 +66,20 @@ pub struct PairedIntervals {
     pub probability_loyalty: Interval,
 }
 
+/// One student's intervals from its five statistics over the resamples (`column(k)`: statistic
+/// `k` of every resample, in the order teacher accuracy, student accuracy, difference, label
+/// loyalty, probability loyalty); accuracies only for labelled data.
+pub(super) fn paired_intervals(labelled: bool, confidence: f64, column: impl Fn(usize) -> Vec<f64>) -> PairedIntervals {
+    let maybe = |k: usize| labelled.then(|| interval(&mut column(k), confidence));
+    PairedIntervals {
+        teacher_accuracy: maybe(0),
+        student_accuracy: maybe(1),
+        accuracy_delta: maybe(2),
+        label_loyalty: interval(&mut column(3), confidence),
+        probability_loyalty: interval(&mut column(4), confidence),
+    }
+}
+
 pub(super) fn interval(values: &mut [f64], confidence: f64) -> Interval {
     values.sort_by(f64::total_cmp);
     let alpha = 1.0 - confidence;
@@ -129,17 +143,7 @@ pub fn grouped_bootstrap(students: &[&PairedSamples], groups: &[GroupSpec<'_>], 
         return GroupedIntervals { overall: vec![], groups: vec![] };
     }
     let (resamples, tables) = resamples(students, groups, settings);
-    let intervals = |s: usize, j: usize| {
-        let column = |k: usize| -> Vec<f64> { resamples.iter().map(|r| r[s][j][k]).collect() };
-        let maybe = |k: usize| tables[j][s].labelled().then(|| interval(&mut column(k), settings.confidence));
-        PairedIntervals {
-            teacher_accuracy: maybe(0),
-            student_accuracy: maybe(1),
-            accuracy_delta: maybe(2),
-            label_loyalty: interval(&mut column(3), settings.confidence),
-            probability_loyalty: interval(&mut column(4), settings.confidence),
-        }
-    };
+    let intervals = |s: usize, j: usize| paired_intervals(tables[j][s].labelled(), settings.confidence, |k| resamples.iter().map(|r| r[s][j][k]).collect());
     GroupedIntervals {
         overall: (0..students.len()).map(|s| intervals(s, 0)).collect(),
         groups: (0..groups.len()).map(|g| (0..students.len()).map(|s| intervals(s, g + 1)).collect()).collect(),

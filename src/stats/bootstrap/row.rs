@@ -3,7 +3,7 @@
 //! methods are tested against (and for the bench's side-by-side figure).
 
 use super::samples::PairedSamples;
-use super::{interval, BootstrapSettings, PairedIntervals};
+use super::{paired_intervals, BootstrapSettings, PairedIntervals};
 use crate::stats::rng::Rng;
 use rayon::prelude::*;
 
@@ -56,19 +56,7 @@ fn one_resample(data: &[&PairedSamples], rng: &mut Rng, counts: &mut [u16], out:
 pub fn row_bootstrap(students: &[&PairedSamples], settings: BootstrapSettings) -> Vec<PairedIntervals> {
     let per_resample = row_resamples(students, settings);
     let labelled = students.first().is_some_and(|s| s.shared.iter().any(|&f| f & super::samples::LABELLED != 0));
-    (0..students.len())
-        .map(|s| {
-            let column = |k: usize| -> Vec<f64> { per_resample.iter().map(|r| r[s * STATS + k]).collect() };
-            let maybe = |k: usize| labelled.then(|| interval(&mut column(k), settings.confidence));
-            PairedIntervals {
-                teacher_accuracy: maybe(0),
-                student_accuracy: maybe(1),
-                accuracy_delta: maybe(2),
-                label_loyalty: interval(&mut column(3), settings.confidence),
-                probability_loyalty: interval(&mut column(4), settings.confidence),
-            }
-        })
-        .collect()
+    (0..students.len()).map(|s| paired_intervals(labelled, settings.confidence, |k| per_resample.iter().map(|r| r[s * STATS + k]).collect())).collect()
 }
 
 /// Every resample's statistics: `STATS` per student (teacher accuracy, student accuracy, their
