@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Golden values of a fixture case as ONNX Runtime computes them on THIS machine:
-#   scripts/golden.sh tweets|adult OUT.json
+#   scripts/golden.sh tweets|adult|exporters OUT.json
 # Runs fixtures/make_<case>.py --golden-only, which reads only the committed model and data files
 # (onnxruntime + numpy/scipy, and statsmodels/fairlearn for Adult; none of the training code), in a
 # venv with the exact pins of fixtures/requirements.txt and fixtures/adult/requirements.txt at
@@ -9,8 +9,8 @@
 # values made here, never with numbers made on another kind of CPU. Concurrent runs share one
 # venv build (a lock file).
 set -euo pipefail
-case_name=${1:?usage: scripts/golden.sh tweets|adult OUT.json}
-out=${2:?usage: scripts/golden.sh tweets|adult OUT.json}
+case_name=${1:?usage: scripts/golden.sh tweets|adult|exporters OUT.json}
+out=${2:?usage: scripts/golden.sh tweets|adult|exporters OUT.json}
 cd "$(dirname "$0")/.."
 venv=target/golden-venv
 mkdir -p target

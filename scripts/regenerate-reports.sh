@@ -7,10 +7,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet
-./target/release/fidelity schema > reports/report.schema.json
+fidelity="${CARGO_TARGET_DIR:-target}/release/fidelity"
+"$fidelity" schema > reports/report.schema.json
 scripts/make_minilm.sh > /dev/null
 for suite in suites/*.toml suites/real/minilm.toml; do
   echo "== $suite"
   # Exit 1 means a gate failed: that is a result to publish, not an error.
-  ./target/release/fidelity compare --suite "$suite" --quiet > /dev/null || [ $? -eq 1 ]
+  "$fidelity" compare --suite "$suite" --quiet > /dev/null || [ $? -eq 1 ]
 done

@@ -135,6 +135,11 @@ pub struct CompareArgs {
     /// What the models output: detect per model, or say [default: auto].
     #[arg(long, value_enum)]
     pub outputs: Option<OutputsArg>,
+    /// The graph output to read as class scores, for every model (NAME) or one (MODEL=NAME);
+    /// repeatable. Without it, fidelity picks a float32 [batch, classes] output by name and shape
+    /// (and says which in the report).
+    #[arg(long = "output", value_name = "[MODEL=]NAME")]
+    pub outputs_named: Vec<String>,
     /// Skip the speed measurement (latency, throughput, speedup over the teacher).
     #[arg(long)]
     pub no_speed: bool,

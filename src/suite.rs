@@ -49,6 +49,8 @@ pub struct SuiteModel {
     pub path: PathBuf,
     /// cpu, cuda[:N] or tensorrt[:N].
     pub device: Option<String>,
+    /// The graph output to read as class scores (as `--output MODEL=NAME`).
+    pub output: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -2,7 +2,7 @@
 
 use super::source::{BatchPlan, BatchSource};
 use super::EvalError;
-use crate::metrics::probability::{detect_output_kind, to_probabilities};
+use crate::metrics::probability::{detect_output_kind, kind_from_producer, to_probabilities};
 use crate::metrics::OutputKind;
 use crate::model::Backend;
 use std::time::Instant;
@@ -63,7 +63,10 @@ pub fn run_pass_with_progress(
     progress: &indicatif::ProgressBar,
 ) -> Result<ModelPass, EvalError> {
     let model = backend.info().name.clone();
-    let mut kind = outputs;
+    // A label-only model has one reading whatever --outputs says.
+    let fixed = (backend.info().output_layout == crate::model::output_choice::OutputLayout::Labels).then_some(OutputKind::Labels);
+    let graph_hint = kind_from_producer(backend.info().output_producer.as_deref());
+    let mut kind = fixed.or(outputs);
     let mut values = Vec::new();
     let mut classes = 0;
     let mut inference_seconds = 0.0;
@@ -72,13 +75,15 @@ pub fn run_pass_with_progress(
         let started = Instant::now();
         let scores = backend.predict(&batch)?;
         inference_seconds += started.elapsed().as_secs_f64();
+        // A one-column (binary) output becomes two probability columns.
+        let width = if scores.ncols() == 1 { 2 } else { scores.ncols() };
         if classes == 0 {
-            classes = scores.ncols();
+            classes = width;
             values = vec![0.0; source.len() * classes];
-        } else if scores.ncols() != classes {
-            return Err(EvalError::ClassCount { model: model.clone(), got: scores.ncols(), reference: "its first batch".into(), expected: classes });
+        } else if width != classes {
+            return Err(EvalError::ClassCount { model: model.clone(), got: width, reference: "its first batch".into(), expected: classes });
         }
-        let kind = *kind.get_or_insert_with(|| detect_output_kind(scores.rows().into_iter().map(|r| r.to_slice().unwrap_or(&[]))));
+        let kind = *kind.get_or_insert_with(|| detect_output_kind(scores.rows().into_iter().map(|r| r.to_slice().unwrap_or(&[])), graph_hint));
         for (row, &index) in scores.rows().into_iter().zip(indices) {
             let row: Vec<f32> = row.to_vec();
             let probs =
@@ -89,7 +94,7 @@ pub fn run_pass_with_progress(
     }
     Ok(ModelPass {
         output_kind: kind.unwrap_or(OutputKind::Logits),
-        output_kind_detected: outputs.is_none(),
+        output_kind_detected: fixed.is_none() && outputs.is_none(),
         probabilities: ProbabilityTable { classes, values },
         inference_seconds,
         batches: plan.batches.len(),

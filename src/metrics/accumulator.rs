@@ -36,9 +36,10 @@ pub struct FidelityMetrics {
     pub accuracy_delta: Option<f64>,
     /// Share of examples where argmax(student) = argmax(teacher).
     pub label_loyalty: f64,
-    /// Mean over examples of 1 − √JS(P_teacher‖P_student).
-    pub probability_loyalty: f64,
-    /// Mean KL(teacher‖student) in nats; `None` when some example's KL is infinite.
+    /// Mean over examples of 1 − √JS(P_teacher‖P_student); `None` when a model gives labels only.
+    pub probability_loyalty: Option<f64>,
+    /// Mean KL(teacher‖student) in nats; `None` when some example's KL is infinite (or a model
+    /// gives labels only).
     pub mean_kl: Option<f64>,
     /// Examples where the student gives zero probability to a class the teacher does not.
     pub kl_infinite: u64,
@@ -49,6 +50,14 @@ pub struct FidelityMetrics {
     pub agreements: u64,
     pub negative_flips: u64,
     pub positive_flips: u64,
+}
+
+impl FidelityMetrics {
+    /// The metrics of a pair where a model gives labels only: what needs probabilities is not
+    /// available (never 0), what needs labels stands.
+    pub fn without_probabilities(self) -> Self {
+        Self { probability_loyalty: None, mean_kl: None, kl_infinite: 0, ..self }
+    }
 }
 
 fn ratio(num: u64, den: u64) -> Option<f64> {
@@ -107,7 +116,7 @@ impl FidelityAccumulator {
             student_accuracy,
             accuracy_delta: teacher_accuracy.zip(student_accuracy).map(|(t, s)| s - t),
             label_loyalty: ratio(self.agreements, self.n).unwrap_or(f64::NAN),
-            probability_loyalty: if self.n > 0 { self.loyalty_sum / self.n as f64 } else { f64::NAN },
+            probability_loyalty: Some(if self.n > 0 { self.loyalty_sum / self.n as f64 } else { f64::NAN }),
             mean_kl: (self.kl_infinite == 0 && self.n > 0).then(|| self.kl_sum / self.n as f64),
             kl_infinite: self.kl_infinite,
             negative_flip_rate: ratio(self.negative_flips, self.labelled),
@@ -149,7 +158,7 @@ mod tests {
         assert_eq!(m.student_accuracy, Some(0.5));
         assert_eq!(m.accuracy_delta, Some(-0.25));
         assert_eq!(m.label_loyalty, 0.25);
-        assert_abs_diff_eq!(m.probability_loyalty, 0.55, epsilon = 1e-15);
+        assert_abs_diff_eq!(m.probability_loyalty.unwrap(), 0.55, epsilon = 1e-15);
         assert_eq!(m.negative_flip_rate, Some(0.5));
         assert_eq!(m.positive_flip_rate, Some(0.25));
         assert_abs_diff_eq!(m.mean_kl.unwrap(), 0.1, epsilon = 1e-15);
@@ -195,7 +204,7 @@ mod tests {
             prop_assert_eq!(a.agreements, b.agreements);
             prop_assert_eq!(a.teacher_accuracy, b.teacher_accuracy);
             prop_assert_eq!(a.negative_flip_rate, b.negative_flip_rate);
-            prop_assert!((a.probability_loyalty - b.probability_loyalty).abs() < 1e-12);
+            prop_assert!((a.probability_loyalty.unwrap() - b.probability_loyalty.unwrap()).abs() < 1e-12);
             prop_assert!((a.mean_kl.unwrap() - b.mean_kl.unwrap()).abs() < 1e-12);
         }
 
@@ -211,7 +220,7 @@ mod tests {
             }).collect::<Vec<_>>().iter().collect();
             let m = acc.finish();
             prop_assert_eq!(m.label_loyalty, 1.0);
-            prop_assert!((m.probability_loyalty - 1.0).abs() < 1e-7);
+            prop_assert!((m.probability_loyalty.unwrap() - 1.0).abs() < 1e-7);
             prop_assert_eq!(m.negative_flip_rate, Some(0.0));
             prop_assert_eq!(m.positive_flip_rate, Some(0.0));
             prop_assert_eq!(m.teacher_accuracy, m.student_accuracy);

@@ -3,6 +3,9 @@
 
 pub mod device;
 pub mod hub;
+pub mod layout;
+pub mod output_choice;
+mod output_reading;
 pub mod runtime_library;
 pub mod session;
 
@@ -27,7 +30,16 @@ pub struct ModelInfo {
     pub inputs: Vec<InputInfo>,
     /// The graph output read as class scores.
     pub output: String,
-    /// Number of classes when the graph states it; otherwise learned from the first batch.
+    /// Why that output: the rule that chose it, and the others there were.
+    pub output_selection: String,
+    /// Class scores, or labels only.
+    pub output_layout: output_choice::OutputLayout,
+    /// The op computing the output (looking through reshapes and casts), when the graph says.
+    pub output_producer: Option<String>,
+    /// The classes the graph's classifier names (skl2onnx: ZipMap keys, classifier labels).
+    pub class_labels: Option<crate::onnx::outputs::ClassLabels>,
+    /// Number of classes when the graph states it (2 for a one-column binary head); otherwise
+    /// learned from the first batch.
     pub classes: Option<usize>,
     /// The device asked for.
     pub device: Device,
@@ -69,8 +81,8 @@ pub enum ModelError {
     Io { model: String, path: PathBuf, source: std::io::Error },
     #[error("model {model}: {path} is not a loadable ONNX model ({message}). Is the file complete, and is it an .onnx file?")]
     Load { model: String, path: PathBuf, message: String },
-    #[error("model {model} has no float32 output shaped [batch, classes]; its outputs are: {outputs}")]
-    NoClassOutput { model: String, outputs: String },
+    #[error("model {model} {message}")]
+    NoClassOutput { model: String, message: String },
     #[error("model {model} needs input '{input}', which the data does not provide (fidelity provides: {provided})")]
     MissingInput { model: String, input: String, provided: String },
     #[error("model {model}: input '{input}' must be {expected}, but the data gives {given}")]

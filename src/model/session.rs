@@ -3,9 +3,10 @@
 use super::runtime_library::{self, LibraryLocation, RuntimeLibraryError};
 use super::{Backend, Device, ModelError, ModelInfo};
 use crate::data::{Batch, InputTensor};
-use ndarray::{Array2, Ix2};
+use super::output_reading::OutputReading;
+use ndarray::Array2;
 use ort::session::Session;
-use ort::value::{TensorElementType, TensorRef, ValueType};
+use ort::value::{TensorElementType, TensorRef};
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 use std::path::Path;
@@ -94,6 +95,7 @@ pub struct OnnxBackend {
     info: ModelInfo,
     /// Graph inputs with their element types, in graph order.
     inputs: Vec<(String, TensorElementType)>,
+    reading: OutputReading,
     /// Time inside ONNX Runtime so far: building the session and every run.
     runtime_seconds: f64,
 }
@@ -126,9 +128,6 @@ fn build_session(runtime: &Runtime, bytes: &[u8], device: Device, exact_integer:
 /// ONNX Runtime's `kOrtSessionOptionsAvx2PrecisionMode` (onnxruntime_session_options_config_keys.h).
 pub const X64_QUANT_PRECISION: &str = "session.x64quantprecision";
 
-fn describe_outputs(session: &Session) -> String {
-    session.outputs().iter().map(|o| format!("{}: {}", o.name(), o.dtype())).collect::<Vec<_>>().join(", ")
-}
 
 /// How one model's session is built.
 #[derive(Debug, Clone, Default)]
@@ -139,6 +138,10 @@ pub struct SessionSettings {
     /// `session.x64quantprecision = 1`.
     pub exact_integer: bool,
     pub twin_of: Option<String>,
+    /// The graph output to read (`--output`); `None` chooses (see [`super::output_choice`]).
+    pub output: Option<String>,
+    /// Classes of a label-only model whose graph does not name them (the teacher's count).
+    pub classes_hint: Option<usize>,
 }
 
 impl OnnxBackend {
@@ -146,16 +149,24 @@ impl OnnxBackend {
     /// the CPU and the reason is kept in [`ModelInfo::fallback`].
     pub fn load(runtime: &Runtime, name: &str, path: &Path, settings: &SessionSettings) -> Result<Self, ModelError> {
         let SessionSettings { device, allow_fallback, exact_integer, .. } = *settings;
-        let bytes = std::fs::read(path).map_err(|source| ModelError::Io { model: name.into(), path: path.into(), source })?;
-        let load_error = |e: ort::Error| ModelError::Load { model: name.into(), path: path.into(), message: e.to_string() };
+        let bytes = prost::bytes::Bytes::from(std::fs::read(path).map_err(|source| ModelError::Io { model: name.into(), path: path.into(), source })?);
+        let load_error = |message: String| ModelError::Load { model: name.into(), path: path.into(), message };
+        // fidelity's own reader: integer kernels and output facts (absent when it cannot read the graph).
+        let graph = crate::onnx::OnnxGraph::decode(bytes.clone()).ok();
+        let zipmapless = crate::onnx::outputs::without_zipmap(&bytes).map_err(&load_error)?;
+        let (session_bytes, zipmap) = match &zipmapless {
+            Some((rewritten, zipmap)) => (rewritten.as_slice(), Some(zipmap)),
+            None => (&bytes[..], None),
+        };
         // A file ONNX Runtime cannot parse is a load error whatever the device: check on the CPU first
         // only when a GPU provider fails, to tell the two apart.
         let started = std::time::Instant::now();
-        let (session, provider, fallback) = match build_session(runtime, &bytes, device, exact_integer) {
+        let ort_load_error = |e: ort::Error| load_error(e.to_string());
+        let (session, provider, fallback) = match build_session(runtime, session_bytes, device, exact_integer) {
             Ok(session) => (session, device.provider().to_string(), None),
-            Err(e) if device == Device::Cpu => return Err(load_error(e)),
+            Err(e) if device == Device::Cpu => return Err(ort_load_error(e)),
             Err(provider_error) => {
-                let cpu = build_session(runtime, &bytes, Device::Cpu, exact_integer).map_err(load_error)?;
+                let cpu = build_session(runtime, session_bytes, Device::Cpu, exact_integer).map_err(ort_load_error)?;
                 let message = provider_error.to_string().trim_end_matches('.').to_string();
                 if !allow_fallback {
                     return Err(ModelError::Provider { model: name.into(), device, message });
@@ -164,16 +175,8 @@ impl OnnxBackend {
             }
         };
         let runtime_seconds = started.elapsed().as_secs_f64();
-        let (output, classes) = session
-            .outputs()
-            .iter()
-            .find_map(|o| match o.dtype() {
-                ValueType::Tensor { ty: TensorElementType::Float32, shape, .. } if shape.len() == 2 => {
-                    Some((o.name().to_string(), (shape[1] > 0).then_some(shape[1] as usize)))
-                }
-                _ => None,
-            })
-            .ok_or_else(|| ModelError::NoClassOutput { model: name.into(), outputs: describe_outputs(&session) })?;
+        let facts = graph.as_ref().map(|g| g.output_facts()).unwrap_or_default();
+        let reading = OutputReading::new(&session, settings, zipmap, &facts).map_err(|message| ModelError::NoClassOutput { model: name.into(), message })?;
         let inputs = session.inputs().iter().map(|i| (i.name().to_string(), i.dtype().tensor_type().unwrap_or(TensorElementType::Float32))).collect::<Vec<_>>();
         let info = ModelInfo {
             name: name.into(),
@@ -181,16 +184,20 @@ impl OnnxBackend {
             sha256: format!("{:x}", Sha256::digest(&bytes)),
             bytes: bytes.len() as u64,
             inputs: inputs.iter().map(|(n, t)| super::InputInfo { name: n.clone(), element_type: element_type_name(*t) }).collect(),
-            output,
-            classes,
+            output: reading.shown.clone(),
+            output_selection: reading.selection.clone(),
+            output_layout: reading.layout,
+            output_producer: facts.producer(&reading.read).map(str::to_string),
+            class_labels: reading.class_labels.clone(),
+            classes: reading.classes,
             device,
             provider,
             fallback,
-            integer_kernels: crate::onnx::integer_kernels(&bytes).ok(),
+            integer_kernels: graph.as_ref().map(|g| g.integer_kernels()),
             exact_integer,
             twin_of: settings.twin_of.clone(),
         };
-        Ok(Self { session, info, inputs, runtime_seconds })
+        Ok(Self { session, info, inputs, reading, runtime_seconds })
     }
 
     /// The graph's inputs, each matched to a batch tensor of a compatible type.
@@ -230,7 +237,6 @@ impl Backend for OnnxBackend {
     fn predict(&mut self, batch: &Batch) -> Result<Array2<f32>, ModelError> {
         let inputs = self.session_inputs(batch)?;
         let model = self.info.name.clone();
-        let inference = |e: ort::Error| ModelError::Inference { model: model.clone(), message: e.to_string() };
         let started = std::time::Instant::now();
         let outputs = self.session.run(inputs);
         self.runtime_seconds += started.elapsed().as_secs_f64();
@@ -244,12 +250,7 @@ impl Backend for OnnxBackend {
             };
             ModelError::Inference { model: model.clone(), message: format!("{message}{hint}") }
         })?;
-        let scores = outputs[self.info.output.as_str()]
-            .try_extract_array::<f32>()
-            .map_err(inference)?
-            .into_dimensionality::<Ix2>()
-            .map_err(|e| ModelError::Inference { model: model.clone(), message: e.to_string() })?
-            .to_owned();
+        let scores = self.reading.scores(&outputs[self.reading.read.as_str()]).map_err(|message| ModelError::Inference { model: model.clone(), message })?;
         if scores.nrows() != batch.rows {
             return Err(ModelError::OutputRows { model, expected: batch.rows, got: scores.nrows() });
         }

@@ -36,7 +36,11 @@ pub(super) struct Attr {
     /// None when the attribute stores no integers.
     pub(super) ints: Option<Vec<i64>>,
     pub(super) floats: usize,
+    /// Of those, the ones that are not zero.
+    pub(super) floats_nonzero: usize,
     pub(super) s: Option<String>,
+    /// Repeated strings (e.g. `classlabels_strings` of a classifier or ZipMap).
+    pub(super) strings: Vec<String>,
     pub(super) t: Option<TensorSummary>,
     pub(super) has_graph: bool,
 }
@@ -111,7 +115,9 @@ fn attr(a: proto::AttributeProto) -> Result<Attr, String> {
         i: a.i,
         ints: (!a.ints.is_empty()).then_some(a.ints),
         floats: a.floats.len(),
+        floats_nonzero: a.floats.iter().filter(|x| **x != 0.0).count(),
         s: a.s.map(|s| String::from_utf8_lossy(&s).into_owned()),
+        strings: a.strings.iter().map(|s| String::from_utf8_lossy(s).into_owned()).collect(),
         t,
         has_graph: a.g.is_some() || !a.graphs.is_empty(),
     })

@@ -13,12 +13,14 @@
 //! - [`dims`] and [`shapes`]: symbolic shape propagation (batch and sequence dimensions).
 //! - [`cost`]: FLOPs per example from those shapes; [`assumptions`] says what they assumed.
 //! - [`integer_kernels`]: the integer kernels and int8 weight ranges (for the portability notes).
+//! - [`outputs`]: what computes each output, classifier class labels, and skl2onnx's ZipMap.
 
 mod assumptions;
 mod cost;
 mod decode;
 mod dims;
 pub mod integer_kernels;
+pub mod outputs;
 #[allow(clippy::all, clippy::pedantic, missing_docs, rustdoc::all)]
 pub mod proto {
     //! Generated from `onnx-ml.proto`; see `scripts/generate-onnx-proto.sh`.
@@ -101,6 +103,11 @@ impl OnnxGraph {
         let nodes: Vec<integer_kernels::NodeView<'_>> =
             self.graph.nodes.iter().map(|n| integer_kernels::NodeView { op_type: &n.op_type, inputs: &n.inputs, outputs: &n.outputs }).collect();
         integer_kernels::find(&nodes, &ranges)
+    }
+
+    /// What the graph says about its outputs (see [`outputs`]).
+    pub fn output_facts(&self) -> outputs::OutputFacts {
+        outputs::facts(&self.graph)
     }
 }
 

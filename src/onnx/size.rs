@@ -80,5 +80,19 @@ pub(super) fn count<'g>(g: &'g Graph, ctx: &mut Shapes) -> Result<Size<'g>, Stri
         let shape: Shape = dims.iter().map(|&d| fixed(d)).collect();
         ctx.shapes.insert(name.to_string(), shape);
     }
+    // Classic-ML operators (skl2onnx, onnxmltools) keep what they learned in attributes, not in
+    // initializers: coefficients, intercepts, tree thresholds and leaf weights, support vectors.
+    for n in g.nodes.iter().filter(|n| LEARNED_IN_ATTRIBUTES.contains(&n.op_type.as_str())) {
+        for a in &n.attrs {
+            size.add(a.floats as u64, a.floats_nonzero as u64, 4 * a.floats as u64)?;
+            if let Some(t) = &a.t {
+                size.add(t.elements, t.nonzero, t.bytes)?;
+            }
+        }
+    }
     Ok(size)
 }
+
+/// ai.onnx.ml operators whose float attributes are learned parameters.
+const LEARNED_IN_ATTRIBUTES: [&str; 8] =
+    ["LinearClassifier", "LinearRegressor", "SVMClassifier", "SVMRegressor", "TreeEnsembleClassifier", "TreeEnsembleRegressor", "TreeEnsemble", "Scaler"];

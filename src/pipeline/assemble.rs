@@ -92,16 +92,41 @@ fn students(plan: &ComparePlan, session: &Session, evaluated: &Evaluated, machin
     let statistics = analyse_students(&samples, &finished, &data.groups, &data.group_metrics, plan.subgroups);
     let mut out = Vec::with_capacity(models.students.len());
     for (s, ((student, tally), (metrics, statistics))) in models.students.iter().zip(&data.students).zip(finished.into_iter().zip(statistics)).enumerate() {
-        out.push(StudentReport {
+        let mut student_report = StudentReport {
             model: ModelReport {
                 hub: plan.students[s].hub.clone(),
                 ..model_report(student, &data.models[s + 1], metrics.student_accuracy, models.memory[s + 1], machine)
             },
-            js_histogram: report::Histogram::new(tally.samples.loyalties().iter().map(|l| 1.0 - l), js_upper, 20),
+            js_histogram: Some(report::Histogram::new(tally.samples.loyalties().iter().map(|l| 1.0 - l), js_upper, 20)),
             disagreements: tally.disagreements.clone(),
             fidelity: metrics,
             statistics,
-        });
+        };
+        if !(data.models[0].output_kind.has_probabilities() && data.models[s + 1].output_kind.has_probabilities()) {
+            without_probabilities(&mut student_report);
+        }
+        out.push(student_report);
     }
     out
+}
+
+/// A pair where a model gives labels only: its one-hot rows were compared like probabilities (so
+/// every label statistic is exact), and now every number that needs real probabilities is taken out
+/// of the report, to read "not available", never a number made from one-hot rows.
+fn without_probabilities(s: &mut StudentReport) {
+    s.fidelity = s.fidelity.clone().without_probabilities();
+    s.js_histogram = None;
+    if let Some(iv) = s.statistics.intervals.as_mut() {
+        iv.probability_loyalty = None;
+    }
+    for g in &mut s.statistics.groups {
+        g.metrics = g.metrics.clone().without_probabilities();
+        if let Some(iv) = g.intervals.as_mut() {
+            iv.probability_loyalty = None;
+        }
+    }
+    for d in &mut s.disagreements {
+        d.teacher_probability = None;
+        d.student_probability = None;
+    }
 }

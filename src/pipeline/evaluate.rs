@@ -262,9 +262,9 @@ fn disagreement(
         text_pair: example.text_pair.clone(),
         gold: c.gold.map(name),
         teacher: name(c.teacher_label),
-        teacher_probability: teacher.row(j)[c.teacher_label],
+        teacher_probability: Some(teacher.row(j)[c.teacher_label]),
         student: name(c.student_label),
-        student_probability: student.row(j)[c.student_label],
+        student_probability: Some(student.row(j)[c.student_label]),
     }
 }
 

@@ -19,20 +19,24 @@ pub struct Loaded {
 /// Loads every model of the plan (before any data is read, so a bad model file fails in seconds).
 pub fn load_models(plan: &ComparePlan, runtime: &Runtime) -> Result<Loaded, ModelError> {
     let mut memory = Vec::new();
-    let mut load = |m: &crate::plan::ModelSource| {
+    let mut load = |m: &crate::plan::ModelSource, classes_hint: Option<usize>| {
         let before = crate::speed::memory::rss_bytes();
         let settings = crate::model::session::SessionSettings {
             device: m.device,
             allow_fallback: plan.allow_fallback,
             exact_integer: m.exact_integer,
             twin_of: m.twin_of.clone(),
+            output: m.output.clone(),
+            classes_hint,
         };
         let backend = OnnxBackend::load(runtime, &m.name, &m.path, &settings);
         memory.push(before.zip(crate::speed::memory::rss_bytes()).map(|(b, a)| a.saturating_sub(b)));
         backend
     };
-    let teacher = load(&plan.teacher)?;
-    let students = plan.students.iter().map(&mut load).collect::<Result<Vec<_>, _>>()?;
+    let teacher = load(&plan.teacher, None)?;
+    // A label-only student whose graph names no classes has the teacher's.
+    let hint = teacher.info().classes;
+    let students = plan.students.iter().map(|m| load(m, hint)).collect::<Result<Vec<_>, _>>()?;
     Ok(Loaded { teacher, students, memory })
 }
 
@@ -66,13 +70,7 @@ pub fn load(plan: &ComparePlan, progress: &Progress) -> Result<Session, CompareE
 /// order: class i is compared with class i, so a reordered id2label would compare silently wrong.
 fn check_class_order(plan: &ComparePlan, teacher_names: &LabelNames) -> Result<(), CompareError> {
     for s in &plan.students {
-        let own = match &s.hub {
-            Some(h) => match &h.config {
-                Some(c) => c.clone(),
-                None => continue,
-            },
-            None => s.path.parent().unwrap_or(std::path::Path::new(".")).join("config.json"),
-        };
+        let Some(own) = s.config() else { continue };
         if plan.config.as_deref().and_then(|c| c.canonicalize().ok()) == own.canonicalize().ok() || !own.is_file() {
             continue;
         }

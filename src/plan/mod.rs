@@ -23,6 +23,8 @@ pub enum PlanError {
     BatchSize,
     #[error("--confidence must be between 0 and 1 (e.g. 0.95), got {0}")]
     Confidence(f64),
+    #[error("--output {flag}: no model is named '{model}' (the models are: {models}); write --output MODEL=OUTPUT, or --output OUTPUT for every model")]
+    OutputModel { flag: String, model: String, models: String },
     #[error("--group-column {0} is given twice")]
     DuplicateGroup(String),
     #[error("--invariance-tolerance must be a non-negative number, got {0}")]
@@ -59,6 +61,8 @@ pub enum PlanError {
     Attack(String),
     #[error("{0}")]
     Hub(String),
+    #[error("model {name}: {why}")]
+    ModelFolder { name: String, why: String },
     #[error("--threads must be at least 1 (leave it out to use every core)")]
     Threads,
     #[error("--speed-batch-sizes, --speed-examples and --speed-repetitions must be at least 1, and --speed-budget a positive number of seconds or 0 for no limit (or pass --no-speed)")]
@@ -79,9 +83,19 @@ pub struct ModelSource {
     pub exact_integer: bool,
     /// For an exact twin (`--integer-numerics both`): the student it is the twin of.
     pub twin_of: Option<String>,
+    /// The graph output to read (`--output`, a suite model's `output`); `None` chooses.
+    pub output: Option<String>,
+    /// `tokenizer.json` and `config.json` of a model folder or hub repository (beside the model,
+    /// else at the folder's root); `None` for a plain file, whose are looked for beside it.
+    pub folder: Option<crate::model::layout::LocalModel>,
 }
 
 impl ModelSource {
+    /// A CPU model with nothing else set.
+    pub fn new(name: impl Into<String>, path: impl Into<PathBuf>) -> Self {
+        Self { name: name.into(), path: path.into(), device: Device::Cpu, hub: None, exact_integer: false, twin_of: None, output: None, folder: None }
+    }
+
     /// Resolves an `hf://org/name[@revision]` path through the hub (or its cache); local paths
     /// pass through. A hub model's default name is the repository's last segment.
     fn resolve_hub(mut self, named: bool) -> Result<Self, PlanError> {
@@ -93,23 +107,68 @@ impl ModelSource {
             eprintln!("fidelity: hub unreachable, using the cached commit {} of {}", resolved.revision, resolved.repo);
         }
         if !named {
-            self.name = resolved.repo.rsplit('/').next().unwrap_or(&resolved.repo).to_string();
+            self.name = hub_default_name(&reference, &resolved.repo);
         }
         self.path = resolved.model.clone();
+        self.folder = Some(crate::model::layout::LocalModel { model: resolved.model.clone(), tokenizer: resolved.tokenizer.clone(), config: resolved.config.clone() });
         self.hub = Some(resolved);
         Ok(self)
     }
+
+    /// A local folder (a transformers/optimum export, a transformers.js layout) stands for the
+    /// model in it (see [`crate::model::layout`]); its default name is the folder's.
+    fn resolve_folder(mut self, named: bool) -> Result<Self, PlanError> {
+        if !self.path.is_dir() {
+            return Ok(self);
+        }
+        let found = crate::model::layout::local_folder(&self.path).map_err(|why| PlanError::ModelFolder { name: self.name.clone(), why })?;
+        if !named {
+            let canonical = self.path.canonicalize().unwrap_or_else(|_| self.path.clone());
+            self.name = canonical.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| self.name.clone());
+        }
+        self.path = found.model.clone();
+        self.folder = Some(found);
+        Ok(self)
+    }
+
+    /// Resolves a hub reference or a local folder to the model file; a plain file passes through.
+    fn resolve_location(self, named: bool) -> Result<Self, PlanError> {
+        self.resolve_hub(named)?.resolve_folder(named)
+    }
+
+    /// Where the model's `config.json` is, if it has one.
+    pub fn config(&self) -> Option<PathBuf> {
+        match &self.folder {
+            Some(f) => f.config.clone(),
+            None => Some(self.path.parent().unwrap_or(Path::new(".")).join("config.json")).filter(|p| p.is_file()),
+        }
+    }
+}
+
+/// A hub model's default name: the repository's last segment, or, for a file inside it, that
+/// file's stem (`hf://org/m/onnx/model_quantized.onnx` → `model_quantized`), so a teacher and a
+/// student of one repository get different names.
+fn hub_default_name(reference: &hub::HubRef, repo: &str) -> String {
+    let last = |s: &str| s.trim_end_matches('/').rsplit('/').next().unwrap_or(s).to_string();
+    match reference.path.as_deref() {
+        Some(p) if p.ends_with(".onnx") => last(p).trim_end_matches(".onnx").to_string(),
+        Some(p) => last(p),
+        None => last(repo),
+    }
+}
+
+impl ModelSource {
 
     /// "PATH" or "NAME=PATH"; a path that exists as written wins over the NAME= reading.
     fn parse(arg: &str) -> Self {
         if let Some((name, path)) = arg.split_once('=') {
             if !Path::new(arg).exists() && !name.is_empty() && !name.contains(['/', '\\']) {
-                return Self { name: name.into(), path: path.into(), device: Device::Cpu, hub: None, exact_integer: false, twin_of: None };
+                return Self::new(name, path);
             }
         }
         let path = PathBuf::from(arg);
         let name = path.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| arg.to_string());
-        Self { name, path, device: Device::Cpu, hub: None, exact_integer: false, twin_of: None }
+        Self::new(name, path)
     }
 }
 
@@ -178,11 +237,11 @@ mod tests {
         let cpu = Device::Cpu;
         assert_eq!(
             ModelSource::parse("a/b/int8.onnx"),
-            ModelSource { name: "int8".into(), path: "a/b/int8.onnx".into(), device: cpu, hub: None, exact_integer: false, twin_of: None }
+            ModelSource { device: cpu, ..ModelSource::new("int8", "a/b/int8.onnx") }
         );
         assert_eq!(
             ModelSource::parse("q=a/b/m.onnx"),
-            ModelSource { name: "q".into(), path: "a/b/m.onnx".into(), device: cpu, hub: None, exact_integer: false, twin_of: None }
+            ModelSource { device: cpu, ..ModelSource::new("q", "a/b/m.onnx") }
         );
         assert_eq!(ModelSource::parse("a/x=y.onnx").path, PathBuf::from("a/x=y.onnx"));
     }

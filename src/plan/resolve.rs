@@ -53,6 +53,22 @@ fn check_models(teacher: &ModelSource, students: &[ModelSource]) -> Result<(), P
     Ok(())
 }
 
+/// `--output NAME` names the output of every model; `--output MODEL=NAME` of one model (and wins
+/// over the plain form and over the suite).
+fn apply_outputs(flags: &[String], teacher: &mut ModelSource, students: &mut [ModelSource]) -> Result<(), PlanError> {
+    let mut models: Vec<&mut ModelSource> = std::iter::once(teacher).chain(students.iter_mut()).collect();
+    for flag in flags.iter().filter(|f| !f.contains('=')) {
+        models.iter_mut().for_each(|m| m.output = Some(flag.clone()));
+    }
+    for flag in flags.iter().filter(|f| f.contains('=')) {
+        let (model, output) = flag.split_once('=').unwrap_or_default();
+        let names: Vec<String> = models.iter().map(|m| m.name.clone()).collect();
+        let m = models.iter_mut().find(|m| m.name == model).ok_or_else(|| PlanError::OutputModel { flag: flag.clone(), model: model.into(), models: names.join(", ") })?;
+        m.output = Some(output.to_string());
+    }
+    Ok(())
+}
+
 /// `exact`: every model runs with exact integer products. `both`: each student whose int8 weights
 /// can saturate is followed by its exact twin `NAME-exact` (same file, same device). A graph
 /// fidelity cannot read gets no twin; ONNX Runtime still reports its own load errors later.
@@ -117,10 +133,7 @@ impl ComparePlan {
         let (teacher, students, integer_numerics) = models(&src)?;
         let n = numbers(&src)?;
         let (data, data_format, inputs, columns) = data_plan(&src, &teacher, n.max_length)?;
-        let config = args.config.clone().or_else(|| s.data.config.as_deref().map(|p| src.resolve(p))).or_else(|| match &teacher.hub {
-            Some(h) => h.config.clone(),
-            None => Some(beside(&teacher.path, "config.json")).filter(|p| p.is_file()),
-        });
+        let config = args.config.clone().or_else(|| s.data.config.as_deref().map(|p| src.resolve(p))).or_else(|| teacher.config());
         let unlabelled = columns.label.is_none();
         let invariance = InvarianceSettings {
             sample: args.invariance_sample.or(s.statistics.invariance_sample).unwrap_or(crate::inference::invariance::DEFAULT_SAMPLE),
@@ -192,10 +205,11 @@ fn models(src: &Sources) -> Result<(ModelSource, Vec<ModelSource>, IntegerNumeri
         let raw = m.path.to_string_lossy();
         let path = if raw.starts_with(hub::SCHEME) { m.path.clone() } else { src.resolve(&m.path) };
         let source = match &m.name {
-            Some(name) => ModelSource { name: name.clone(), path, device: Device::Cpu, hub: None, exact_integer: false, twin_of: None },
+            Some(name) => ModelSource::new(name.clone(), path),
             None => ModelSource::parse(&path.to_string_lossy()),
         };
-        let mut source = source.resolve_hub(m.name.is_some())?;
+        let mut source = source.resolve_location(m.name.is_some())?;
+        source.output = m.output.clone();
         source.device = match (&args.device, &m.device) {
             (None, Some(d)) => device(d, &format!("suite device of model {}", source.name))?,
             _ => global.unwrap_or_default(),
@@ -204,7 +218,7 @@ fn models(src: &Sources) -> Result<(ModelSource, Vec<ModelSource>, IntegerNumeri
     };
     let from_flag = |x: &str| -> Result<ModelSource, PlanError> {
         let named = x.split_once('=').is_some_and(|(n, _)| !n.contains(['/', '\\']) && !n.is_empty());
-        ModelSource { device: global.unwrap_or_default(), ..ModelSource::parse(x) }.resolve_hub(named)
+        ModelSource { device: global.unwrap_or_default(), ..ModelSource::parse(x) }.resolve_location(named)
     };
     let mut teacher = match (&args.teacher, &s.teacher) {
         (Some(t), _) => from_flag(t)?,
@@ -220,6 +234,7 @@ fn models(src: &Sources) -> Result<(ModelSource, Vec<ModelSource>, IntegerNumeri
         args.students.iter().map(|x| from_flag(x)).collect::<Result<_, _>>()?
     };
     check_models(&teacher, &students)?;
+    apply_outputs(&args.outputs_named, &mut teacher, &mut students)?;
     let integer_numerics = args.integer_numerics.or(s.evaluation.integer_numerics).unwrap_or_default();
     apply_integer_numerics(integer_numerics, &mut teacher, &mut students)?;
     Ok((teacher, students, integer_numerics))
@@ -276,10 +291,11 @@ fn data_plan(src: &Sources, teacher: &ModelSource, max_length: usize) -> Result<
         }
         InputPlan::Tensors
     } else {
-        let tokenizer = match (tokenizer, &teacher.hub) {
-            (Some(t), _) => t,
-            (None, Some(h)) => h.tokenizer.clone().ok_or_else(|| PlanError::Hub(format!("{} has no tokenizer.json: pass --tokenizer", h.reference)))?,
-            (None, None) => beside(&teacher.path, "tokenizer.json"),
+        let tokenizer = match (tokenizer, &teacher.hub, &teacher.folder) {
+            (Some(t), _, _) => t,
+            (None, Some(h), _) => h.tokenizer.clone().ok_or_else(|| PlanError::Hub(format!("{} has no tokenizer.json: pass --tokenizer", h.reference)))?,
+            (None, None, Some(f)) => f.tokenizer.clone().unwrap_or_else(|| beside(&teacher.path, "tokenizer.json")),
+            (None, None, None) => beside(&teacher.path, "tokenizer.json"),
         };
         if !tokenizer.is_file() {
             return Err(PlanError::MissingTokenizer { path: tokenizer });

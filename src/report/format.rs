@@ -7,6 +7,15 @@ pub fn percent(x: Option<f64>) -> String {
     x.map_or_else(|| "-".into(), |v| format!("{:.2}", 100.0 * v))
 }
 
+/// Mean KL in nats; "inf" when some example's KL is infinite, "-" when a model gives labels only.
+pub fn mean_kl(f: &crate::metrics::FidelityMetrics) -> String {
+    match (f.mean_kl, f.probability_loyalty) {
+        (Some(k), _) => format!("{k:.4}"),
+        (None, None) => "-".into(),
+        (None, Some(_)) => "inf".into(),
+    }
+}
+
 pub fn signed_percent(x: Option<f64>) -> String {
     x.map_or_else(|| "-".into(), |v| format!("{:+.2}", 100.0 * v))
 }
@@ -188,10 +197,10 @@ pub fn student_rows(report: &super::Report) -> (Vec<String>, Vec<Vec<String>>) {
             percent(f.student_accuracy),
             with_interval(f.accuracy_delta, iv.and_then(|i| i.accuracy_delta), true),
             with_interval(Some(f.label_loyalty), iv.map(|i| i.label_loyalty), false),
-            with_interval(Some(f.probability_loyalty), iv.map(|i| i.probability_loyalty), false),
+            with_interval(f.probability_loyalty, iv.and_then(|i| i.probability_loyalty), false),
             percent(f.negative_flip_rate),
             percent(f.positive_flip_rate),
-            f.mean_kl.map_or_else(|| "inf".into(), |k| format!("{k:.4}")),
+            mean_kl(f),
             p_value(s.statistics.mcnemar.as_ref()),
         ]);
     }
@@ -278,7 +287,7 @@ pub fn group_rows(report: &super::Report, s: &super::StudentReport) -> (Vec<Stri
                     percent(g.metrics.student_accuracy),
                     with_interval(g.metrics.accuracy_delta, iv.and_then(|i| i.accuracy_delta), true),
                     with_interval(Some(g.metrics.label_loyalty), iv.map(|i| i.label_loyalty), false),
-                    percent(Some(g.metrics.probability_loyalty)),
+                    percent(g.metrics.probability_loyalty),
                     g.representation.map_or_else(|| "-".into(), |r| format!("{r:.2}")),
                     g.amplification.map_or_else(|| "-".into(), |a| format!("{a:.2}")),
                     if g.too_small { "-".into() } else { p_value(g.mcnemar.as_ref()) },

@@ -206,7 +206,9 @@ fn group_chart(s: &StudentReport) -> String {
 
 /// Bars of the per-example JS distance distribution.
 fn js_chart(s: &StudentReport) -> String {
-    let h = &s.js_histogram;
+    let Some(h) = &s.js_histogram else {
+        return "<p class=\"note\">Not available: a model gives labels only, so there are no probabilities to compare.</p>".into();
+    };
     let (w, ht, pad) = (520.0, 140.0, 24.0);
     let max = h.counts.iter().copied().max().unwrap_or(1).max(1) as f64;
     let bar = (w - 2.0 * pad) / h.counts.len().max(1) as f64;
@@ -223,6 +225,14 @@ fn js_chart(s: &StudentReport) -> String {
     }
     let _ = write!(svg, "<text x=\"{pad}\" y=\"{:.1}\">0</text><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{:.3}</text><text x=\"{:.1}\" y=\"14\" text-anchor=\"middle\">√JS(teacher, student) per example; tallest bar {}</text></svg>", ht - 6.0, w - pad, ht - 6.0, h.upper, w / 2.0, max as u64);
     svg
+}
+
+/// "positive (0.93)", or the label alone for a label-only model.
+fn labelled_probability(label: &str, p: Option<f64>) -> String {
+    match p {
+        Some(p) => format!("{} ({p:.2})", esc(label)),
+        None => esc(label),
+    }
 }
 
 fn student_section(report: &Report, s: &StudentReport, level: &str) -> String {
@@ -253,8 +263,8 @@ fn student_section(report: &Report, s: &StudentReport, level: &str) -> String {
                         esc(&d.origin),
                         format!("<span class=\"text\">{text}</span>"),
                         d.gold.as_deref().map(esc).unwrap_or_default(),
-                        format!("{} ({:.2})", esc(&d.teacher), d.teacher_probability),
-                        format!("{} ({:.2})", esc(&d.student), d.student_probability),
+                        labelled_probability(&d.teacher, d.teacher_probability),
+                        labelled_probability(&d.student, d.student_probability),
                     ],
                 )
             })

@@ -21,8 +21,10 @@ use std::path::PathBuf;
 
 /// Version of the JSON report layout; bumped on any incompatible change.
 /// 2: `machine`, per-model `integer_kernels`/`kernels`/`exact_integer`/`twin_of`, the one-pass
-/// batch-invariance fields, speed budgets and rounds.
-pub const SCHEMA_VERSION: u32 = 4;
+/// batch-invariance fields, speed budgets and rounds. 5: per-model `output_selection`,
+/// `output_layout`, `output_producer`, `class_labels`; output kind `labels`; probability loyalty,
+/// its interval, the JS histogram and disagreement probabilities may be null (label-only models).
+pub const SCHEMA_VERSION: u32 = 5;
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Report {
@@ -243,8 +245,9 @@ pub struct StudentReport {
     pub fidelity: FidelityMetrics,
     /// Intervals, McNemar test and per-group results.
     pub statistics: crate::subgroups::SubgroupSummary,
-    /// Distribution of the per-example Jensen–Shannon distance to the teacher.
-    pub js_histogram: Histogram,
+    /// Distribution of the per-example Jensen–Shannon distance to the teacher; absent when a model
+    /// gives labels only.
+    pub js_histogram: Option<Histogram>,
     /// The first examples (file order) where the student's label differs from the teacher's.
     pub disagreements: Vec<Disagreement>,
 }
@@ -278,7 +281,8 @@ pub struct Disagreement {
     pub text_pair: Option<String>,
     pub gold: Option<String>,
     pub teacher: String,
-    pub teacher_probability: f64,
+    /// The teacher's probability of its label; absent for a label-only model.
+    pub teacher_probability: Option<f64>,
     pub student: String,
-    pub student_probability: f64,
+    pub student_probability: Option<f64>,
 }

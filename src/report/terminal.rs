@@ -116,10 +116,10 @@ fn model_rows(report: &Report) -> Vec<Vec<String>> {
             percent(f.student_accuracy),
             signed_percent(f.accuracy_delta),
             percent(Some(f.label_loyalty)),
-            percent(Some(f.probability_loyalty)),
+            percent(f.probability_loyalty),
             percent(f.negative_flip_rate),
             percent(f.positive_flip_rate),
-            f.mean_kl.map_or_else(|| "inf".into(), |k| format!("{k:.4}")),
+            super::format::mean_kl(f),
         ]);
         if let Some(r) = rows.last_mut() {
             r.extend(attack(&s.model));
@@ -274,7 +274,7 @@ fn render_statistics(report: &Report, options: TerminalOptions, out: &mut String
             s.model.info.name.clone(),
             with_interval(s.fidelity.accuracy_delta, iv.and_then(|i| i.accuracy_delta), true),
             with_interval(Some(s.fidelity.label_loyalty), iv.map(|i| i.label_loyalty), false),
-            with_interval(Some(s.fidelity.probability_loyalty), iv.map(|i| i.probability_loyalty), false),
+            with_interval(s.fidelity.probability_loyalty, iv.and_then(|i| i.probability_loyalty), false),
             p_value(st.mcnemar.as_ref()),
         ]);
     }

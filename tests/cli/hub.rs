@@ -30,6 +30,7 @@ const INT8_SHA: &str = "2222222222222222222222222222222222222222";
 const EXTERNAL_SHA: &str = "3333333333333333333333333333333333333333";
 const TORCH_SHA: &str = "4444444444444444444444444444444444444444";
 const GATED_SHA: &str = "5555555555555555555555555555555555555555";
+const JS_SHA: &str = "6666666666666666666666666666666666666666";
 const TOKEN: &str = "hf_test_token";
 /// The mock stops after this many connections even if a test never drops it.
 const MAX_CONNECTIONS: usize = 200;
@@ -70,6 +71,20 @@ fn repos() -> Vec<MockRepo> {
             refs,
             files: vec![
                 ("onnx/model.onnx", read("tweets/int8.onnx")),
+                ("onnx/model_quantized.onnx", read("tweets/int8.onnx")),
+                ("tokenizer.json", read("tweets/tokenizer.json")),
+                ("config.json", read("tweets/config.json")),
+            ],
+            token: None,
+        },
+        // The transformers.js layout: the model and its quantized copy under onnx/, the tokenizer
+        // and config at the root.
+        MockRepo {
+            id: "fidelity-test/tweets-js",
+            sha: JS_SHA,
+            refs,
+            files: vec![
+                ("onnx/model.onnx", read("tweets/teacher.onnx")),
                 ("onnx/model_quantized.onnx", read("tweets/int8.onnx")),
                 ("tokenizer.json", read("tweets/tokenizer.json")),
                 ("config.json", read("tweets/config.json")),
@@ -336,6 +351,7 @@ fn hub_reference_resolves_from_the_mock_hub_then_offline_from_its_cache() {
             reference: raw.into(),
             repo: "fidelity-test/tweets-teacher".into(),
             revision: TEACHER_SHA.into(),
+            file: "model.onnx".into(),
             model: snapshot.join("model.onnx"),
             tokenizer: Some(snapshot.join("tokenizer.json")),
             config: Some(snapshot.join("config.json")),
@@ -544,4 +560,59 @@ fn compare_takes_hub_references_online_then_offline() {
     let offline = run(true, "offline.json");
     assert_eq!(offline["teacher"]["hub"]["offline"], true);
     assert_eq!(offline["students"][0]["fidelity"], online["students"][0]["fidelity"]);
+}
+
+#[test]
+fn a_teacher_and_its_quantized_copy_from_one_repository_online_then_offline() {
+    check_no_proxy();
+    let hub = MockHub::start();
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let data = crate::util::fixture("tweets/test.jsonl");
+    let endpoint = hub.endpoint();
+    let run = |offline: bool, out: &str| {
+        let out = dir.path().join(out);
+        let args = [
+            "compare",
+            "hf://fidelity-test/tweets-js",
+            "hf://fidelity-test/tweets-js/onnx/model_quantized.onnx",
+            "--data",
+            &data,
+            "--bootstrap",
+            "0",
+            "--no-speed",
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        let r = fidelity_with_env(&args, dir.path(), &hub_env(&endpoint, &cache, offline));
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(out).unwrap()).unwrap()
+    };
+    let online = run(false, "online.json");
+    assert_eq!(online["teacher"]["name"], "tweets-js");
+    assert_eq!(online["teacher"]["hub"]["file"], "onnx/model.onnx");
+    let student = &online["students"][0];
+    assert_eq!(student["model"]["name"], "model_quantized", "a file in a repository is named after the file");
+    assert_eq!(student["model"]["hub"]["file"], "onnx/model_quantized.onnx");
+    assert_eq!(student["model"]["hub"]["revision"], JS_SHA);
+    // Tokenizer and config from the repository's root: the numbers of the local fixture files.
+    let golden = crate::util::golden("tweets");
+    let want = &golden["by_batch_size"]["32"]["students"]["int8"];
+    for key in ["label_loyalty", "probability_loyalty", "mean_kl", "negative_flip_rate"] {
+        crate::util::assert_close(&student["fidelity"], want, key, 1e-9, "hf:// int8 file");
+    }
+    assert_eq!(online["data"]["label_names"], serde_json::json!(["negative", "neutral", "positive"]));
+    drop(hub);
+    let offline = run(true, "offline.json");
+    assert_eq!(offline["students"][0]["model"]["hub"]["offline"], true);
+    assert_eq!(offline["students"][0]["fidelity"], student["fidelity"]);
+    // A file the repository does not have names it and the files it does have.
+    let hub = MockHub::start();
+    let args = ["compare", "hf://fidelity-test/tweets-js", "hf://fidelity-test/tweets-js/onnx/model_fp16.onnx", "--data", &data, "--quiet"];
+    let r = fidelity_with_env(&args, dir.path(), &hub_env(&hub.endpoint(), &dir.path().join("cache2"), false));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    for part in ["has no onnx/model_fp16.onnx", "onnx/model_quantized.onnx"] {
+        assert!(r.stderr.contains(part), "{part} not in {}", r.stderr);
+    }
 }

@@ -6,7 +6,7 @@ use super::*;
 fn fixture_models_match_model_facts_json() {
     let facts: serde_json::Value = serde_json::from_slice(&fixture("model_facts.json")).unwrap();
     let facts = facts.as_object().unwrap();
-    assert_eq!(facts.len(), 11, "one entry per fixture model");
+    assert_eq!(facts.len(), 20, "one entry per fixture model");
     for (rel, f) in facts {
         let l = f["sequence_length"].as_f64().unwrap();
         let s = graph_stats(&fixture(rel), Some(l)).unwrap_or_else(|e| panic!("{rel}: {e}"));

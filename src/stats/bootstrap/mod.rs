@@ -63,7 +63,8 @@ pub struct PairedIntervals {
     pub student_accuracy: Option<Interval>,
     pub accuracy_delta: Option<Interval>,
     pub label_loyalty: Interval,
-    pub probability_loyalty: Interval,
+    /// `None` when a model gives labels only.
+    pub probability_loyalty: Option<Interval>,
 }
 
 /// One student's intervals from its five statistics over the resamples (`column(k)`: statistic
@@ -76,7 +77,7 @@ pub(super) fn paired_intervals(labelled: bool, confidence: f64, column: impl Fn(
         student_accuracy: maybe(1),
         accuracy_delta: maybe(2),
         label_loyalty: interval(&mut column(3), confidence),
-        probability_loyalty: interval(&mut column(4), confidence),
+        probability_loyalty: Some(interval(&mut column(4), confidence)),
     }
 }
 

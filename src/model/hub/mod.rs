@@ -1,10 +1,14 @@
-//! Hugging Face Hub references: `hf://org/name[@revision]` names a model repository, resolved to
-//! local files in the standard Hugging Face cache through the `hf-hub` crate.
+//! Hugging Face Hub references: `hf://org/name[@revision][/path]` names a model repository (and a
+//! file or folder inside it), resolved to local files in the standard Hugging Face cache through the
+//! `hf-hub` crate.
 //!
-//! A repository qualifies when it has `model.onnx` or `onnx/model.onnx` (the first that exists, in
-//! that order), with `tokenizer.json` and `config.json` taken beside the model or else from the
-//! repository's root, and external ONNX data (`model.onnx_data` / `model.onnx.data`) downloaded
-//! next to the model.
+//! Without a path, a repository qualifies when it has `model.onnx` or `onnx/model.onnx` (the first
+//! that exists, in that order); `hf://org/name/onnx/model_quantized.onnx` names the file, so a
+//! teacher and its quantized student from one repository compare in one command. `tokenizer.json`
+//! and `config.json` are taken beside the model or else from the repository's root, and external
+//! ONNX data (`model.onnx_data` / `model.onnx.data`) is downloaded next to the model (see
+//! [`super::layout`]). The revision ends at the next `/` (as in huggingface_hub's `hf://` paths),
+//! except `refs/pr/N` and `refs/convert/NAME`; `%2F` writes a `/` inside a branch name.
 //!
 //! Online, the repo info at the revision gives the commit SHA and the file list; the files are then
 //! downloaded *at that commit* (so a branch that moves mid-download cannot mix two commits) into
@@ -26,18 +30,31 @@ pub const SCHEME: &str = "hf://";
 pub const DEFAULT_ENDPOINT: &str = "https://huggingface.co";
 /// The revision of a reference without `@revision`.
 pub const DEFAULT_REVISION: &str = "main";
-/// Where the model graph may be, in order of preference.
-pub const MODEL_FILES: [&str; 2] = ["model.onnx", "onnx/model.onnx"];
+pub use super::layout::MODEL_FILES;
+use super::layout;
 
-const EXPECTED: &str = "expected hf://org/name or hf://org/name@revision (a Hugging Face model repository, optionally at a branch, tag or commit)";
+const EXPECTED: &str = "expected hf://org/name, hf://org/name@revision or hf://org/name[@revision]/path/in/repo.onnx (a Hugging Face model repository, optionally at a branch, tag or commit, optionally a file or folder in it)";
 
-/// A model reference `hf://org/name[@revision]`.
+/// A model reference `hf://org/name[@revision][/path]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HubRef {
     /// `org/name`, or a legacy single-segment `name`.
     pub repo: String,
     /// Branch, tag or commit; `None` means `main`.
     pub revision: Option<String>,
+    /// A file (`onnx/model_quantized.onnx`) or folder inside the repository; `None`: its root.
+    pub path: Option<String>,
+}
+
+/// `refs/pr/1/onnx/m.onnx` → (`refs/pr/1`, `onnx/m.onnx`); `v1/x.onnx` → (`v1`, `x.onnx`).
+fn split_revision(after_at: &str) -> (String, Option<&str>) {
+    let special = ["refs/pr/", "refs/convert/"].iter().find(|p| after_at.starts_with(**p));
+    let skip = special.map_or(0, |p| p.len());
+    let (revision, path) = match after_at[skip..].split_once('/') {
+        Some((r, path)) => (&after_at[..skip + r.len()], Some(path)),
+        None => (after_at, None),
+    };
+    (revision.replace("%2F", "/").replace("%2f", "/"), path)
 }
 
 impl HubRef {
@@ -45,11 +62,18 @@ impl HubRef {
     /// naming the reference and the expected form when it does but is malformed.
     pub fn parse(s: &str) -> Option<Result<HubRef, String>> {
         let rest = s.strip_prefix(SCHEME)?;
-        let (repo, revision) = match rest.split_once('@') {
-            Some((repo, revision)) => (repo, Some(revision)),
-            None => (rest, None),
+        let (repo, revision, path) = match rest.split_once('@') {
+            Some((repo, after)) => {
+                let (revision, path) = split_revision(after);
+                (repo.to_string(), Some(revision), path)
+            }
+            // The first two segments are the repository; the rest is a path inside it.
+            None => match rest.match_indices('/').nth(1) {
+                Some((at, _)) => (rest[..at].to_string(), None, Some(&rest[at + 1..])),
+                None => (rest.to_string(), None, None),
+            },
         };
-        let parsed = HubRef { repo: repo.to_string(), revision: revision.map(str::to_string) };
+        let parsed = HubRef { repo, revision, path: path.map(str::to_string) };
         Some(parsed.validate().map(|()| parsed).map_err(|why| format!("`{s}` is not a valid Hugging Face reference: {why}; {EXPECTED}")))
     }
 
@@ -74,6 +98,9 @@ impl HubRef {
         if let Some(revision) = &self.revision {
             check_revision(revision)?;
         }
+        if let Some(path) = &self.path {
+            check_path(path)?;
+        }
         Ok(())
     }
 }
@@ -81,8 +108,11 @@ impl HubRef {
 impl fmt::Display for HubRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{SCHEME}{}", self.repo)?;
-        match &self.revision {
-            Some(r) => write!(f, "@{r}"),
+        if let Some(r) = &self.revision {
+            write!(f, "@{r}")?;
+        }
+        match &self.path {
+            Some(p) => write!(f, "/{p}"),
             None => Ok(()),
         }
     }
@@ -103,6 +133,21 @@ fn check_name(part: &str) -> Result<(), String> {
     }
     if part.starts_with(['-', '.']) || part.ends_with(['-', '.']) || part.contains("--") || part.contains("..") {
         return Err(format!("`{part}` starts or ends with `-` or `.`, or contains `--` or `..`"));
+    }
+    Ok(())
+}
+
+/// A path inside a repository: `/`-separated segments, none empty, `.` or `..`, no backslash or
+/// control character (it ends up in a cache path).
+fn check_path(path: &str) -> Result<(), String> {
+    if path.is_empty() {
+        return Err("the path after the repository is empty (drop the trailing `/`)".into());
+    }
+    if path.chars().any(|c| c.is_control() || c == '\\') {
+        return Err(format!("the path `{path}` contains a control character or `\\`"));
+    }
+    if path.split('/').any(|seg| seg.is_empty() || seg == "." || seg == "..") {
+        return Err(format!("the path `{path}` has an empty, `.` or `..` part between slashes"));
     }
     Ok(())
 }
@@ -180,7 +225,9 @@ pub struct ResolvedModel {
     pub repo: String,
     /// The commit SHA the files came from.
     pub revision: String,
-    /// `model.onnx` or `onnx/model.onnx` in the cache's snapshot of that commit.
+    /// The model's file inside the repository, e.g. `onnx/model_quantized.onnx`.
+    pub file: String,
+    /// That file in the cache's snapshot of that commit.
     pub model: PathBuf,
     /// `tokenizer.json` beside the model, else at the repository's root, if the repository has it.
     pub tokenizer: Option<PathBuf>,
@@ -202,8 +249,8 @@ pub enum HubError {
     NotFound { reference: String, repo: String, what: String, endpoint: String },
     #[error("{reference}: {endpoint} refused access to {repo} ({message}). {fix}")]
     Access { reference: String, repo: String, endpoint: String, message: String, fix: String },
-    #[error("{reference}: the repository has neither model.onnx nor onnx/model.onnx at commit {revision} ({endpoint}/{repo}); {found}. fidelity needs an ONNX export, e.g. `optimum-cli export onnx --model {repo} DIR`, or a repository that ships one")]
-    NoModel { reference: String, repo: String, revision: String, endpoint: String, found: String },
+    #[error("{reference}: the repository has {wanted} at commit {revision} ({endpoint}/{repo}); {found}. Name one of its .onnx files (hf://{repo}/path/model.onnx), or export one, e.g. `optimum-cli export onnx --model {repo} DIR`")]
+    NoModel { reference: String, repo: String, revision: String, endpoint: String, found: String, wanted: String },
     #[error("{reference}: downloading {file} from {endpoint} into the cache at {cache} failed: {message}. Check the connection, free disk space and write access to the cache (HF_HUB_CACHE selects another), then run again")]
     Download { reference: String, file: String, endpoint: String, cache: PathBuf, message: String },
     #[error("{reference}: cannot write {path} in the Hugging Face cache: {source}. Check write access to {cache}, or point HF_HUB_CACHE elsewhere")]
@@ -267,9 +314,10 @@ pub fn resolve_with(reference: &HubRef, raw: &str, settings: &HubSettings) -> Re
         message: format!("the repo info of {} at {revision} has no commit sha", reference.repo),
     })?;
     let files: Vec<String> = info.siblings.unwrap_or_default().into_iter().map(|s| s.rfilename).collect();
-    let selection = Selection::pick(&files).ok_or_else(|| {
+    let selection = layout::pick(|f| files.iter().any(|x| x == f), reference.path.as_deref()).ok_or_else(|| {
         let onnx: Vec<&str> = files.iter().map(String::as_str).filter(|f| f.ends_with(".onnx")).collect();
         HubError::NoModel {
+            wanted: wanted(reference),
             reference: raw.to_string(),
             repo: reference.repo.clone(),
             revision: sha.clone(),
@@ -294,7 +342,7 @@ pub fn resolve_with(reference: &HubRef, raw: &str, settings: &HubSettings) -> Re
         let written = path.parent().map_or(Ok(()), std::fs::create_dir_all).and_then(|()| std::fs::write(&path, &sha));
         written.map_err(|source| HubError::Cache { reference: raw.to_string(), path, cache: settings.cache.clone(), source })?;
     }
-    Ok(ResolvedModel { reference: raw.to_string(), repo: reference.repo.clone(), revision: sha, model, tokenizer, config, offline: false })
+    Ok(ResolvedModel { reference: raw.to_string(), repo: reference.repo.clone(), revision: sha, file: selection.model.clone(), model, tokenizer, config, offline: false })
 }
 
 /// The cache folder of a model repository: `models--org--name`.
@@ -331,23 +379,13 @@ fn unreachable(e: &HFError) -> bool {
     }
 }
 
-/// The files to fetch, chosen from the repository's file list.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Selection {
-    model: String,
-    external_data: Vec<String>,
-    tokenizer: Option<String>,
-    config: Option<String>,
-}
-
-impl Selection {
-    fn pick(files: &[String]) -> Option<Selection> {
-        let has = |f: &str| files.iter().any(|x| x == f);
-        let model = MODEL_FILES.iter().find(|f| has(f))?.to_string();
-        let dir = model.rsplit_once('/').map_or(String::new(), |(d, _)| format!("{d}/"));
-        let external_data = [format!("{model}_data"), format!("{model}.data")].into_iter().filter(|f| has(f)).collect();
-        let beside_or_root = |name: &str| [format!("{dir}{name}"), name.to_string()].into_iter().find(|f| has(f));
-        Some(Selection { tokenizer: beside_or_root("tokenizer.json"), config: beside_or_root("config.json"), model, external_data })
+/// What the reference needs from the repository, for messages: "neither model.onnx nor
+/// onnx/model.onnx", "no onnx/model_fp16.onnx", "neither int8/model.onnx nor int8/onnx/model.onnx".
+fn wanted(reference: &HubRef) -> String {
+    match reference.path.as_deref() {
+        Some(file) if file.ends_with(".onnx") => format!("no {file}"),
+        Some(folder) => format!("neither {folder}/model.onnx nor {folder}/onnx/model.onnx"),
+        None => "neither model.onnx nor onnx/model.onnx".into(),
     }
 }
 
@@ -365,18 +403,17 @@ fn from_cache(reference: &HubRef, raw: &str, cache: &Path) -> Result<ResolvedMod
         }
     };
     let snapshot = folder.join("snapshots").join(&sha);
-    let Some(model) = MODEL_FILES.iter().map(|f| snapshot.join(f)).find(|p| p.is_file()) else {
-        return Err(format!("model.onnx or onnx/model.onnx of {} at commit {sha} (looked in {})", reference.repo, snapshot.display()));
+    let Some(selection) = layout::pick(|f| snapshot.join(f).is_file(), reference.path.as_deref()) else {
+        return Err(format!("{} of {} at commit {sha} (looked in {})", wanted(reference).trim_start_matches("no "), reference.repo, snapshot.display()));
     };
-    let dir = model.parent().unwrap_or(&snapshot).to_path_buf();
-    let beside_or_root = |name: &str| [dir.join(name), snapshot.join(name)].into_iter().find(|p| p.is_file());
     Ok(ResolvedModel {
         reference: raw.to_string(),
         repo: reference.repo.clone(),
         revision: sha,
-        tokenizer: beside_or_root("tokenizer.json"),
-        config: beside_or_root("config.json"),
-        model,
+        file: selection.model.clone(),
+        tokenizer: selection.tokenizer.map(|t| snapshot.join(t)),
+        config: selection.config.map(|c| snapshot.join(c)),
+        model: snapshot.join(&selection.model),
         offline: true,
     })
 }
@@ -446,152 +483,4 @@ impl Context<'_> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::collections::HashMap;
-
-    fn ok(s: &str) -> HubRef {
-        HubRef::parse(s).expect("an hf:// reference").unwrap_or_else(|e| panic!("{s}: {e}"))
-    }
-
-    fn err(s: &str) -> String {
-        match HubRef::parse(s).expect("an hf:// reference") {
-            Ok(r) => panic!("{s} parsed as {r:?}"),
-            Err(e) => e,
-        }
-    }
-
-    #[test]
-    fn parses_references() {
-        assert_eq!(ok("hf://org/name"), HubRef { repo: "org/name".into(), revision: None });
-        assert_eq!(ok("hf://org/name@v1.0"), HubRef { repo: "org/name".into(), revision: Some("v1.0".into()) });
-        assert_eq!(ok("hf://gpt2"), HubRef { repo: "gpt2".into(), revision: None });
-        assert_eq!(ok("hf://Org_1/my-model.v2@refs/pr/1").revision.as_deref(), Some("refs/pr/1"));
-        let sha = "0123456789abcdef0123456789abcdef01234567";
-        assert_eq!(ok(&format!("hf://org/name@{sha}")).revision.as_deref(), Some(sha));
-        assert_eq!(ok("hf://org/name").revision_or_default(), "main");
-        assert_eq!(ok("hf://org/name@v1").to_string(), "hf://org/name@v1");
-        assert_eq!(ok("hf://gpt2").to_string(), "hf://gpt2");
-    }
-
-    #[test]
-    fn paths_are_not_references() {
-        assert_eq!(HubRef::parse("fixtures/tweets/teacher.onnx"), None);
-        assert_eq!(HubRef::parse("teacher=hf://org/name"), None);
-        assert_eq!(HubRef::parse("HF://org/name"), None);
-        assert_eq!(HubRef::parse("hf:/org/name"), None);
-    }
-
-    #[test]
-    fn malformed_references_name_themselves_and_the_expected_form() {
-        for bad in [
-            "hf://",
-            "hf://a/b/c",
-            "hf://org/name@",
-            "hf:///name",
-            "hf://org/",
-            "hf://org/name/",
-            "hf://@main",
-            "hf://org/na me",
-            "hf://org/-name",
-            "hf://org/na--me",
-            "hf://org/na..me",
-            "hf://org/name@a b",
-            "hf://org/name@../../etc",
-            "hf://org/name@refs//x",
-            "hf://org/name@main@v2",
-        ] {
-            let e = err(bad);
-            assert!(e.contains(&format!("`{bad}`")), "{bad}: {e}");
-            assert!(e.contains("hf://org/name@revision"), "{bad}: {e}");
-        }
-        assert!(err("hf://").contains("missing"));
-        assert!(err("hf://a/b/c").contains("3 parts"));
-        assert!(err("hf://org/name@").contains("revision"));
-        assert!(err(&format!("hf://org/{}", "x".repeat(97))).contains("96"));
-    }
-
-    #[test]
-    fn settings_follow_the_huggingface_environment() {
-        let with = |vars: &[(&str, &str)]| {
-            let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-            HubSettings::from_lookup(|k| map.get(k).cloned())
-        };
-        let plain = with(&[("HOME", "/home/u")]);
-        assert_eq!(plain, HubSettings { endpoint: DEFAULT_ENDPOINT.into(), cache: "/home/u/.cache/huggingface/hub".into(), offline: false, token: None });
-        assert_eq!(with(&[("HOME", "/home/u"), ("XDG_CACHE_HOME", "/x")]).cache, PathBuf::from("/x/huggingface/hub"));
-        assert_eq!(with(&[("HOME", "/home/u"), ("XDG_CACHE_HOME", "/x"), ("HF_HOME", "/hf")]).cache, PathBuf::from("/hf/hub"));
-        assert_eq!(with(&[("HOME", "/home/u"), ("HF_HOME", "~/hf")]).cache, PathBuf::from("/home/u/hf/hub"));
-        assert_eq!(with(&[("HF_HOME", "/hf"), ("HUGGINGFACE_HUB_CACHE", "/old")]).cache, PathBuf::from("/old"));
-        assert_eq!(with(&[("HF_HOME", "/hf"), ("HUGGINGFACE_HUB_CACHE", "/old"), ("HF_HUB_CACHE", "/c")]).cache, PathBuf::from("/c"));
-        assert_eq!(with(&[("HF_HUB_CACHE", ""), ("HF_HOME", "/hf")]).cache, PathBuf::from("/hf/hub"));
-        assert_eq!(with(&[("HF_ENDPOINT", "http://127.0.0.1:9/")]).endpoint, "http://127.0.0.1:9");
-        for on in ["1", "true", "YES", "on"] {
-            assert!(with(&[("HF_HUB_OFFLINE", on)]).offline, "{on}");
-        }
-        for off in ["0", "false", "", "no"] {
-            assert!(!with(&[("HF_HUB_OFFLINE", off)]).offline, "{off}");
-        }
-        assert!(with(&[("TRANSFORMERS_OFFLINE", "1")]).offline);
-        assert_eq!(with(&[("HF_TOKEN", "hf_abc")]).token.as_deref(), Some("hf_abc"));
-        assert_eq!(with(&[("HF_TOKEN", "hf_abc"), ("HF_HUB_DISABLE_IMPLICIT_TOKEN", "1")]).token, None);
-    }
-
-    #[test]
-    fn picks_the_model_its_data_tokenizer_and_config() {
-        let files = |names: &[&str]| names.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        let s = Selection::pick(&files(&["README.md", "model.onnx", "onnx/model.onnx", "tokenizer.json", "config.json"])).unwrap();
-        assert_eq!(
-            s,
-            Selection { model: "model.onnx".into(), external_data: vec![], tokenizer: Some("tokenizer.json".into()), config: Some("config.json".into()) }
-        );
-        let s = Selection::pick(&files(&["onnx/model.onnx", "onnx/model.onnx_data", "onnx/config.json", "config.json", "tokenizer.json"])).unwrap();
-        assert_eq!(s.model, "onnx/model.onnx");
-        assert_eq!(s.external_data, vec!["onnx/model.onnx_data".to_string()]);
-        assert_eq!(s.config.as_deref(), Some("onnx/config.json"));
-        assert_eq!(s.tokenizer.as_deref(), Some("tokenizer.json"));
-        let s = Selection::pick(&files(&["model.onnx", "model.onnx.data"])).unwrap();
-        assert_eq!((s.external_data, s.tokenizer, s.config), (vec!["model.onnx.data".to_string()], None, None));
-        assert_eq!(Selection::pick(&files(&["onnx/model_quantized.onnx", "pytorch_model.bin"])), None);
-    }
-
-    /// A cache laid out by hand as huggingface_hub writes it (plain files instead of symlinks).
-    #[test]
-    fn resolves_offline_from_a_hand_made_cache() {
-        let cache = tempfile::tempdir().unwrap();
-        let sha = "0123456789abcdef0123456789abcdef01234567";
-        let folder = cache.path().join("models--org--name");
-        std::fs::create_dir_all(folder.join("refs")).unwrap();
-        std::fs::write(folder.join("refs/main"), format!("{sha}\n")).unwrap();
-        let snap = folder.join("snapshots").join(sha);
-        std::fs::create_dir_all(snap.join("onnx")).unwrap();
-        for f in ["onnx/model.onnx", "tokenizer.json", "config.json"] {
-            std::fs::write(snap.join(f), f).unwrap();
-        }
-        let settings = HubSettings { endpoint: "http://127.0.0.1:9".into(), cache: cache.path().into(), offline: true, token: None };
-        let r = resolve_with(&ok("hf://org/name"), "hf://org/name", &settings).unwrap();
-        assert_eq!(
-            r,
-            ResolvedModel {
-                reference: "hf://org/name".into(),
-                repo: "org/name".into(),
-                revision: sha.into(),
-                model: snap.join("onnx/model.onnx"),
-                tokenizer: Some(snap.join("tokenizer.json")),
-                config: Some(snap.join("config.json")),
-                offline: true,
-            }
-        );
-        // A commit needs no ref; a tag that was never fetched is not in the cache.
-        assert_eq!(resolve_with(&ok(&format!("hf://org/name@{sha}")), "x", &settings).unwrap().revision, sha);
-        let e = resolve_with(&ok("hf://org/name@v2"), "hf://org/name@v2", &settings).unwrap_err();
-        let msg = e.to_string();
-        assert!(matches!(e, HubError::NotCached { .. }), "{e:?}");
-        for part in ["hf://org/name@v2", "offline mode is on", "HF_HUB_OFFLINE", &cache.path().display().to_string(), "refs/v2"] {
-            assert!(msg.contains(part), "{part} not in: {msg}");
-        }
-        // A hand-built reference with a path-like revision is refused before touching the disk.
-        let sneaky = HubRef { repo: "org/name".into(), revision: Some("../../x".into()) };
-        assert!(matches!(resolve_with(&sneaky, "s", &settings), Err(HubError::Reference { .. })));
-    }
-}
+mod tests;
