@@ -519,34 +519,23 @@ fn fidelity_with_env(args: &[&str], cwd: &Path, env: &[(&'static str, String)]) 
     }
 }
 
+/// `fidelity compare TEACHER STUDENT` on the tweets test set through the hub at `endpoint` (or its
+/// cache in `dir/cache`, offline), returning the report written to `dir/out`.
+fn compare_through_hub(models: [&str; 2], dir: &Path, endpoint: &str, offline: bool, out: &str) -> serde_json::Value {
+    let (out, data) = (dir.join(out), crate::util::fixture("tweets/test.jsonl"));
+    let args = ["compare", models[0], models[1], "--data", &data, "--bootstrap", "0", "--no-speed", "--quiet", "--out", out.to_str().unwrap()];
+    let r = fidelity_with_env(&args, dir, &hub_env(endpoint, &dir.join("cache"), offline));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    serde_json::from_str(&std::fs::read_to_string(out).unwrap()).unwrap()
+}
+
 #[test]
 fn compare_takes_hub_references_online_then_offline() {
     check_no_proxy();
     let hub = MockHub::start();
     let dir = tempfile::tempdir().unwrap();
-    let cache = dir.path().join("cache");
-    let data = crate::util::fixture("tweets/test.jsonl");
     let endpoint = hub.endpoint();
-    let run = |offline: bool, out: &str| {
-        let out = dir.path().join(out);
-        let args = [
-            "compare",
-            "hf://fidelity-test/tweets-teacher",
-            "int8=hf://fidelity-test/tweets-int8@v1.0",
-            "--data",
-            &data,
-            "--bootstrap",
-            "0",
-            "--no-speed",
-            "--quiet",
-            "--out",
-            out.to_str().unwrap(),
-        ];
-        let r = fidelity_with_env(&args, dir.path(), &hub_env(&endpoint, &cache, offline));
-        assert_eq!(r.code, 0, "{}", r.stderr);
-        let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out).unwrap()).unwrap();
-        v
-    };
+    let run = |offline: bool, out: &str| compare_through_hub(["hf://fidelity-test/tweets-teacher", "int8=hf://fidelity-test/tweets-int8@v1.0"], dir.path(), &endpoint, offline, out);
     let online = run(false, "online.json");
     assert_eq!(online["teacher"]["name"], "tweets-teacher", "a hub model is named after its repository");
     assert_eq!(online["teacher"]["hub"]["repo"], "fidelity-test/tweets-teacher");
@@ -567,28 +556,10 @@ fn a_teacher_and_its_quantized_copy_from_one_repository_online_then_offline() {
     check_no_proxy();
     let hub = MockHub::start();
     let dir = tempfile::tempdir().unwrap();
-    let cache = dir.path().join("cache");
     let data = crate::util::fixture("tweets/test.jsonl");
     let endpoint = hub.endpoint();
-    let run = |offline: bool, out: &str| {
-        let out = dir.path().join(out);
-        let args = [
-            "compare",
-            "hf://fidelity-test/tweets-js",
-            "hf://fidelity-test/tweets-js/onnx/model_quantized.onnx",
-            "--data",
-            &data,
-            "--bootstrap",
-            "0",
-            "--no-speed",
-            "--quiet",
-            "--out",
-            out.to_str().unwrap(),
-        ];
-        let r = fidelity_with_env(&args, dir.path(), &hub_env(&endpoint, &cache, offline));
-        assert_eq!(r.code, 0, "{}", r.stderr);
-        serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(out).unwrap()).unwrap()
-    };
+    let models = ["hf://fidelity-test/tweets-js", "hf://fidelity-test/tweets-js/onnx/model_quantized.onnx"];
+    let run = |offline: bool, out: &str| compare_through_hub(models, dir.path(), &endpoint, offline, out);
     let online = run(false, "online.json");
     assert_eq!(online["teacher"]["name"], "tweets-js");
     assert_eq!(online["teacher"]["hub"]["file"], "onnx/model.onnx");
