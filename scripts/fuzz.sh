@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fuzzes fidelity's readers of untrusted input for a bounded time per target (default 300 s):
-# JSONL and CSV data, .npy arrays, suite files and gate expressions, and the ONNX graph reader.
+# JSONL, CSV and Parquet data, .npy arrays, suite files and gate expressions, and the ONNX graph reader.
 # With a nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`) it runs `cargo fuzz` (with
 # AddressSanitizer); without them it builds the same libFuzzer targets on the stable toolchain
 # (coverage instrumentation through -Cpasses=sancov-module, no sanitizer) and runs those binaries.
@@ -12,12 +12,13 @@ cd "$(dirname "$0")/.."
 seconds="${1:-300}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(jsonl csv npy suite onnx_graph)
-mkdir -p fuzz/corpus/{jsonl,csv,npy,suite,onnx_graph}
+[ ${#targets[@]} -gt 0 ] || targets=(jsonl csv parquet npy suite onnx_graph)
+mkdir -p fuzz/corpus/{jsonl,csv,parquet,npy,suite,onnx_graph}
 head -c 20000 fixtures/tweets/test.jsonl > fuzz/corpus/jsonl/tweets.jsonl
 cp fixtures/tweets/pairs.jsonl fuzz/corpus/jsonl/
 head -c 20000 fixtures/tweets/test.csv > fuzz/corpus/csv/tweets.csv
 head -n 20 fixtures/adult/test.csv > fuzz/corpus/csv/adult.csv
+cp fixtures/parquet/*.parquet fuzz/corpus/parquet/
 python3 -c "import zipfile; z = zipfile.ZipFile('fixtures/adult/test.npz'); [open('fuzz/corpus/npy/' + n, 'wb').write(z.read(n)[:4096]) for n in z.namelist()]"
 cp suites/*.toml fuzz/corpus/suite/
 cp fixtures/errors/*.onnx fixtures/adult/distilled.onnx fuzz/corpus/onnx_graph/

@@ -46,7 +46,8 @@ pub struct CompareArgs {
     /// Suite file (TOML) describing the evaluation; flags given here override its values.
     #[arg(long, env = "FIDELITY_SUITE")]
     pub suite: Option<PathBuf>,
-    /// Evaluation data: .jsonl, .csv (with a header) or .npz.
+    /// Evaluation data: .jsonl, .csv (with a header), .parquet or .npz, or a file in a Hugging Face
+    /// dataset repository, hf://datasets/org/name[@revision]/path/to/data.parquet.
     #[arg(long)]
     pub data: Option<PathBuf>,
     /// Data format, when the file extension does not say.

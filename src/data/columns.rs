@@ -34,6 +34,10 @@ pub enum Cell {
     Integer(i64),
     /// Any other JSON value (a float, a bool, an array...), kept as its JSON text for messages.
     Other(String),
+    /// A float from a typed column (Parquet FLOAT), kept exact: features take it as it is.
+    Float32(f32),
+    /// A double from a typed column (Parquet DOUBLE); features round it to f32 once.
+    Float64(f64),
     Null,
 }
 
@@ -43,6 +47,9 @@ impl Cell {
         match self {
             Cell::Text(s) | Cell::Other(s) => s,
             Cell::Integer(i) => i.to_string(),
+            // `{:?}` keeps the `.0` of whole numbers ("39.0"), as JSON writes them.
+            Cell::Float32(x) => format!("{x:?}"),
+            Cell::Float64(x) => format!("{x:?}"),
             Cell::Null => String::new(),
         }
     }
@@ -97,6 +104,8 @@ impl Columns {
             .map(|f| match cell(f) {
                 None => Err(RowProblem::Missing { column: f.clone(), what: "a feature", flag: "--feature-columns" }),
                 Some(Cell::Integer(i)) => Ok(i as f32),
+                Some(Cell::Float32(x)) => Ok(x),
+                Some(Cell::Float64(x)) => Ok(x as f32),
                 Some(Cell::Text(t) | Cell::Other(t)) => {
                     t.trim().parse::<f32>().map_err(|_| RowProblem::Invalid(format!("feature column '{f}' holds '{t}', not a number")))
                 }
@@ -136,6 +145,8 @@ fn describe(cell: &Cell) -> String {
         Cell::Text(s) => format!("'{s}'"),
         Cell::Integer(i) => i.to_string(),
         Cell::Other(s) => s.clone(),
+        Cell::Float32(x) => format!("{x:?}"),
+        Cell::Float64(x) => format!("{x:?}"),
         Cell::Null => "null".into(),
     }
 }
@@ -143,7 +154,10 @@ fn describe(cell: &Cell) -> String {
 /// A whole number written as a float (`1.0`, `2e0`): what pandas writes for integer labels once a
 /// column has held a NaN. `1.5`, negatives and non-numbers are not.
 fn integral_float(text: &str) -> Option<usize> {
-    let x: f64 = text.trim().parse().ok()?;
+    integral(text.trim().parse().ok()?)
+}
+
+fn integral(x: f64) -> Option<usize> {
     (x.is_finite() && x >= 0.0 && x.fract() == 0.0 && x < 9.007_199_254_740_992e15).then_some(x as usize)
 }
 
@@ -162,6 +176,8 @@ fn resolve_label(cell: Cell, labels: Option<&LabelNames>) -> Result<usize, Strin
             _ if !is_name(&s) && s.trim().parse::<f64>().is_ok() => return Err(not_an_index(&s)),
             _ => RawLabel::Name(s),
         },
+        Cell::Float32(x) => integral(f64::from(x)).map(RawLabel::Index).ok_or_else(|| not_an_index(&format!("{x:?}")))?,
+        Cell::Float64(x) => integral(x).map(RawLabel::Index).ok_or_else(|| not_an_index(&format!("{x:?}")))?,
         Cell::Other(s) => match (integral_float(&s), s.trim().parse::<f64>()) {
             (Some(i), _) => RawLabel::Index(i),
             (None, Ok(_)) => return Err(not_an_index(&s)),
@@ -216,6 +232,11 @@ mod tests {
             assert!(resolve_label(Cell::Other(bad.into()), Some(&l)).unwrap_err().contains(bad), "{bad}");
         }
         assert!(resolve_label(Cell::Text("1.5".into()), Some(&l)).unwrap_err().contains("1.5"));
+        // Typed floats (Parquet FLOAT/DOUBLE columns) follow the same rule.
+        assert_eq!(resolve_label(Cell::Float64(2.0), Some(&l)), Ok(2));
+        assert_eq!(resolve_label(Cell::Float32(1.0), None), Ok(1));
+        assert!(resolve_label(Cell::Float64(1.5), Some(&l)).unwrap_err().contains("1.5"));
+        assert!(resolve_label(Cell::Float64(f64::NAN), Some(&l)).is_err());
     }
 
     #[test]

@@ -1,12 +1,14 @@
-//! Evaluation data: examples read from JSONL or CSV, their columns, and encoded batches.
+//! Evaluation data: examples read from JSONL, CSV or Parquet, their columns, and encoded batches.
 //!
 //! Readers turn each row into an [`Example`] (text, optional text pair, optional gold label,
 //! subgroup attributes) and name the file, line or row, and column of anything they cannot read.
 
 pub mod batch;
 pub mod columns;
+mod contained;
 mod csv_reader;
 mod jsonl_reader;
+mod parquet_reader;
 pub mod label_names;
 pub mod npy;
 pub mod stream;
@@ -24,7 +26,8 @@ pub use stream::ExampleStream;
 /// One evaluation example.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Example {
-    /// Where the example came from, for messages: "line 12" (JSONL) or "row 12" (CSV, 1-based data row).
+    /// Where the example came from, for messages: "line 12" (JSONL) or "row 12" (CSV and Parquet,
+    /// 1-based data row).
     pub origin: String,
     /// The text, for text data.
     pub text: Option<String>,
@@ -56,7 +59,7 @@ pub enum DataError {
     MissingColumn { path: PathBuf, column: String, what: &'static str, flag: &'static str, available: String },
     #[error("{path}: the file holds no examples; fidelity needs at least one row to compare models")]
     Empty { path: PathBuf },
-    #[error("{path}: unknown data format '{extension}'; use a .jsonl, .csv or .npz file, or pass --data-format jsonl|csv|npz")]
+    #[error("{path}: unknown data format '{extension}'; use a .jsonl, .csv, .parquet or .npz file, or pass --data-format jsonl|csv|parquet|npz")]
     UnknownFormat { path: PathBuf, extension: String },
 }
 
@@ -71,6 +74,8 @@ pub(crate) fn source_error(path: &Path, origin: &str, message: String) -> DataEr
 pub enum DataFormat {
     Jsonl,
     Csv,
+    /// Apache Parquet (the Hugging Face datasets format), read by row group.
+    Parquet,
     /// NumPy archive: one array per model input, plus label and attribute arrays.
     Npz,
 }
@@ -82,18 +87,20 @@ impl DataFormat {
         match ext.as_str() {
             "jsonl" | "ndjson" | "json" => Ok(Self::Jsonl),
             "csv" => Ok(Self::Csv),
+            "parquet" | "pq" => Ok(Self::Parquet),
             "npz" => Ok(Self::Npz),
             _ => Err(DataError::UnknownFormat { path: path.to_path_buf(), extension: ext }),
         }
     }
 }
 
-/// Parses examples from bytes in `format` (JSONL or CSV); `path` only names the source in errors.
+/// Parses examples from bytes in `format` (JSONL, CSV or Parquet); `path` only names the source in errors.
 /// The readers behind [`read_dataset`], exposed for callers holding data in memory (and fuzzing).
 pub fn parse_examples(bytes: &[u8], path: &Path, format: DataFormat, columns: &Columns, labels: Option<&LabelNames>) -> Result<Vec<Example>, DataError> {
     match format {
         DataFormat::Jsonl => jsonl_reader::read(bytes, path, columns, labels),
         DataFormat::Csv => csv_reader::read(bytes, path, columns, labels).map(|(examples, _)| examples),
+        DataFormat::Parquet => parquet_reader::read(bytes::Bytes::copy_from_slice(bytes), path, columns, labels).map(|(examples, _)| examples),
         DataFormat::Npz => Err(source_error(path, "file", "npz data is read from a file with data::tensors::read_npz_dataset".into())),
     }
 }
@@ -104,10 +111,10 @@ pub fn parse_examples(bytes: &[u8], path: &Path, format: DataFormat, columns: &C
 pub fn read_dataset(path: &Path, format: DataFormat, columns: &Columns, labels: Option<&LabelNames>) -> Result<Dataset, DataError> {
     let io = |source| DataError::Io { path: path.to_path_buf(), source };
     let file = std::fs::File::open(path).map_err(io)?;
-    let reader = std::io::BufReader::new(file);
     let (examples, columns) = match format {
-        DataFormat::Jsonl => (jsonl_reader::read(reader, path, columns, labels)?, columns.clone()),
-        DataFormat::Csv => csv_reader::read(reader, path, columns, labels)?,
+        DataFormat::Jsonl => (jsonl_reader::read(std::io::BufReader::new(file), path, columns, labels)?, columns.clone()),
+        DataFormat::Csv => csv_reader::read(std::io::BufReader::new(file), path, columns, labels)?,
+        DataFormat::Parquet => parquet_reader::read(file, path, columns, labels)?,
         DataFormat::Npz => {
             return Err(DataError::Row {
                 path: path.to_path_buf(),

@@ -2,6 +2,7 @@
 
 use super::csv_reader::CsvRows;
 use super::jsonl_reader::JsonlRows;
+use super::parquet_reader::ParquetRows;
 use super::LabelNames;
 use super::{Columns, DataError, DataFormat, Example};
 use std::fs::File;
@@ -12,7 +13,7 @@ use std::path::{Path, PathBuf};
 /// enough that tokenization parallelises well, small enough to stay a few megabytes.
 pub const CHUNK_EXAMPLES: usize = 8192;
 
-/// JSONL or CSV examples, in file order.
+/// JSONL, CSV or Parquet examples, in file order.
 pub struct ExampleStream {
     rows: Box<dyn Iterator<Item = Result<Example, DataError>> + Send>,
     columns: Columns,
@@ -25,11 +26,16 @@ impl ExampleStream {
     /// Opens `path`; CSV headers are read (and feature patterns expanded) here.
     pub fn open(path: &Path, format: DataFormat, columns: &Columns, labels: Option<&LabelNames>) -> Result<Self, DataError> {
         let file = File::open(path).map_err(|source| DataError::Io { path: path.to_path_buf(), source })?;
-        let reader = BufReader::with_capacity(1 << 16, file);
         let (rows, columns): (Box<dyn Iterator<Item = _> + Send>, Columns) = match format {
-            DataFormat::Jsonl => (Box::new(JsonlRows::new(reader, path, columns, labels)), columns.clone()),
+            DataFormat::Jsonl => (Box::new(JsonlRows::new(BufReader::with_capacity(1 << 16, file), path, columns, labels)), columns.clone()),
             DataFormat::Csv => {
-                let rows = CsvRows::new(reader, path, columns, labels)?;
+                let rows = CsvRows::new(BufReader::with_capacity(1 << 16, file), path, columns, labels)?;
+                let columns = rows.columns().clone();
+                (Box::new(rows), columns)
+            }
+            // Parquet seeks (footer first, then column chunks): the file itself, not a stream.
+            DataFormat::Parquet => {
+                let rows = ParquetRows::new(file, path, columns, labels)?;
                 let columns = rows.columns().clone();
                 (Box::new(rows), columns)
             }

@@ -49,6 +49,7 @@ pub fn report(plan: &ComparePlan, session: &Session, evaluated: &Evaluated) -> R
         },
         data: DataInfo {
             path: plan.data.clone(),
+            hub: plan.data_hub.clone(),
             format: plan.data_format,
             examples: data.examples,
             labelled: data.labelled.iter().filter(|&&l| l).count(),

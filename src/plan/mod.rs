@@ -197,7 +197,10 @@ pub struct ComparePlan {
     pub name: String,
     pub teacher: ModelSource,
     pub students: Vec<ModelSource>,
+    /// The data file (for an `hf://datasets/...` reference, its copy in the Hugging Face cache).
     pub data: PathBuf,
+    /// Set for `hf://datasets/...` data: what the hub resolved (repository, commit, file).
+    pub data_hub: Option<hub::ResolvedData>,
     pub data_format: DataFormat,
     pub columns: Columns,
     pub inputs: InputPlan,

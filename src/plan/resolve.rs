@@ -132,7 +132,7 @@ impl ComparePlan {
         let s = src.s;
         let (teacher, students, integer_numerics) = models(&src)?;
         let n = numbers(&src)?;
-        let (data, data_format, inputs, columns) = data_plan(&src, &teacher, n.max_length)?;
+        let DataPlan { path: data, hub: data_hub, format: data_format, inputs, columns } = data_plan(&src, &teacher, n.max_length)?;
         let config = args.config.clone().or_else(|| s.data.config.as_deref().map(|p| src.resolve(p))).or_else(|| teacher.config());
         let unlabelled = columns.label.is_none();
         let invariance = InvarianceSettings {
@@ -153,6 +153,7 @@ impl ComparePlan {
             teacher,
             students,
             data,
+            data_hub,
             data_format,
             columns,
             inputs,
@@ -266,7 +267,7 @@ fn numbers(src: &Sources) -> Result<Numbers, PlanError> {
 }
 
 /// The data file, its format, how models are fed from it, and its columns.
-fn data_plan(src: &Sources, teacher: &ModelSource, max_length: usize) -> Result<(PathBuf, DataFormat, InputPlan, Columns), PlanError> {
+fn data_plan(src: &Sources, teacher: &ModelSource, max_length: usize) -> Result<DataPlan, PlanError> {
     let (args, s) = (src.args, src.s);
     let groups = if args.group_columns.is_empty() { s.data.group_columns.clone() } else { args.group_columns.clone() };
     for (i, g) in groups.iter().enumerate() {
@@ -274,7 +275,8 @@ fn data_plan(src: &Sources, teacher: &ModelSource, max_length: usize) -> Result<
             return Err(PlanError::DuplicateGroup(g.clone()));
         }
     }
-    let data = args.data.clone().or_else(|| s.data.path.as_deref().map(|p| src.resolve(p))).ok_or(PlanError::NoData)?;
+    let data = args.data.clone().or_else(|| s.data.path.as_deref().map(|p| if p.to_string_lossy().starts_with(hub::SCHEME) { p.to_path_buf() } else { src.resolve(p) })).ok_or(PlanError::NoData)?;
+    let (data, data_hub) = resolve_data_reference(data)?;
     if !data.is_file() {
         return Err(PlanError::MissingData { path: data });
     }
@@ -310,7 +312,29 @@ fn data_plan(src: &Sources, teacher: &ModelSource, max_length: usize) -> Result<
         groups,
         features,
     };
-    Ok((data, data_format, inputs, columns))
+    Ok(DataPlan { path: data, hub: data_hub, format: data_format, inputs, columns })
+}
+
+/// An `hf://datasets/...` reference becomes its file in the Hugging Face cache (downloaded unless
+/// offline); a path passes through.
+fn resolve_data_reference(data: PathBuf) -> Result<(PathBuf, Option<hub::ResolvedData>), PlanError> {
+    let raw = data.to_string_lossy().into_owned();
+    let Some(reference) = hub::HubRef::parse(&raw) else { return Ok((data, None)) };
+    let reference = reference.map_err(|e| PlanError::Hub(format!("--data: {e}")))?;
+    let resolved = hub::resolve_data(&reference, &raw).map_err(|e| PlanError::Hub(format!("--data: {e}")))?;
+    if resolved.offline && !hub::HubSettings::from_env().offline {
+        eprintln!("fidelity: hub unreachable, using the cached commit {} of {}", resolved.revision, resolved.repo);
+    }
+    Ok((resolved.local.clone(), Some(resolved)))
+}
+
+/// Where the data is, how to read it and feed the models.
+struct DataPlan {
+    path: PathBuf,
+    hub: Option<hub::ResolvedData>,
+    format: DataFormat,
+    inputs: InputPlan,
+    columns: Columns,
 }
 
 fn attack(src: &Sources, seed: u64, unlabelled: bool) -> Result<Option<AttackSettings>, PlanError> {

@@ -101,6 +101,9 @@ pub struct RuntimeInfo {
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct DataInfo {
     pub path: PathBuf,
+    /// For data named `hf://datasets/org/name[@revision]/path`: the repository, the commit it came
+    /// from and the file (`path` is then its copy in the Hugging Face cache).
+    pub hub: Option<crate::model::hub::ResolvedData>,
     pub format: crate::data::DataFormat,
     pub examples: usize,
     pub labelled: usize,

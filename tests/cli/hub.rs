@@ -15,7 +15,7 @@
 //! downloads.
 
 use crate::util::fixture;
-use fidelity::model::hub::{resolve_with, HubError, HubRef, HubSettings, ResolvedModel};
+use fidelity::model::hub::{resolve_data_with, resolve_with, HubError, HubRef, HubSettings, ResolvedData, ResolvedModel};
 use sha2::{Digest, Sha256};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -31,6 +31,7 @@ const EXTERNAL_SHA: &str = "3333333333333333333333333333333333333333";
 const TORCH_SHA: &str = "4444444444444444444444444444444444444444";
 const GATED_SHA: &str = "5555555555555555555555555555555555555555";
 const JS_SHA: &str = "6666666666666666666666666666666666666666";
+const DATA_SHA: &str = "7777777777777777777777777777777777777777";
 const TOKEN: &str = "hf_test_token";
 /// The mock stops after this many connections even if a test never drops it.
 const MAX_CONNECTIONS: usize = 200;
@@ -103,6 +104,19 @@ fn repos() -> Vec<MockRepo> {
             sha: TORCH_SHA,
             refs,
             files: vec![("pytorch_model.bin", b"weights".to_vec()), ("onnx/model_quantized.onnx", b"q".to_vec()), ("config.json", b"{}".to_vec())],
+            token: None,
+        },
+        // A dataset repository (ids of datasets carry their `datasets/` prefix here, as in the
+        // Hub's resolve URLs), with the tweets test set as Parquet and as JSONL.
+        MockRepo {
+            id: "datasets/fidelity-test/tweets-data",
+            sha: DATA_SHA,
+            refs,
+            files: vec![
+                ("README.md", b"# tweets\n".to_vec()),
+                ("data/test.parquet", read("tweets/test.parquet")),
+                ("data/test.jsonl", read("tweets/test.jsonl")),
+            ],
             token: None,
         },
         MockRepo { id: "fidelity-test/gated", sha: GATED_SHA, refs, files: vec![("model.onnx", b"gated".to_vec())], token: Some("hf_right") },
@@ -260,7 +274,8 @@ fn route(state: &State, path: &str, authorization: Option<&str>, addr: SocketAdd
             None => not_found("EntryNotFound", "no such blob", None),
         };
     }
-    let (repo_id, rev, file) = if let Some(rest) = path.strip_prefix("/api/models/") {
+    let dataset_info = path.strip_prefix("/api/datasets/").map(|rest| format!("datasets/{rest}"));
+    let (repo_id, rev, file) = if let Some(rest) = path.strip_prefix("/api/models/").or(dataset_info.as_deref()) {
         match rest.split_once("/revision/") {
             Some((repo, rev)) => (repo, rev, None),
             None => (rest, "main", None),
@@ -297,7 +312,7 @@ fn route(state: &State, path: &str, authorization: Option<&str>, addr: SocketAdd
         return not_found("EntryNotFound", &format!("{file} does not exist on {rev}"), Some(repo.sha));
     };
     let hash = sha256(bytes);
-    if file.contains(".onnx") {
+    if file.contains(".onnx") || file.ends_with(".parquet") {
         // An LFS file: the Hub redirects to its CDN and names the blob in X-Linked-* headers.
         Answer {
             status: "302 Found",
@@ -585,5 +600,75 @@ fn a_teacher_and_its_quantized_copy_from_one_repository_online_then_offline() {
     assert_eq!(r.code, 2, "{}", r.stderr);
     for part in ["has no onnx/model_fp16.onnx", "onnx/model_quantized.onnx"] {
         assert!(r.stderr.contains(part), "{part} not in {}", r.stderr);
+    }
+}
+
+#[test]
+fn a_dataset_file_resolves_from_the_mock_hub_then_offline_from_its_cache() {
+    let hub = MockHub::start();
+    let cache = tempfile::tempdir().unwrap();
+    let raw = "hf://datasets/fidelity-test/tweets-data/data/test.parquet";
+    let online = resolve_data_with(&reference(raw), raw, &hub.settings(cache.path())).unwrap();
+    let snapshot = cache.path().join("datasets--fidelity-test--tweets-data").join("snapshots").join(DATA_SHA);
+    assert_eq!(
+        online,
+        ResolvedData {
+            reference: raw.into(),
+            repo: "fidelity-test/tweets-data".into(),
+            revision: DATA_SHA.into(),
+            file: "data/test.parquet".into(),
+            local: snapshot.join("data").join("test.parquet"),
+            offline: false,
+        }
+    );
+    assert_same_bytes(&online.local, "tweets/test.parquet");
+    let paths: Vec<String> = hub.seen().iter().map(|s| format!("{} {}", s.method, s.path)).collect();
+    assert_eq!(paths[0], "GET /api/datasets/fidelity-test/tweets-data/revision/main");
+    assert!(paths.contains(&format!("HEAD /datasets/fidelity-test/tweets-data/resolve/{DATA_SHA}/data/test.parquet")), "{paths:#?}");
+    assert!(!paths.iter().any(|p| p.contains("test.jsonl") || p.contains("README")), "only the file asked for: {paths:#?}");
+    let refs = cache.path().join("datasets--fidelity-test--tweets-data").join("refs").join("main");
+    assert_eq!(std::fs::read_to_string(refs).unwrap(), DATA_SHA);
+
+    // A file the repository lacks names the data files it has.
+    let missing = "hf://datasets/fidelity-test/tweets-data/data/train.parquet";
+    let e = resolve_data_with(&reference(missing), missing, &hub.settings(cache.path())).unwrap_err();
+    assert_mentions(&e.to_string(), &[missing, "no data/train.parquet", DATA_SHA, "data/test.parquet, data/test.jsonl"]);
+    let unknown = "hf://datasets/fidelity-test/nothing/data.parquet";
+    let e = resolve_data_with(&reference(unknown), unknown, &hub.settings(cache.path())).unwrap_err();
+    assert_mentions(&e.to_string(), &["dataset repository fidelity-test/nothing", "/datasets/fidelity-test/nothing"]);
+
+    drop(hub);
+    let offline = HubSettings { endpoint: "http://127.0.0.1:9".into(), cache: cache.path().into(), offline: true, token: None };
+    assert_eq!(resolve_data_with(&reference(raw), raw, &offline).unwrap(), ResolvedData { offline: true, ..online });
+    let e = resolve_data_with(&reference(missing), missing, &offline).unwrap_err();
+    assert_mentions(&e.to_string(), &["offline mode is on", "data/train.parquet"]);
+}
+
+#[test]
+fn compare_reads_parquet_data_from_a_dataset_repository_online_then_offline() {
+    check_no_proxy();
+    let hub = MockHub::start();
+    let dir = tempfile::tempdir().unwrap();
+    let f = |p: &str| crate::util::fixture(&format!("tweets/{p}"));
+    let data = "hf://datasets/fidelity-test/tweets-data@v1.0/data/test.parquet";
+    let run = |endpoint: &str, offline: bool, out: &str| {
+        let out = dir.path().join(out);
+        let args = ["compare", &f("teacher.onnx"), &f("int8.onnx"), "--data", data, "--group-column", "topic", "--bootstrap", "0", "--no-speed", "--quiet", "--out", out.to_str().unwrap()];
+        let r = fidelity_with_env(&args, dir.path(), &hub_env(endpoint, &dir.path().join("cache"), offline));
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(out).unwrap()).unwrap()
+    };
+    let online = run(&hub.endpoint(), false, "online.json");
+    let hub_info = &online["data"]["hub"];
+    assert_eq!((hub_info["repo"].as_str(), hub_info["revision"].as_str(), hub_info["file"].as_str()), (Some("fidelity-test/tweets-data"), Some(DATA_SHA), Some("data/test.parquet")));
+    assert_eq!((online["data"]["format"].as_str(), online["data"]["examples"].as_u64()), (Some("parquet"), Some(2000)));
+    // The numbers of the local JSONL file.
+    let golden = crate::util::golden("tweets");
+    crate::util::assert_close(&online["students"][0]["fidelity"], &golden["by_batch_size"]["32"]["students"]["int8"], "label_loyalty", 1e-9, "hf://datasets parquet");
+    drop(hub);
+    let offline = run("http://127.0.0.1:9", true, "offline.json");
+    assert_eq!(offline["data"]["hub"]["offline"], true);
+    for key in ["fidelity", "statistics", "disagreements"] {
+        assert_eq!(offline["students"][0][key], online["students"][0][key], "{key}");
     }
 }

@@ -14,6 +14,7 @@ mod hub;
 mod layout;
 mod minilm;
 mod model_folders;
+mod parquet;
 mod portability;
 mod reports;
 mod serving;

@@ -1,6 +1,8 @@
 //! Hugging Face Hub references: `hf://org/name[@revision][/path]` names a model repository (and a
-//! file or folder inside it), resolved to local files in the standard Hugging Face cache through the
-//! `hf-hub` crate.
+//! file or folder inside it), `hf://datasets/org/name[@revision]/path` a data file in a dataset
+//! repository; both resolve to local files in the standard Hugging Face cache through the `hf-hub`
+//! crate, under the same cache and offline rules (a dataset's cache folder is
+//! `datasets--org--name`).
 //!
 //! Without a path, a repository qualifies when it has `model.onnx` or `onnx/model.onnx` (the first
 //! that exists, in that order); `hf://org/name/onnx/model_quantized.onnx` names the file, so a
@@ -18,7 +20,6 @@
 //! `snapshots/<sha>/` the files. When the hub cannot be reached at all (a transport error or a 5xx),
 //! a cached copy is used as huggingface_hub does, and the result says `offline: true`.
 
-use hf_hub::{HFClient, HFError};
 use serde::Serialize;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -33,11 +34,34 @@ pub const DEFAULT_REVISION: &str = "main";
 pub use super::layout::MODEL_FILES;
 use super::layout;
 
-const EXPECTED: &str = "expected hf://org/name, hf://org/name@revision or hf://org/name[@revision]/path/in/repo.onnx (a Hugging Face model repository, optionally at a branch, tag or commit, optionally a file or folder in it)";
+const EXPECTED: &str = "expected hf://org/name, hf://org/name@revision or hf://org/name[@revision]/path/in/repo.onnx (a Hugging Face model repository, optionally at a branch, tag or commit, optionally a file or folder in it), or hf://datasets/org/name[@revision]/path/to/data.parquet (a file in a dataset repository)";
 
-/// A model reference `hf://org/name[@revision][/path]`.
+/// The prefix of dataset repositories in references and in the Hub's URLs.
+const DATASETS: &str = "datasets/";
+
+/// Which kind of Hub repository a reference names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RepoKind {
+    #[default]
+    Model,
+    Dataset,
+}
+
+impl RepoKind {
+    /// `models` or `datasets`: the start of the repository's cache folder.
+    pub fn plural(self) -> &'static str {
+        match self {
+            RepoKind::Model => "models",
+            RepoKind::Dataset => "datasets",
+        }
+    }
+}
+
+/// A reference `hf://[datasets/]org/name[@revision][/path]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HubRef {
+    /// A model repository (`hf://org/name`) or a dataset repository (`hf://datasets/org/name`).
+    pub kind: RepoKind,
     /// `org/name`, or a legacy single-segment `name`.
     pub repo: String,
     /// Branch, tag or commit; `None` means `main`.
@@ -62,6 +86,10 @@ impl HubRef {
     /// naming the reference and the expected form when it does but is malformed.
     pub fn parse(s: &str) -> Option<Result<HubRef, String>> {
         let rest = s.strip_prefix(SCHEME)?;
+        let (kind, rest) = match rest.strip_prefix(DATASETS) {
+            Some(rest) => (RepoKind::Dataset, rest),
+            None => (RepoKind::Model, rest),
+        };
         let (repo, revision, path) = match rest.split_once('@') {
             Some((repo, after)) => {
                 let (revision, path) = split_revision(after);
@@ -73,7 +101,7 @@ impl HubRef {
                 None => (rest.to_string(), None, None),
             },
         };
-        let parsed = HubRef { repo, revision, path: path.map(str::to_string) };
+        let parsed = HubRef { kind, repo, revision, path: path.map(str::to_string) };
         Some(parsed.validate().map(|()| parsed).map_err(|why| format!("`{s}` is not a valid Hugging Face reference: {why}; {EXPECTED}")))
     }
 
@@ -101,13 +129,22 @@ impl HubRef {
         if let Some(path) = &self.path {
             check_path(path)?;
         }
+        if self.kind == RepoKind::Dataset && (self.path.is_none() || parts.len() != 2) {
+            return Err("a dataset reference names its org, its name and a data file in it (hf://datasets/org/name/data/test.parquet)".into());
+        }
         Ok(())
+    }
+
+    /// The repository's folder in the cache: `models--org--name` or `datasets--org--name`.
+    pub fn cache_folder(&self) -> String {
+        format!("{}--{}", self.kind.plural(), self.repo.replace('/', "--"))
     }
 }
 
 impl fmt::Display for HubRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{SCHEME}{}", self.repo)?;
+        let prefix = if self.kind == RepoKind::Dataset { DATASETS } else { "" };
+        write!(f, "{SCHEME}{prefix}{}", self.repo)?;
         if let Some(r) = &self.revision {
             write!(f, "@{r}")?;
         }
@@ -251,6 +288,8 @@ pub enum HubError {
     Access { reference: String, repo: String, endpoint: String, message: String, fix: String },
     #[error("{reference}: the repository has {wanted} at commit {revision} ({endpoint}/{repo}); {found}. Name one of its .onnx files (hf://{repo}/path/model.onnx), or export one, e.g. `optimum-cli export onnx --model {repo} DIR`")]
     NoModel { reference: String, repo: String, revision: String, endpoint: String, found: String, wanted: String },
+    #[error("{reference}: the dataset repository has no {file} at commit {revision} ({endpoint}/datasets/{repo}); {found}. Name one of its files (hf://datasets/{repo}/path/to/file.parquet)")]
+    NoDataFile { reference: String, repo: String, file: String, revision: String, endpoint: String, found: String },
     #[error("{reference}: downloading {file} from {endpoint} into the cache at {cache} failed: {message}. Check the connection, free disk space and write access to the cache (HF_HUB_CACHE selects another), then run again")]
     Download { reference: String, file: String, endpoint: String, cache: PathBuf, message: String },
     #[error("{reference}: cannot write {path} in the Hugging Face cache: {source}. Check write access to {cache}, or point HF_HUB_CACHE elsewhere")]
@@ -264,223 +303,111 @@ pub fn resolve(reference: &HubRef, raw: &str) -> Result<ResolvedModel, HubError>
     resolve_with(reference, raw, &HubSettings::from_env())
 }
 
-/// Resolves `reference` (given on the command line as `raw`) to files in `settings.cache`:
-/// from the cache alone when `settings.offline`, otherwise from `settings.endpoint`.
-pub fn resolve_with(reference: &HubRef, raw: &str, settings: &HubSettings) -> Result<ResolvedModel, HubError> {
-    reference.validate().map_err(|why| HubError::Reference {
-        reference: raw.to_string(),
-        message: format!("`{raw}` is not a valid Hugging Face reference: {why}; {EXPECTED}"),
-    })?;
-    if settings.offline {
-        return from_cache(reference, raw, &settings.cache).map_err(|missing| HubError::NotCached {
-            reference: raw.to_string(),
-            cache: settings.cache.clone(),
-            missing,
-        });
-    }
-    let ctx = Context { reference, raw, settings };
-    let mut builder = HFClient::builder()
-        .endpoint(settings.endpoint.clone())
-        .cache_dir(settings.cache.clone())
-        .user_agent(format!("fidelity/{}; hf-hub/1.0.0", env!("CARGO_PKG_VERSION")));
-    if let Some(token) = &settings.token {
-        builder = builder.token(token.clone());
-    }
-    let client = builder.build_sync().map_err(|e| HubError::Hub {
-        reference: raw.to_string(),
-        endpoint: settings.endpoint.clone(),
-        message: format!("cannot set up the hub client: {e}"),
-    })?;
-    let (owner, name) = hf_hub::split_id(&reference.repo);
-    let repo = client.model(owner, name);
-    let revision = reference.revision_or_default();
+/// A data file in a dataset repository, resolved to a local file.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct ResolvedData {
+    /// The reference as given, e.g. "hf://datasets/org/name/data/test.parquet".
+    pub reference: String,
+    pub repo: String,
+    /// The commit SHA the file came from.
+    pub revision: String,
+    /// The file inside the repository.
+    pub file: String,
+    /// That file in the cache's snapshot of that commit.
+    pub local: PathBuf,
+    /// Resolved from the cache without the network (offline mode, or the hub could not be reached).
+    pub offline: bool,
+}
 
-    let info = match repo.info().revision(revision.to_string()).send() {
-        Ok(info) => info,
-        Err(e) if unreachable(&e) => {
-            return from_cache(reference, raw, &settings.cache).map_err(|missing| HubError::Unreachable {
-                reference: raw.to_string(),
-                endpoint: settings.endpoint.clone(),
-                message: describe(&e),
-                cache: settings.cache.clone(),
-                missing,
-            });
-        }
-        Err(e) => return Err(ctx.info_error(e)),
+/// Resolves `hf://org/name[@revision][/path]` (given as `raw`) to a model's files in
+/// `settings.cache`: from the cache alone when `settings.offline`, otherwise from `settings.endpoint`.
+pub fn resolve_with(reference: &HubRef, raw: &str, settings: &HubSettings) -> Result<ResolvedModel, HubError> {
+    if reference.kind != RepoKind::Model {
+        return Err(HubError::Reference { reference: raw.to_string(), message: format!("`{raw}` names a dataset; a model is a model repository, hf://org/name[/path/model.onnx]") });
+    }
+    let pick = |has: &dyn Fn(&str) -> bool| layout::pick(has, reference.path.as_deref());
+    let files = |s: &layout::Selection| {
+        let mut files = vec![s.model.clone()];
+        files.extend(s.external_data.iter().cloned());
+        files.extend(s.tokenizer.iter().cloned());
+        files.extend(s.config.iter().cloned());
+        files
     };
-    let sha = info.sha.filter(|s| !s.is_empty()).ok_or_else(|| HubError::Hub {
-        reference: raw.to_string(),
-        endpoint: settings.endpoint.clone(),
-        message: format!("the repo info of {} at {revision} has no commit sha", reference.repo),
-    })?;
-    let files: Vec<String> = info.siblings.unwrap_or_default().into_iter().map(|s| s.rfilename).collect();
-    let selection = layout::pick(|f| files.iter().any(|x| x == f), reference.path.as_deref()).ok_or_else(|| {
-        let onnx: Vec<&str> = files.iter().map(String::as_str).filter(|f| f.ends_with(".onnx")).collect();
+    let none = |listed: &[String], sha: &str| {
+        let onnx: Vec<&str> = listed.iter().map(String::as_str).filter(|f| f.ends_with(".onnx")).collect();
         HubError::NoModel {
             wanted: wanted(reference),
             reference: raw.to_string(),
             repo: reference.repo.clone(),
-            revision: sha.clone(),
+            revision: sha.to_string(),
             endpoint: settings.endpoint.clone(),
             found: if onnx.is_empty() { "it has no .onnx file".into() } else { format!("its ONNX files are: {}", onnx.join(", ")) },
         }
-    })?;
-
-    let download = |file: &str| -> Result<PathBuf, HubError> {
-        repo.download_file().filename(file.to_string()).revision(sha.clone()).send().map_err(|e| ctx.download_error(file, e))
     };
-    let model = download(&selection.model)?;
-    for data in &selection.external_data {
-        download(data)?;
-    }
-    let tokenizer = selection.tokenizer.as_deref().map(download).transpose()?;
-    let config = selection.config.as_deref().map(download).transpose()?;
+    let (selection, fetched) = fetch(reference, raw, settings, pick, files, none)?;
+    Ok(ResolvedModel {
+        reference: raw.to_string(),
+        repo: reference.repo.clone(),
+        file: selection.model.clone(),
+        model: fetched.path(&selection.model),
+        tokenizer: selection.tokenizer.as_deref().map(|t| fetched.path(t)),
+        config: selection.config.as_deref().map(|c| fetched.path(c)),
+        revision: fetched.sha,
+        offline: fetched.offline,
+    })
+}
 
-    // hf-hub records refs/<revision> only for downloads by branch or tag; these were by commit.
-    if !is_commit_hash(revision) {
-        let path = settings.cache.join(repo_folder(&reference.repo)).join("refs").join(revision);
-        let written = path.parent().map_or(Ok(()), std::fs::create_dir_all).and_then(|()| std::fs::write(&path, &sha));
-        written.map_err(|source| HubError::Cache { reference: raw.to_string(), path, cache: settings.cache.clone(), source })?;
-    }
-    Ok(ResolvedModel { reference: raw.to_string(), repo: reference.repo.clone(), revision: sha, file: selection.model.clone(), model, tokenizer, config, offline: false })
+/// Data files fidelity reads, for messages listing what a dataset repository has.
+const DATA_EXTENSIONS: [&str; 6] = [".parquet", ".pq", ".jsonl", ".ndjson", ".csv", ".npz"];
+
+/// Resolves `hf://datasets/org/name[@revision]/path` to the data file in the cache, under the same
+/// rules as [`resolve_with`].
+pub fn resolve_data_with(reference: &HubRef, raw: &str, settings: &HubSettings) -> Result<ResolvedData, HubError> {
+    let Some(file) = reference.path.clone().filter(|_| reference.kind == RepoKind::Dataset) else {
+        return Err(HubError::Reference {
+            reference: raw.to_string(),
+            message: format!("`{raw}` is not a data file in a dataset repository; data on the Hub is named hf://datasets/org/name[@revision]/path/to/data.parquet"),
+        });
+    };
+    let pick = |has: &dyn Fn(&str) -> bool| has(&file).then(|| file.clone());
+    let none = |listed: &[String], sha: &str| {
+        let data: Vec<&str> = listed.iter().map(String::as_str).filter(|f| DATA_EXTENSIONS.iter().any(|x| f.ends_with(x))).collect();
+        HubError::NoDataFile {
+            reference: raw.to_string(),
+            repo: reference.repo.clone(),
+            file: file.clone(),
+            revision: sha.to_string(),
+            endpoint: settings.endpoint.clone(),
+            found: if data.is_empty() { "it has no .parquet, .jsonl or .csv file".into() } else { format!("its data files are: {}", data.join(", ")) },
+        }
+    };
+    let (file, fetched) = fetch(reference, raw, settings, pick, |f: &String| vec![f.clone()], none)?;
+    Ok(ResolvedData { reference: raw.to_string(), repo: reference.repo.clone(), local: fetched.path(&file), file, revision: fetched.sha, offline: fetched.offline })
+}
+
+/// [`resolve_data_with`] under [`HubSettings::from_env`].
+pub fn resolve_data(reference: &HubRef, raw: &str) -> Result<ResolvedData, HubError> {
+    resolve_data_with(reference, raw, &HubSettings::from_env())
 }
 
 /// The cache folder of a model repository: `models--org--name`.
 pub fn repo_folder(repo: &str) -> String {
-    format!("models--{}", repo.replace('/', "--"))
-}
-
-fn is_commit_hash(revision: &str) -> bool {
-    revision.len() == 40 && revision.chars().all(|c| c.is_ascii_hexdigit())
-}
-
-/// The error with its innermost cause (hf-hub's transport errors hide "Connection refused" and the
-/// like a few sources deep).
-fn describe(e: &HFError) -> String {
-    let top = e.to_string();
-    let mut root: Option<&dyn std::error::Error> = None;
-    let mut next = std::error::Error::source(e);
-    while let Some(cause) = next {
-        root = Some(cause);
-        next = cause.source();
-    }
-    match root.map(|r| r.to_string()) {
-        Some(cause) if !top.contains(&cause) => format!("{top}: {cause}"),
-        _ => top,
-    }
-}
-
-/// A failure to reach the hub at all (no HTTP answer, or a 5xx), where a cached copy may stand in.
-fn unreachable(e: &HFError) -> bool {
-    match e {
-        HFError::Request { .. } => true,
-        HFError::Http { context } => context.status.is_server_error(),
-        _ => false,
-    }
+    HubRef { kind: RepoKind::Model, repo: repo.to_string(), revision: None, path: None }.cache_folder()
 }
 
 /// What the reference needs from the repository, for messages: "neither model.onnx nor
 /// onnx/model.onnx", "no onnx/model_fp16.onnx", "neither int8/model.onnx nor int8/onnx/model.onnx".
 fn wanted(reference: &HubRef) -> String {
     match reference.path.as_deref() {
+        Some(file) if reference.kind == RepoKind::Dataset => format!("no {file}"),
         Some(file) if file.ends_with(".onnx") => format!("no {file}"),
         Some(folder) => format!("neither {folder}/model.onnx nor {folder}/onnx/model.onnx"),
         None => "neither model.onnx nor onnx/model.onnx".into(),
     }
 }
 
-/// Resolution from the cache alone; the error is what is missing, for the caller's message.
-fn from_cache(reference: &HubRef, raw: &str, cache: &Path) -> Result<ResolvedModel, String> {
-    let folder = cache.join(repo_folder(&reference.repo));
-    let revision = reference.revision_or_default();
-    let sha = if is_commit_hash(revision) {
-        revision.to_string()
-    } else {
-        let ref_file = folder.join("refs").join(revision);
-        match std::fs::read_to_string(&ref_file) {
-            Ok(s) if is_commit_hash(s.trim()) => s.trim().to_string(),
-            _ => return Err(format!("record of {} at {revision} ({} is missing)", reference.repo, ref_file.display())),
-        }
-    };
-    let snapshot = folder.join("snapshots").join(&sha);
-    let Some(selection) = layout::pick(|f| snapshot.join(f).is_file(), reference.path.as_deref()) else {
-        return Err(format!("{} of {} at commit {sha} (looked in {})", wanted(reference).trim_start_matches("no "), reference.repo, snapshot.display()));
-    };
-    Ok(ResolvedModel {
-        reference: raw.to_string(),
-        repo: reference.repo.clone(),
-        revision: sha,
-        file: selection.model.clone(),
-        tokenizer: selection.tokenizer.map(|t| snapshot.join(t)),
-        config: selection.config.map(|c| snapshot.join(c)),
-        model: snapshot.join(&selection.model),
-        offline: true,
-    })
-}
-
-/// What error messages need.
-struct Context<'a> {
-    reference: &'a HubRef,
-    raw: &'a str,
-    settings: &'a HubSettings,
-}
-
-impl Context<'_> {
-    fn access_fix(&self) -> String {
-        if self.settings.token.is_some() {
-            "The token in HF_TOKEN cannot read it: for a gated model accept its terms on the model's page, or use a token with access".into()
-        } else {
-            "Set HF_TOKEN to a token that can read it (a gated model also needs its terms accepted on the model's page)".into()
-        }
-    }
-
-    fn not_found(&self, code: Option<&str>) -> HubError {
-        let revision = self.reference.revision_or_default();
-        let what = match code {
-            Some("RevisionNotFound") => format!("revision {revision} of repository {}", self.reference.repo),
-            Some("RepoNotFound") => format!("repository {}", self.reference.repo),
-            _ => format!("repository {} (or its revision {revision})", self.reference.repo),
-        };
-        HubError::NotFound { reference: self.raw.to_string(), repo: self.reference.repo.clone(), what, endpoint: self.settings.endpoint.clone() }
-    }
-
-    /// Errors of the repo info request.
-    fn info_error(&self, e: HFError) -> HubError {
-        let (raw, endpoint, repo) = (self.raw.to_string(), self.settings.endpoint.clone(), self.reference.repo.clone());
-        match e {
-            HFError::RepoNotFound { context, .. } | HFError::RevisionNotFound { context, .. } => {
-                self.not_found(context.as_ref().and_then(|c| c.error_code.as_deref()))
-            }
-            // The Hub answers 401 for a repository that does not exist (or is private) when asked
-            // without a token.
-            HFError::AuthRequired { context } if context.error_code.as_deref() == Some("RepoNotFound") => self.not_found(Some("RepoNotFound")),
-            e @ (HFError::AuthRequired { .. } | HFError::Forbidden { .. }) => {
-                HubError::Access { reference: raw, repo, endpoint, message: e.to_string(), fix: self.access_fix() }
-            }
-            e => HubError::Hub { reference: raw, endpoint, message: describe(&e) },
-        }
-    }
-
-    /// Errors of one file download.
-    fn download_error(&self, file: &str, e: HFError) -> HubError {
-        match e {
-            e @ (HFError::AuthRequired { .. } | HFError::Forbidden { .. }) => HubError::Access {
-                reference: self.raw.to_string(),
-                repo: self.reference.repo.clone(),
-                endpoint: self.settings.endpoint.clone(),
-                message: format!("{file}: {e}"),
-                fix: self.access_fix(),
-            },
-            e => HubError::Download {
-                reference: self.raw.to_string(),
-                file: file.to_string(),
-                endpoint: self.settings.endpoint.clone(),
-                cache: self.settings.cache.clone(),
-                message: describe(&e),
-            },
-        }
-    }
-}
+mod fetch;
+use fetch::fetch;
 
 #[cfg(test)]
 mod tests;

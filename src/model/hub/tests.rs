@@ -17,7 +17,7 @@ fn err(s: &str) -> String {
 
 #[test]
 fn parses_references() {
-    let r = |repo: &str, revision: Option<&str>, path: Option<&str>| HubRef { repo: repo.into(), revision: revision.map(Into::into), path: path.map(Into::into) };
+    let r = |repo: &str, revision: Option<&str>, path: Option<&str>| HubRef { kind: RepoKind::Model, repo: repo.into(), revision: revision.map(Into::into), path: path.map(Into::into) };
     assert_eq!(ok("hf://org/name"), r("org/name", None, None));
     assert_eq!(ok("hf://org/name@v1.0"), r("org/name", Some("v1.0"), None));
     assert_eq!(ok("hf://gpt2"), r("gpt2", None, None));
@@ -33,6 +33,32 @@ fn parses_references() {
     assert_eq!(ok("hf://org/name").revision_or_default(), "main");
     assert_eq!(ok("hf://org/name@v1").to_string(), "hf://org/name@v1");
     assert_eq!(ok("hf://gpt2").to_string(), "hf://gpt2");
+}
+
+#[test]
+fn parses_dataset_references() {
+    let d = ok("hf://datasets/org/name@refs/convert/parquet/default/test/0000.parquet");
+    assert_eq!(d.kind, RepoKind::Dataset);
+    assert_eq!((d.repo.as_str(), d.revision.as_deref(), d.path.as_deref()), ("org/name", Some("refs/convert/parquet"), Some("default/test/0000.parquet")));
+    assert_eq!(d.cache_folder(), "datasets--org--name");
+    assert_eq!(d.to_string(), "hf://datasets/org/name@refs/convert/parquet/default/test/0000.parquet");
+    let d = ok("hf://datasets/org/name/data/test.parquet");
+    assert_eq!((d.kind, d.revision.as_deref(), d.path.as_deref()), (RepoKind::Dataset, None, Some("data/test.parquet")));
+    assert_eq!(ok("hf://org/name").cache_folder(), "models--org--name");
+    // A dataset needs its org, name and a file.
+    for bad in ["hf://datasets/org/name", "hf://datasets/org/name@v1", "hf://datasets/name"] {
+        let e = err(bad);
+        assert!(e.contains(&format!("`{bad}`")) && e.contains("hf://datasets/org/name/data/test.parquet"), "{bad}: {e}");
+    }
+}
+
+#[test]
+fn a_model_reference_is_not_data_and_a_dataset_is_not_a_model() {
+    let settings = HubSettings { endpoint: "http://127.0.0.1:9".into(), cache: std::env::temp_dir(), offline: true, token: None };
+    let e = resolve_data_with(&ok("hf://org/name/data.parquet"), "hf://org/name/data.parquet", &settings).unwrap_err().to_string();
+    assert!(e.contains("hf://datasets/org/name"), "{e}");
+    let e = resolve_with(&ok("hf://datasets/org/name/m.onnx"), "hf://datasets/org/name/m.onnx", &settings).unwrap_err().to_string();
+    assert!(e.contains("names a dataset"), "{e}");
 }
 
 #[test]
@@ -137,9 +163,9 @@ fn resolves_offline_from_a_hand_made_cache() {
         assert!(msg.contains(part), "{part} not in: {msg}");
     }
     // A hand-built reference with a path-like revision is refused before touching the disk.
-    let sneaky = HubRef { repo: "org/name".into(), revision: Some("../../x".into()), path: None };
+    let sneaky = HubRef { kind: RepoKind::Model, repo: "org/name".into(), revision: Some("../../x".into()), path: None };
     assert!(matches!(resolve_with(&sneaky, "s", &settings), Err(HubError::Reference { .. })));
-    let sneaky = HubRef { repo: "org/name".into(), revision: None, path: Some("../../x.onnx".into()) };
+    let sneaky = HubRef { kind: RepoKind::Model, repo: "org/name".into(), revision: None, path: Some("../../x.onnx".into()) };
     assert!(matches!(resolve_with(&sneaky, "s", &settings), Err(HubError::Reference { .. })));
     // A file inside the repository, from the cache; tokenizer and config from the root.
     let r = resolve_with(&ok("hf://org/name/onnx/model.onnx"), "x", &settings).unwrap();
