@@ -3,9 +3,11 @@
 //! The library behind the `fidelity` command. Folders are stages:
 //! [`data`] reads and encodes examples, [`model`] runs them through ONNX Runtime behind the
 //! [`model::Backend`] seam, [`evaluate`] compares every student with the teacher, [`metrics`] holds
-//! the pure metric functions, and [`report`] is the one report model every writer renders.
+//! the pure metric functions, [`subgroups`] and [`classes`] break them down by group and by class,
+//! and [`report`] is the one report model every writer renders.
 
 pub mod attack;
+pub mod classes;
 pub mod cli;
 pub mod data;
 pub mod gate;

@@ -91,6 +91,8 @@ fn students(plan: &ComparePlan, session: &Session, evaluated: &Evaluated, machin
     let finished: Vec<_> = data.students.iter().map(|t| t.metrics.clone().finish()).collect();
     let samples: Vec<_> = data.students.iter().map(|t| &t.samples).collect();
     let statistics = analyse_students(&samples, &finished, &data.groups, &data.group_metrics, plan.subgroups);
+    // Class names from config.json's id2label, else the teacher's own string class labels.
+    let class_names: Option<Vec<String>> = session.label_names.as_ref().map(|l| l.names().to_vec()).or_else(|| models.teacher.info().class_labels.as_ref().map(|c| c.names()));
     let mut out = Vec::with_capacity(models.students.len());
     for (s, ((student, tally), (metrics, statistics))) in models.students.iter().zip(&data.students).zip(finished.into_iter().zip(statistics)).enumerate() {
         let mut student_report = StudentReport {
@@ -100,6 +102,7 @@ fn students(plan: &ComparePlan, session: &Session, evaluated: &Evaluated, machin
             },
             js_histogram: Some(report::Histogram::new(tally.samples.loyalties().iter().map(|l| 1.0 - l), js_upper, 20)),
             disagreements: tally.disagreements.clone(),
+            classes: crate::classes::analyse(&tally.classes, data.models[0].classes, class_names.as_deref(), plan.subgroups),
             fidelity: metrics,
             statistics,
         };

@@ -85,6 +85,8 @@ pub struct StudentTally {
     pub samples: PairedSamples,
     /// The first disagreements in file order.
     pub disagreements: Vec<Disagreement>,
+    /// (gold, teacher, student) label counts, for the per-class table.
+    pub classes: crate::classes::ClassTally,
 }
 
 /// The whole streamed evaluation.
@@ -143,7 +145,13 @@ pub fn evaluate(
 ) -> Result<Evaluation, CompareError> {
     let mut tracks: Vec<ModelTrack> = Vec::with_capacity(models.len());
     let mut students: Vec<StudentTally> = (1..models.len())
-        .map(|_| StudentTally { metrics: FidelityAccumulator::default(), groups: vec![], samples: PairedSamples::default(), disagreements: vec![] })
+        .map(|_| StudentTally {
+            metrics: FidelityAccumulator::default(),
+            groups: vec![],
+            samples: PairedSamples::default(),
+            disagreements: vec![],
+            classes: Default::default(),
+        })
         .collect();
     let mut teacher = FidelityAccumulator::default();
     let mut builder = GroupsBuilder::new(group_columns);
@@ -179,6 +187,7 @@ pub fn evaluate(
             let comparison = compare(&tables[0], table, &golds, base);
             for (j, c) in comparison.examples.iter().enumerate() {
                 tally.metrics.add(c);
+                tally.classes.add(c);
                 for &id in &memberships[j] {
                     if id >= tally.groups.len() {
                         tally.groups.resize(id + 1, FidelityAccumulator::default());

@@ -53,6 +53,29 @@ fn table(header: &[String], rows: &[(String, Vec<String>)]) -> String {
     out
 }
 
+/// A matrix of counts (first column: row names) as a table whose cells are shaded by their share
+/// of the row, the student colour at full share.
+fn heat_map(header: &[String], rows: &[Vec<String>]) -> String {
+    let mut out = String::from("<table class=\"heat\"><thead><tr>");
+    for h in header {
+        let _ = write!(out, "<th>{}</th>", esc(h));
+    }
+    out.push_str("</tr></thead><tbody>");
+    for r in rows {
+        let counts: Vec<u64> = r[1..].iter().map(|c| c.parse().unwrap_or(0)).collect();
+        let total = counts.iter().sum::<u64>().max(1) as f64;
+        let _ = write!(out, "<tr><th>{}</th>", esc(&r[0]));
+        for (c, n) in r[1..].iter().zip(&counts) {
+            let share = *n as f64 / total;
+            let ink = if share > 0.55 { "#fff" } else { "inherit" };
+            let _ = write!(out, "<td style=\"background:rgba(43,108,176,{share:.3});color:{ink}\" title=\"{:.1}% of the row\">{}</td>", 100.0 * share, esc(c));
+        }
+        out.push_str("</tr>");
+    }
+    out.push_str("</tbody></table>");
+    out
+}
+
 fn students_table(report: &Report) -> String {
     let (header, rows) = super::format::student_rows(report);
     let rows: Vec<(String, Vec<String>)> = rows.iter().map(|r| (String::new(), r.iter().map(|c| esc(c)).collect())).collect();
@@ -244,6 +267,20 @@ fn student_section(report: &Report, s: &StudentReport, level: &str) -> String {
         let rows: Vec<(String, Vec<String>)> =
             rows.iter().map(|(small, r)| (if *small { "small".into() } else { String::new() }, r.iter().map(|c| esc(c)).collect())).collect();
         out.push_str(&table(&header, &rows));
+    }
+    if !s.classes.classes.is_empty() {
+        let most = s.classes.most_hurt.as_deref().unwrap_or("no class lost recall");
+        let (header, rows) = super::format_classes::class_rows(report, s);
+        let rows: Vec<(String, Vec<String>)> =
+            rows.iter().map(|(small, r)| (if *small { "small".into() } else { String::new() }, r.iter().map(|c| esc(c)).collect())).collect();
+        let _ = write!(out, "<h3>By class (most hurt: {})</h3>{}", esc(most), table(&header, &rows));
+    }
+    if let Some((header, rows)) = super::format_classes::transition_matrix(s) {
+        let _ = write!(
+            out,
+            "<h3>Label transitions</h3><p class=\"legend\">rows: the teacher's label, columns: the student's; all examples; shade: share of the teacher's row</p>{}",
+            heat_map(&header, &rows)
+        );
     }
     let _ = write!(out, "<h3>Probability distance to the teacher</h3>{}", js_chart(s));
     if !s.disagreements.is_empty() {

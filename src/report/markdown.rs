@@ -124,4 +124,25 @@ fn gate_and_groups(report: &Report, out: &mut String) {
             table(out, &header, &rows);
         }
     }
+    classes(report, out);
+}
+
+/// One per-class table and label-transition matrix per student.
+fn classes(report: &Report, out: &mut String) {
+    for s in &report.students {
+        if !s.classes.classes.is_empty() {
+            let most = s.classes.most_hurt.as_deref().unwrap_or("no class lost recall");
+            let _ = writeln!(out, "## Classes: {} (most hurt: {})\n", cell(&s.model.info.name), cell(most));
+            let (header, rows) = super::format_classes::class_rows(report, s);
+            let header: Vec<&str> = header.iter().map(String::as_str).collect();
+            let rows: Vec<Vec<String>> = rows.iter().map(|(_, r)| r.iter().map(|c| cell(c)).collect()).collect();
+            table(out, &header, &rows);
+        }
+        if let Some((header, rows)) = super::format_classes::transition_matrix(s) {
+            let _ = writeln!(out, "Label transitions, {} (rows: the teacher's label, columns: the student's; all examples):\n", cell(&s.model.info.name));
+            let header: Vec<&str> = header.iter().map(String::as_str).collect();
+            let rows: Vec<Vec<String>> = rows.iter().map(|r| r.iter().map(|c| cell(c)).collect()).collect();
+            table(out, &header, &rows);
+        }
+    }
 }

@@ -6,6 +6,7 @@
 pub mod escape;
 pub mod files;
 pub mod format;
+pub mod format_classes;
 pub mod gate_values;
 pub mod html;
 pub mod json;
@@ -163,6 +164,7 @@ pub struct Conventions {
     pub representation: &'static str,
     pub amplification: &'static str,
     pub harm_ranking: &'static str,
+    pub classes: &'static str,
     pub attacks: &'static str,
 }
 
@@ -182,12 +184,13 @@ impl Conventions {
             representation: "share of the teacher-student disagreements that fall in the group, divided by the group's share of the data",
             amplification: "((err_s,g - err_t,g) / err_t,g) / ((err_s - err_t) / err_t), err = 1 - accuracy; null when a denominator is 0 (after Hooker et al. 2020)",
             harm_ranking: "judged groups by accuracy change, most negative first; ties by lower label loyalty",
+            classes: "per class c over the labelled examples: support = gold c; recall = gold c and predicted c / support; precision = gold c and predicted c / predicted c; differences student - teacher; flip rates and McNemar's test on the class's examples, p_adjusted across the judged classes with the groups' correction; intervals of the differences: paired bootstrap drawn as multinomial counts of the class's cells (gold, teacher and student each c or not, and unlabelled), seed fixed by the seed and the class; classes below min_group_size get point values only; most hurt: the judged class whose recall fell most (ties: precision), named only when it fell; transitions: teacher label x student label counts over every example",
             attacks: "TextAttack conventions: after-attack accuracy = (originally correct - successes) / attacked, examples already misclassified count as failures of the model and cost 0 queries; attack success rate = successes / originally correct; mean queries over originally-correct examples; perturbed share = changed words / words, mean over successes; every model row sent is one query; transfer success rate = teacher adversarial examples that also fool the student / teacher successes the student classified correctly before. Text: word importance by deletion, greedy synonym substitution (WordNet by default: no context or part-of-speech check, no inflections), stop words kept; pairs perturb the second text. Tensors: SimBA in an L-infinity ball",
         }
     }
 
     /// The conventions as (heading, text), in the order every writer lists them.
-    pub fn entries(&self) -> [(&'static str, &'static str); 13] {
+    pub fn entries(&self) -> [(&'static str, &'static str); 14] {
         [
             ("probability loyalty", self.probability_loyalty),
             ("label loyalty", self.label_loyalty),
@@ -201,6 +204,7 @@ impl Conventions {
             ("representation", self.representation),
             ("amplification", self.amplification),
             ("harm ranking", self.harm_ranking),
+            ("classes", self.classes),
             ("attacks", self.attacks),
         ]
     }
@@ -253,6 +257,8 @@ pub struct StudentReport {
     pub js_histogram: Option<Histogram>,
     /// The first examples (file order) where the student's label differs from the teacher's.
     pub disagreements: Vec<Disagreement>,
+    /// Per class: recall, precision, flips, McNemar tests and intervals; the label transitions.
+    pub classes: crate::classes::ClassReport,
 }
 
 /// Equal-width bins over `[0, upper]`.

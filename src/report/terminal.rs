@@ -229,6 +229,10 @@ fn render_worst_groups(report: &Report, out: &mut String) {
     if !worst.is_empty() {
         let _ = writeln!(out, "worst group: {}.", worst.join("; "));
     }
+    let hurt: Vec<String> = report.students.iter().filter_map(super::format_classes::most_hurt).collect();
+    if !hurt.is_empty() {
+        let _ = writeln!(out, "most hurt class: {}.", hurt.join("; "));
+    }
 }
 
 /// One line per model whose outputs depend on its batch, and one for all the invariant ones.
@@ -282,6 +286,7 @@ fn render_statistics(report: &Report, options: TerminalOptions, out: &mut String
         out.push('\n');
         out.push_str(&render_table(&rows));
     }
+    render_classes(report, out);
     if report.statistics.group_attributes.is_empty() {
         return;
     }
@@ -302,6 +307,23 @@ fn render_statistics(report: &Report, options: TerminalOptions, out: &mut String
                 shown.len(),
                 st.groups.len()
             );
+        }
+    }
+}
+
+/// Per student, its classes (at most 10, the most hurt first) when any class lost recall.
+fn render_classes(report: &Report, out: &mut String) {
+    const SHOWN: usize = 10;
+    for s in report.students.iter().filter(|s| s.classes.most_hurt.is_some()) {
+        let (header, rows) = super::format_classes::class_rows(report, s);
+        let mut order: Vec<usize> = (0..rows.len()).collect();
+        order.sort_by_key(|&k| (s.classes.classes[k].harm_rank.unwrap_or(usize::MAX), k));
+        let mut shown: Vec<Vec<String>> = order.iter().take(SHOWN).map(|&k| rows[k].1.clone()).collect();
+        shown.insert(0, header);
+        let _ = write!(out, "\n{} by class (recall and precision, student − teacher):\n", s.model.info.name);
+        out.push_str(&render_table(&shown));
+        if rows.len() > SHOWN {
+            let _ = writeln!(out, "({SHOWN} of {} classes shown, the most hurt first; the JSON, Markdown and HTML reports have all)", rows.len());
         }
     }
 }

@@ -6,6 +6,7 @@ mod adult;
 mod attacks;
 mod bench;
 mod browser;
+mod classes;
 mod errors;
 mod exporters;
 mod freshness;

@@ -60,7 +60,7 @@ impl OutcomeTable {
 }
 
 /// `total` trials over cells with the given counts as weights, into `out` (same length).
-fn multinomial(total: u64, weights: &[u64], out: &mut [u64], rng: &mut Rng) {
+pub(crate) fn multinomial(total: u64, weights: &[u64], out: &mut [u64], rng: &mut Rng) {
     let mut trials = total;
     let mut mass: u64 = weights.iter().sum();
     for (w, o) in weights.iter().zip(out.iter_mut()) {
