@@ -15,6 +15,7 @@ pub mod inference;
 pub mod machine;
 pub mod metrics;
 pub mod model;
+pub mod noise;
 pub mod onnx;
 pub mod pipeline;
 pub mod plan;
