@@ -29,16 +29,7 @@ impl<R: Read> CsvRows<R> {
             .map(str::to_string)
             .collect();
         let available: Vec<&str> = headers.iter().map(String::as_str).collect();
-        let columns = Columns {
-            features: columns.expand_features(&available).map_err(|pattern| DataError::MissingColumn {
-                path: path.to_path_buf(),
-                column: pattern,
-                what: "feature columns",
-                flag: "--feature-columns",
-                available: available.join(", "),
-            })?,
-            ..columns.clone()
-        };
+        let columns = super::with_features_expanded(columns, &available, path)?;
         let index = headers.iter().enumerate().map(|(i, h)| (h.clone(), i)).collect();
         Ok(Self { records: csv.into_records().enumerate(), path: path.to_path_buf(), headers, index, columns, labels: labels.cloned() })
     }

@@ -63,6 +63,19 @@ pub enum DataError {
     UnknownFormat { path: PathBuf, extension: String },
 }
 
+/// `columns` with its feature patterns expanded against a file's column names (`available`, in
+/// file order); a pattern that matches nothing names itself and what the file has.
+pub(crate) fn with_features_expanded(columns: &Columns, available: &[&str], path: &Path) -> Result<Columns, DataError> {
+    let features = columns.expand_features(available).map_err(|pattern| DataError::MissingColumn {
+        path: path.to_path_buf(),
+        column: pattern,
+        what: "feature columns",
+        flag: "--feature-columns",
+        available: available.join(", "),
+    })?;
+    Ok(Columns { features, ..columns.clone() })
+}
+
 /// A row-level error for a data file.
 pub(crate) fn source_error(path: &Path, origin: &str, message: String) -> DataError {
     DataError::Row { path: path.to_path_buf(), origin: origin.to_string(), message }

@@ -128,16 +128,7 @@ impl<R: ChunkReader + 'static> ParquetRows<R> {
         let schema = file.metadata().file_metadata().schema_descr_ptr();
         let available: Vec<String> = schema.root_schema().get_fields().iter().map(|f| f.name().to_string()).collect();
         let names: Vec<&str> = available.iter().map(String::as_str).collect();
-        let columns = Columns {
-            features: columns.expand_features(&names).map_err(|pattern| DataError::MissingColumn {
-                path: path.to_path_buf(),
-                column: pattern,
-                what: "feature columns",
-                flag: "--feature-columns",
-                available: available.join(", "),
-            })?,
-            ..columns.clone()
-        };
+        let columns = super::with_features_expanded(columns, &names, path)?;
         let mut in_use: Vec<&str> = columns.text.iter().chain(&columns.text_pair).chain(&columns.label).chain(&columns.groups).chain(&columns.features).map(String::as_str).collect();
         in_use.dedup();
         let mut needed = Vec::new();
