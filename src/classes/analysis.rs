@@ -19,7 +19,7 @@
 
 use super::tally::{ClassCells, ClassTally, STUDENT, TEACHER};
 use crate::stats::bootstrap::table::multinomial;
-use crate::stats::quantile::quantile_sorted;
+use crate::stats::quantile::percentile_interval;
 use crate::stats::rng::Rng;
 use crate::stats::{mcnemar_exact, Interval};
 use crate::subgroups::analysis::McNemar;
@@ -89,16 +89,6 @@ fn deltas(cells: &ClassCells) -> (Option<f64>, Option<f64>) {
     let recall = |who| ratio(cells.true_positives(who), support);
     let precision = |who| ratio(cells.true_positives(who), cells.predicted(who));
     (delta(recall(STUDENT), recall(TEACHER)), delta(precision(STUDENT), precision(TEACHER)))
-}
-
-fn percentile_interval(mut values: Vec<f64>, confidence: f64) -> Option<Interval> {
-    values.retain(|v| v.is_finite());
-    if values.is_empty() {
-        return None;
-    }
-    values.sort_by(f64::total_cmp);
-    let alpha = 1.0 - confidence;
-    Some(Interval { lower: quantile_sorted(&values, alpha / 2.0), upper: quantile_sorted(&values, 1.0 - alpha / 2.0) })
 }
 
 /// Paired bootstrap intervals of a class's recall and precision differences: each resample draws

@@ -1,5 +1,19 @@
 //! Quantiles of a sample, with numpy's default ("linear") interpolation.
 
+use super::bootstrap::Interval;
+
+/// The two-sided percentile interval of a bootstrap distribution at `confidence` (e.g. 0.95),
+/// non-finite values (statistics undefined in a resample) left out; `None` when none is left.
+pub fn percentile_interval(mut values: Vec<f64>, confidence: f64) -> Option<Interval> {
+    values.retain(|v| v.is_finite());
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    let alpha = 1.0 - confidence;
+    Some(Interval { lower: quantile_sorted(&values, alpha / 2.0), upper: quantile_sorted(&values, 1.0 - alpha / 2.0) })
+}
+
 /// The `q`-quantile (0 ≤ q ≤ 1) of an already sorted, non-empty sample:
 /// position `q·(n−1)`, interpolated linearly between its neighbours (`numpy.quantile` default).
 pub fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
