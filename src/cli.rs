@@ -178,6 +178,27 @@ pub struct CompareArgs {
     /// Tensor attack: L-infinity radius of the perturbation [default: 0.1].
     #[arg(long)]
     pub attack_epsilon: Option<f32>,
+    /// Measure robustness to natural noise: the same seeded noisy copy of a sample for every model,
+    /// at each level of --noise-levels (off by default; a suite's [noise] table turns it on).
+    #[arg(long)]
+    pub noise: bool,
+    /// Noise levels, KIND:RATE, comma-separated: typos:R (keyboard slips on each letter with
+    /// probability R), dropout:R (each word dropped with probability R), gaussian:M (tensors: M
+    /// times each feature's standard deviation) [default: typos:0.05,typos:0.15,dropout:0.1,dropout:0.25
+    /// for text; gaussian:0.1,gaussian:0.25,gaussian:0.5 for tensors]. Implies --noise.
+    #[arg(long, value_delimiter = ',')]
+    pub noise_levels: Vec<String>,
+    /// Examples in the noise sample (seeded, the same for every model and level) [default: 1000];
+    /// 0 turns noise off.
+    #[arg(long)]
+    pub noise_examples: Option<usize>,
+    /// Write every noisy input to this JSONL file, one line per level and example, to read what the
+    /// models were given. Implies --noise.
+    #[arg(long)]
+    pub noise_out: Option<PathBuf>,
+    /// Turn off the noise stage a suite turns on.
+    #[arg(long, conflicts_with_all = ["noise", "noise_levels"])]
+    pub no_noise: bool,
     /// Release gate, repeatable: `[STUDENT:] METRIC >= VALUE | METRIC <= VALUE [per-group] [interval]`,
     /// e.g. 'label_loyalty >= 0.97' or 'int8: accuracy_drop <= 0.03 per-group interval'.
     #[arg(long = "gate")]

@@ -36,6 +36,8 @@ pub struct Suite {
     pub statistics: SuiteStatistics,
     #[serde(default)]
     pub attack: SuiteAttack,
+    /// Present: the natural-noise stage runs.
+    pub noise: Option<SuiteNoise>,
     #[serde(default)]
     pub gates: Vec<GateTable>,
     #[serde(default)]
@@ -118,6 +120,14 @@ pub struct SuiteAttack {
     pub candidates: Option<usize>,
     pub synonyms: Option<PathBuf>,
     pub epsilon: Option<f32>,
+}
+
+/// `[noise]`: `levels = ["typos:0.05", "dropout:0.1"]`, `examples = 1000` (0 turns it off).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SuiteNoise {
+    pub examples: Option<usize>,
+    pub levels: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

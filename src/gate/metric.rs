@@ -23,9 +23,15 @@ pub enum GateMetric {
     AttackSuccessRate,
     /// Share of the teacher's adversarial examples that also fool the student.
     TransferSuccessRate,
+    /// Teacher's minus student's accuracy on noisy inputs, at the worst noise level (needs `--noise`).
+    NoiseAccuracyDrop,
+    /// Student's accuracy drop under noise minus the teacher's, at the worst noise level.
+    NoiseRobustnessGap,
+    /// Label loyalty on noisy inputs, at the worst noise level.
+    NoiseLabelLoyalty,
 }
 
-pub const ALL: [GateMetric; 11] = [
+pub const ALL: [GateMetric; 14] = [
     GateMetric::Accuracy,
     GateMetric::AccuracyDrop,
     GateMetric::LabelLoyalty,
@@ -37,6 +43,9 @@ pub const ALL: [GateMetric; 11] = [
     GateMetric::AfterAttackAccuracy,
     GateMetric::AttackSuccessRate,
     GateMetric::TransferSuccessRate,
+    GateMetric::NoiseAccuracyDrop,
+    GateMetric::NoiseRobustnessGap,
+    GateMetric::NoiseLabelLoyalty,
 ];
 
 /// A metric's value and interval for one subject.
@@ -56,6 +65,9 @@ impl GateMetric {
             GateMetric::AfterAttackAccuracy => "after_attack_accuracy",
             GateMetric::AttackSuccessRate => "attack_success_rate",
             GateMetric::TransferSuccessRate => "transfer_success_rate",
+            GateMetric::NoiseAccuracyDrop => "noise_accuracy_drop",
+            GateMetric::NoiseRobustnessGap => "noise_robustness_gap",
+            GateMetric::NoiseLabelLoyalty => "noise_label_loyalty",
         }
     }
 
@@ -69,7 +81,13 @@ impl GateMetric {
 
     /// Needs gold labels.
     pub fn needs_labels(self) -> bool {
-        matches!(self, GateMetric::Accuracy | GateMetric::AccuracyDrop | GateMetric::NegativeFlipRate | GateMetric::PositiveFlipRate) || self.needs_attack()
+        matches!(self, GateMetric::Accuracy | GateMetric::AccuracyDrop | GateMetric::NegativeFlipRate | GateMetric::PositiveFlipRate | GateMetric::NoiseAccuracyDrop | GateMetric::NoiseRobustnessGap)
+            || self.needs_attack()
+    }
+
+    /// Needs the noise stage to have run.
+    pub fn needs_noise(self) -> bool {
+        matches!(self, GateMetric::NoiseAccuracyDrop | GateMetric::NoiseRobustnessGap | GateMetric::NoiseLabelLoyalty)
     }
 
     /// Needs attacks to have run.

@@ -26,6 +26,7 @@ fn model_report(backend: &dyn Backend, track: &ModelTrack, accuracy: Option<f64>
         size: None,
         size_note: None,
         attack: None,
+        noise: None,
     }
 }
 
@@ -73,6 +74,7 @@ pub fn report(plan: &ComparePlan, session: &Session, evaluated: &Evaluated) -> R
         },
         speed: plan.speed.clone(),
         attack: plan.attack.clone(),
+        noise: plan.noise.clone(),
         peak_rss_bytes: None,
         teacher,
         students: students(plan, session, evaluated, &machine),
@@ -103,6 +105,7 @@ fn students(plan: &ComparePlan, session: &Session, evaluated: &Evaluated, machin
             js_histogram: Some(report::Histogram::new(tally.samples.loyalties().iter().map(|l| 1.0 - l), js_upper, 20)),
             disagreements: tally.disagreements.clone(),
             classes: crate::classes::analyse(&tally.classes, data.models[0].classes, class_names.as_deref(), plan.subgroups),
+            noise: None,
             fidelity: metrics,
             statistics,
         };

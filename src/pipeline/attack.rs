@@ -58,10 +58,16 @@ impl TextClassifier for TextModel<'_> {
 }
 
 /// A model as the tensor attack sees it: a batch of float inputs in.
-struct TensorModel<'a> {
+pub struct TensorModel<'a> {
     backend: &'a mut dyn Backend,
     input: &'a str,
     kind: OutputKind,
+}
+
+impl<'a> TensorModel<'a> {
+    pub fn new(backend: &'a mut dyn Backend, input: &'a str, kind: OutputKind) -> Self {
+        Self { backend, input, kind }
+    }
 }
 
 impl TensorClassifier for TensorModel<'_> {
@@ -234,7 +240,7 @@ pub fn attack_all(
     let sample: Vec<usize> =
         crate::inference::invariance::sample_indices(labelled.len(), settings.examples, settings.seed).into_iter().map(|k| labelled[k]).collect();
     let models = &mut session.models;
-    let (examples, attack_inputs) = super::inputs::attack_sample(plan, models.teacher.info(), session.label_names.as_ref(), &sample)?;
+    let (examples, attack_inputs) = super::inputs::read_sample(plan, models.teacher.info(), session.label_names.as_ref(), &sample)?;
     let owned = settings.synonyms.as_deref().map(SynonymTable::from_json_file).transpose()?;
     let ctx = AttackContext {
         settings,

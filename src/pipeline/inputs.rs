@@ -171,9 +171,9 @@ pub enum AttackInputs {
 }
 
 /// Reads the data again and keeps the examples at `sample` (ascending indices), with what attacks
-/// need to perturb them. A second read costs a parse; holding every example would cost memory
+/// and the noise stage need to perturb them. A second read costs a parse; holding every example would cost memory
 /// that grows with the file.
-pub fn attack_sample(
+pub fn read_sample(
     plan: &ComparePlan,
     teacher: &ModelInfo,
     labels: Option<&LabelNames>,

@@ -1,5 +1,5 @@
 //! `fidelity compare` and `fidelity bench`, stage by stage. `run` reads as the pipeline: load,
-//! evaluate, attack, measure; each stage ends at a checkpoint that judges the gates on what is
+//! evaluate, attack, noise, measure; each stage ends at a checkpoint that judges the gates on what is
 //! finished and writes every report, so an interrupted run keeps what it finished. A new stage is
 //! one line in `run` and one file here.
 
@@ -10,6 +10,7 @@ pub mod evaluate;
 pub mod inputs;
 pub mod load;
 pub mod measure;
+pub mod noise;
 
 use crate::data::label_names::LabelNamesError;
 use crate::data::text::TextError;
@@ -42,6 +43,8 @@ pub enum CompareError {
     Eval(#[from] EvalError),
     #[error(transparent)]
     Write(#[from] WriteError),
+    #[error("noise: {0}")]
+    Noise(String),
     #[error("attack: {0}")]
     Attack(#[from] crate::attack::AttackError),
     #[error("model {model} must have exactly one float32 input for --feature-columns, but has: {inputs}; give the data as .npz with one array per input")]
@@ -78,6 +81,10 @@ pub fn run(plan: &ComparePlan) -> Result<Report, CompareError> {
     checkpoint(plan, &mut report)?;
     if let Some(settings) = &plan.attack {
         attack::attack_all(plan, settings, &mut session, &evaluated, &mut report, &progress)?;
+        checkpoint(plan, &mut report)?;
+    }
+    if let Some(settings) = &plan.noise {
+        noise::noise_all(plan, settings, &mut session, &evaluated, &mut report, &progress)?;
         checkpoint(plan, &mut report)?;
     }
     measure::measure(plan, &mut session.models, &evaluated, &mut report, &progress)?;

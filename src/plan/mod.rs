@@ -1,6 +1,7 @@
 //! Raw arguments to a validated plan: paths resolved, defaults applied, contradictions refused.
 
 mod attack;
+mod noise;
 mod resolve;
 
 use crate::data::{Columns, DataFormat};
@@ -14,6 +15,7 @@ use crate::speed::SpeedSettings;
 use crate::subgroups::SubgroupSettings;
 use crate::suite;
 pub use attack::AttackSettings;
+pub use noise::NoiseSettings;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
@@ -61,6 +63,8 @@ pub enum PlanError {
     Attack(String),
     #[error("{0}")]
     Hub(String),
+    #[error("{0}")]
+    Noise(String),
     #[error("model {name}: {why}")]
     ModelFolder { name: String, why: String },
     #[error("--threads must be at least 1 (leave it out to use every core)")]
@@ -229,6 +233,8 @@ pub struct ComparePlan {
     pub speed: Option<SpeedSettings>,
     /// `None`: no attacks.
     pub attack: Option<AttackSettings>,
+    /// `None`: no natural-noise stage.
+    pub noise: Option<NoiseSettings>,
 }
 
 #[cfg(test)]

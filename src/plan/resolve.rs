@@ -141,7 +141,9 @@ impl ComparePlan {
             tolerance: n.tolerance,
         };
         let attack = attack(&src, n.seed, unlabelled)?;
-        let gates = gates(&src, attack.is_some(), unlabelled, &invariance, &students)?;
+        let noise = super::noise::resolve(args, s.noise.as_ref(), n.seed, matches!(inputs, InputPlan::Text { .. }))?;
+        let stages = Stages { attacks: attack.is_some(), noise: noise.is_some() };
+        let gates = gates(&src, stages, unlabelled, &invariance, &students)?;
         let speed = speed(&src)?;
         let name = s.name.clone().unwrap_or_else(|| match &teacher.hub {
             Some(_) => teacher.name.clone(),
@@ -185,6 +187,7 @@ impl ComparePlan {
             quiet: args.quiet,
             speed,
             attack,
+            noise,
             subgroups: SubgroupSettings {
                 min_group_size: args.min_group_size.or(s.statistics.min_group_size).unwrap_or(30),
                 bootstrap: BootstrapSettings { resamples: args.bootstrap.or(s.statistics.bootstrap).unwrap_or(1000), confidence: n.confidence, seed: n.seed },
@@ -363,15 +366,25 @@ fn attack(src: &Sources, seed: u64, unlabelled: bool) -> Result<Option<AttackSet
     Ok(attack)
 }
 
+/// The optional stages a plan runs, which some gate metrics need.
+#[derive(Clone, Copy)]
+struct Stages {
+    attacks: bool,
+    noise: bool,
+}
+
 /// The suite's gates, then the flags'; each checked against what the plan can measure.
-fn gates(src: &Sources, attacks: bool, unlabelled: bool, invariance: &InvarianceSettings, students: &[ModelSource]) -> Result<Vec<GateSpec>, PlanError> {
+fn gates(src: &Sources, stages: Stages, unlabelled: bool, invariance: &InvarianceSettings, students: &[ModelSource]) -> Result<Vec<GateSpec>, PlanError> {
     let mut gates = src.s.gates.iter().cloned().map(|g| g.into_spec().map_err(PlanError::SuiteGate)).collect::<Result<Vec<_>, _>>()?;
     for g in &src.args.gates {
         gates.push(GateSpec::parse(g).map_err(PlanError::Gate)?);
     }
     for g in &gates {
-        if g.metric.needs_attack() && !attacks {
+        if g.metric.needs_attack() && !stages.attacks {
             return Err(PlanError::Gate(format!("gate on {} needs attacks: pass --attack-n N (or [attack] examples in the suite)", g.metric.name())));
+        }
+        if g.metric.needs_noise() && !stages.noise {
+            return Err(PlanError::Gate(format!("gate on {} needs the noise stage: pass --noise (or a [noise] table in the suite)", g.metric.name())));
         }
         if unlabelled && g.metric.needs_labels() {
             return Err(PlanError::Gate(format!("gate on {} needs labels, but the data is --unlabelled", g.metric.name())));

@@ -3,6 +3,7 @@
 
 use super::StudentReport;
 use crate::gate::{GateMetric, Measured, Subject};
+use crate::noise::NoiseComparison;
 use crate::stats::Interval;
 use crate::subgroups::GroupReport;
 
@@ -37,6 +38,9 @@ impl Subject for StudentReport {
             GateMetric::AfterAttackAccuracy => (s.model.attack.as_ref().and_then(|a| a.summary.after_attack_accuracy), None),
             GateMetric::AttackSuccessRate => (s.model.attack.as_ref().and_then(|a| a.summary.attack_success_rate), None),
             GateMetric::TransferSuccessRate => (s.model.attack.as_ref().and_then(|a| a.transfer.as_ref()?.transfer_success_rate), None),
+            GateMetric::NoiseAccuracyDrop => worst_level(s, |c| (c.noisy_accuracy_drop, c.intervals.as_ref().and_then(|i| i.noisy_accuracy_drop)), true),
+            GateMetric::NoiseRobustnessGap => worst_level(s, |c| (c.robustness_gap, c.intervals.as_ref().and_then(|i| i.robustness_gap)), true),
+            GateMetric::NoiseLabelLoyalty => worst_level(s, |c| (Some(c.label_loyalty), c.intervals.as_ref().map(|i| i.label_loyalty)), false),
         }
     }
 
@@ -70,6 +74,21 @@ fn group(metric: GateMetric, g: &GroupReport, s: &StudentReport) -> Measured {
         GateMetric::BatchDependence => (None, None),
         GateMetric::AfterAttackAccuracy => (attack().and_then(|a| a.after_attack_accuracy), None),
         GateMetric::AttackSuccessRate => (attack().and_then(|a| a.attack_success_rate), None),
-        GateMetric::TransferSuccessRate => (None, None),
+        GateMetric::TransferSuccessRate | GateMetric::NoiseAccuracyDrop | GateMetric::NoiseRobustnessGap | GateMetric::NoiseLabelLoyalty => (None, None),
     }
+}
+
+/// A noise metric at the worst level: the largest value over the levels (the smallest, when
+/// `larger_is_worse` is false), with the interval whose bounds are the largest (smallest) bounds
+/// over the levels, so a gate judged on the interval fails exactly when some level clearly fails.
+/// No interval unless every level has one.
+fn worst_level(s: &StudentReport, metric: impl Fn(&NoiseComparison) -> Measured, larger_is_worse: bool) -> Measured {
+    let measured: Vec<Measured> = s.noise.iter().flatten().map(metric).filter(|(v, _)| v.is_some()).collect();
+    let pick = |a: f64, b: f64| if larger_is_worse { a.max(b) } else { a.min(b) };
+    let value = measured.iter().filter_map(|(v, _)| *v).reduce(pick);
+    let intervals: Option<Vec<Interval>> = measured.iter().map(|(_, i)| *i).collect();
+    let interval = intervals
+        .filter(|i| !i.is_empty())
+        .map(|i| i.into_iter().reduce(|a, b| Interval { lower: pick(a.lower, b.lower), upper: pick(a.upper, b.upper) }).unwrap_or(Interval { lower: 0.0, upper: 0.0 }));
+    (value, interval)
 }

@@ -10,8 +10,8 @@ use std::fmt::Write;
 const TEMPLATE: &str = include_str!("templates/report.html");
 const CSS: &str = include_str!("templates/report.css");
 
-const TEACHER_COLOUR: &str = "#9aa5b8";
-const STUDENT_COLOUR: &str = "#2b6cb0";
+pub(super) const TEACHER_COLOUR: &str = "#9aa5b8";
+pub(super) const STUDENT_COLOUR: &str = "#2b6cb0";
 
 /// Replaces each `{{key}}` of the template in one pass, so text inside inserted values (dataset
 /// text may hold "{{...}}") is never read as a placeholder. Unknown keys stay as they are.
@@ -36,7 +36,7 @@ fn fill(template: &str, values: &[(&str, String)]) -> String {
     out
 }
 
-fn table(header: &[String], rows: &[(String, Vec<String>)]) -> String {
+pub(super) fn table(header: &[String], rows: &[(String, Vec<String>)]) -> String {
     let mut out = String::from("<table><thead><tr>");
     for h in header {
         let _ = write!(out, "<th>{h}</th>");
@@ -361,7 +361,7 @@ pub fn render(report: &Report) -> Vec<u8> {
             ("facts", facts),
             ("machine", machine_section(report)),
             ("students_table", students_table(report)),
-            ("gate", attack_section(report) + &speed_section(report) + &gate_section(report)),
+            ("gate", attack_section(report) + &super::html_noise::noise_section(report) + &speed_section(report) + &gate_section(report)),
             ("batch", batch_section(report)),
             ("worst_groups", worst_groups(report)),
             ("student_sections", report.students.iter().map(|s| student_section(report, s, &level)).collect()),

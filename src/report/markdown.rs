@@ -63,7 +63,7 @@ pub fn render(report: &Report) -> Vec<u8> {
     out.into_bytes()
 }
 
-/// The attack and speed tables, when those stages ran.
+/// The attack, noise and speed tables, when those stages ran.
 fn robustness_and_speed(report: &Report, out: &mut String) {
     let (header, rows) = super::format::attack_rows(report);
     if !rows.is_empty() {
@@ -72,6 +72,18 @@ fn robustness_and_speed(report: &Report, out: &mut String) {
         let rows: Vec<Vec<String>> = rows.into_iter().map(|r| r.iter().map(|c| cell(c)).collect()).collect();
         table(out, &header, &rows);
         let _ = writeln!(out, "Percent. {}\n", cell(report.conventions.attacks));
+    }
+
+    let (header, rows) = super::format_noise::noise_rows(report);
+    if !rows.is_empty() {
+        let _ = writeln!(out, "## Robustness to natural noise\n");
+        if let Some(line) = super::format_noise::worst_gap(report) {
+            let _ = writeln!(out, "**{}.**\n", cell(&line));
+        }
+        let header: Vec<&str> = header.iter().map(String::as_str).collect();
+        let rows: Vec<Vec<String>> = rows.into_iter().map(|r| r.iter().map(|c| cell(c)).collect()).collect();
+        table(out, &header, &rows);
+        let _ = writeln!(out, "{}\n", cell(&super::format_noise::noise_note(report)));
     }
 
     let (header, rows) = super::format::speed_rows(report);

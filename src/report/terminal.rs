@@ -69,6 +69,7 @@ pub fn render_with(report: &Report, options: TerminalOptions) -> Vec<u8> {
     render_gate(report, &mut out);
     render_worst_groups(report, &mut out);
     render_batch_dependence(report, &mut out);
+    render_noise(report, &mut out);
     render_statistics(report, options, &mut out);
     render_input_warnings(report, &mut out);
     out.into_bytes()
@@ -233,6 +234,20 @@ fn render_worst_groups(report: &Report, out: &mut String) {
     if !hurt.is_empty() {
         let _ = writeln!(out, "most hurt class: {}.", hurt.join("; "));
     }
+    if let Some(line) = super::format_noise::worst_gap(report) {
+        let _ = writeln!(out, "{line}.");
+    }
+}
+
+/// The natural-noise table, when the stage ran.
+fn render_noise(report: &Report, out: &mut String) {
+    let (header, mut rows) = super::format_noise::noise_rows(report);
+    if rows.is_empty() {
+        return;
+    }
+    rows.insert(0, header);
+    let _ = write!(out, "\nnatural noise:\n{}", render_table(&rows));
+    let _ = writeln!(out, "{}", super::format_noise::noise_note(report));
 }
 
 /// One line per model whose outputs depend on its batch, and one for all the invariant ones.

@@ -39,6 +39,9 @@ fn html_report_renders_in_headless_chromium() {
             "topic",
             "--bootstrap",
             "100",
+            "--noise",
+            "--noise-examples",
+            "200",
             "--gate",
             "int8: label_loyalty >= 0.99",
             "--html",
@@ -70,6 +73,11 @@ fn html_report_renders_in_headless_chromium() {
     for student in ["pruned", "distilled", "int8"] {
         assert_eq!(dom.matches(&format!("class=\"chart chart-groups\" data-student=\"{student}\"")).count(), 1, "one group chart for {student}");
         assert_eq!(dom.matches(&format!("class=\"chart chart-js\" data-student=\"{student}\"")).count(), 1, "one JS chart for {student}");
+    }
+    for kind in ["typos", "dropout"] {
+        let chart = dom.split(&format!("class=\"chart chart-noise\" data-kind=\"{kind}\"")).nth(1).unwrap_or_else(|| panic!("no {kind} noise chart"));
+        let chart = &chart[..chart.find("</svg>").unwrap()];
+        assert_eq!(chart.matches("<polyline").count(), 4, "{kind}: one line per model");
     }
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("Uncaught"), "script errors: {stderr}");

@@ -14,6 +14,7 @@ mod guard_rails;
 mod hub;
 mod layout;
 mod minilm;
+mod noise;
 mod model_folders;
 mod parquet;
 mod portability;
