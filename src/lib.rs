@@ -19,6 +19,7 @@ pub mod noise;
 pub mod onnx;
 pub mod pipeline;
 pub mod plan;
+pub mod populations;
 pub mod progress;
 pub mod report;
 pub mod speed;
