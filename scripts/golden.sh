@@ -2,6 +2,7 @@
 # Golden values of a fixture case as ONNX Runtime computes them on THIS machine:
 #   scripts/golden.sh tweets|adult|exporters OUT.json
 #   scripts/golden.sh noise OUT.json tweets|adult NOISY.jsonl   (fixtures/noise_reference.py)
+#   scripts/golden.sh populations OUT.json                      (fixtures/population_reference.py)
 # Runs fixtures/make_<case>.py --golden-only, which reads only the committed model and data files
 # (onnxruntime + numpy/scipy, and statsmodels/fairlearn for Adult; none of the training code), in a
 # venv with the exact pins of fixtures/requirements.txt and fixtures/adult/requirements.txt at
@@ -29,7 +30,8 @@ exec 9>&-
 # emulated CPU as fidelity (scripts/test-kernel-classes.sh). pandas' groupby crashes under
 # qemu-user, so the Adult script's fairlearn cross-check (it asserts, it makes no number) is off there.
 if [[ -n "${FIDELITY_TEST_WRAPPER:-}" ]]; then export FIDELITY_NO_FAIRLEARN_CHECK=1; fi
-if [[ "$case_name" == noise ]]; then
-  exec ${FIDELITY_TEST_WRAPPER:-} "$venv/bin/python" fixtures/noise_reference.py "$out" "${@:3}"
-fi
+case "$case_name" in
+  noise) exec ${FIDELITY_TEST_WRAPPER:-} "$venv/bin/python" fixtures/noise_reference.py "$out" "${@:3}" ;;
+  populations) exec ${FIDELITY_TEST_WRAPPER:-} "$venv/bin/python" fixtures/population_reference.py "$out" ;;
+esac
 ${FIDELITY_TEST_WRAPPER:-} "$venv/bin/python" "fixtures/make_${case_name}.py" --golden-only "$out"

@@ -15,7 +15,7 @@ command -v qemu-x86_64 >/dev/null || { echo "qemu-x86_64 not found: apt-get inst
 quiet() { grep -v "TCG doesn't support requested feature" || true; }
 echo "== Haswell (AVX2): golden values, freshness, portability"
 FIDELITY_TEST_WRAPPER="qemu-x86_64 -cpu Haswell" cargo test --release --locked --test cli -- \
-  adult:: classes:: noise::tweets_noise noise::adult_noise tweets:: serving:: tokenization:: hub::compare_takes reports::committed portability:: 2>&1 | quiet
+  adult:: classes:: noise::tweets_noise noise::adult_noise populations::tweets_populations tweets:: serving:: tokenization:: hub::compare_takes reports::committed portability:: 2>&1 | quiet
 echo "== Nehalem (SSE4.2): freshness, portability"
 FIDELITY_TEST_WRAPPER="qemu-x86_64 -cpu Nehalem" cargo test --release --locked --test cli -- \
   reports::committed portability::every_report 2>&1 | quiet

@@ -199,6 +199,12 @@ pub struct CompareArgs {
     /// Turn off the noise stage a suite turns on.
     #[arg(long, conflicts_with_all = ["noise", "noise_levels"])]
     pub no_noise: bool,
+    /// Add a member to a population, repeatable: ROLE=PATH, ROLE being `teacher` or a student's
+    /// name (e.g. --population teacher=seed1.onnx --population int8=int8-seed1.onnx). The role's
+    /// own model is the population's first member; Compression Identified Exemplars are reported
+    /// for every student against the teacher's population.
+    #[arg(long = "population", value_name = "ROLE=PATH")]
+    pub populations: Vec<String>,
     /// Release gate, repeatable: `[STUDENT:] METRIC >= VALUE | METRIC <= VALUE [per-group] [interval]`,
     /// e.g. 'label_loyalty >= 0.97' or 'int8: accuracy_drop <= 0.03 per-group interval'.
     #[arg(long = "gate")]

@@ -48,11 +48,31 @@ pub struct Suite {
 #[serde(deny_unknown_fields)]
 pub struct SuiteModel {
     pub name: Option<String>,
-    pub path: PathBuf,
+    /// One model, or a population: `["seed0.onnx", "seed1.onnx", ...]`, the first being the one
+    /// compared pairwise and the rest more members of its population.
+    pub path: ModelPaths,
     /// cpu, cuda[:N] or tensorrt[:N].
     pub device: Option<String>,
     /// The graph output to read as class scores (as `--output MODEL=NAME`).
     pub output: Option<String>,
+}
+
+/// A suite model's `path`: one file, or the files of a population.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum ModelPaths {
+    One(PathBuf),
+    Population(Vec<PathBuf>),
+}
+
+impl ModelPaths {
+    /// The model compared pairwise, and the other members of its population.
+    pub fn split(&self) -> Option<(&PathBuf, &[PathBuf])> {
+        match self {
+            ModelPaths::One(p) => Some((p, &[])),
+            ModelPaths::Population(all) => all.split_first(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -27,6 +27,7 @@ fn model_report(backend: &dyn Backend, track: &ModelTrack, accuracy: Option<f64>
         size_note: None,
         attack: None,
         noise: None,
+        population: None,
     }
 }
 
@@ -106,6 +107,7 @@ fn students(plan: &ComparePlan, session: &Session, evaluated: &Evaluated, machin
             disagreements: tally.disagreements.clone(),
             classes: crate::classes::analyse(&tally.classes, data.models[0].classes, class_names.as_deref(), plan.subgroups),
             noise: None,
+            cie: None,
             fidelity: metrics,
             statistics,
         };

@@ -27,6 +27,18 @@ pub struct Batching {
     pub outputs: Option<OutputKind>,
 }
 
+impl Batching {
+    pub fn of(plan: &crate::plan::ComparePlan) -> Self {
+        Self {
+            batch_size: plan.batch_size,
+            order: plan.batch_order,
+            serving_batch_size: plan.serving_batch_size,
+            invariance: plan.invariance,
+            outputs: plan.outputs,
+        }
+    }
+}
+
 /// One model's pass over all chunks.
 pub struct ModelTrack {
     pub output_kind: OutputKind,
@@ -42,7 +54,7 @@ pub struct ModelTrack {
 
 impl ModelTrack {
     /// Runs the first chunk under the serving-condition rules; they fix the model's batching.
-    fn first(backend: &mut dyn Backend, chunk: &Chunk, b: &Batching, bar: &indicatif::ProgressBar) -> Result<(Self, ProbabilityTable), EvalError> {
+    pub(super) fn first(backend: &mut dyn Backend, chunk: &Chunk, b: &Batching, bar: &indicatif::ProgressBar) -> Result<(Self, ProbabilityTable), EvalError> {
         let (evaluation, serving) = crate::inference::serving::plans(chunk.source.as_ref(), b.batch_size, b.order, b.serving_batch_size);
         let batchings = Batchings { source: chunk.source.as_ref(), evaluation, serving, invariance: b.invariance, outputs: b.outputs };
         let origin = |i: usize| chunk.examples[i].origin.clone();
@@ -59,7 +71,7 @@ impl ModelTrack {
     }
 
     /// Runs a later chunk with the batching the first chunk fixed.
-    fn next(&mut self, backend: &mut dyn Backend, chunk: &Chunk, bar: &indicatif::ProgressBar) -> Result<ProbabilityTable, EvalError> {
+    pub(super) fn next(&mut self, backend: &mut dyn Backend, chunk: &Chunk, bar: &indicatif::ProgressBar) -> Result<ProbabilityTable, EvalError> {
         let plan = BatchPlan::new(chunk.source.as_ref(), self.batching.batch_size, self.batching.order);
         let origin = |i: usize| chunk.examples[i].origin.clone();
         let pass = run_pass_with_progress(backend, chunk.source.as_ref(), &plan, Some(self.output_kind), &origin, bar)?;
@@ -296,13 +308,7 @@ pub fn evaluate_all(plan: &crate::plan::ComparePlan, session: &mut super::load::
     let models = &mut session.models;
     let mut reader = ChunkReader::open(plan, models.teacher.info(), label_names, encoder.as_ref())?;
     let chunk_size = super::inputs::chunk_size(plan.chunk_size, plan.batch_size, plan.serving_batch_size);
-    let batching = Batching {
-        batch_size: plan.batch_size,
-        order: plan.batch_order,
-        serving_batch_size: plan.serving_batch_size,
-        invariance: plan.invariance,
-        outputs: plan.outputs,
-    };
+    let batching = Batching::of(plan);
     let checks = ClassChecks {
         data_path: &plan.data,
         label_names,

@@ -16,20 +16,24 @@ pub struct Loaded {
     pub memory: Vec<Option<u64>>,
 }
 
+/// How a model of the plan (or a member of its population) is loaded.
+pub fn session_settings(plan: &ComparePlan, m: &crate::plan::ModelSource, classes_hint: Option<usize>) -> crate::model::session::SessionSettings {
+    crate::model::session::SessionSettings {
+        device: m.device,
+        allow_fallback: plan.allow_fallback,
+        exact_integer: m.exact_integer,
+        twin_of: m.twin_of.clone(),
+        output: m.output.clone(),
+        classes_hint,
+    }
+}
+
 /// Loads every model of the plan (before any data is read, so a bad model file fails in seconds).
 pub fn load_models(plan: &ComparePlan, runtime: &Runtime) -> Result<Loaded, ModelError> {
     let mut memory = Vec::new();
     let mut load = |m: &crate::plan::ModelSource, classes_hint: Option<usize>| {
         let before = crate::speed::memory::rss_bytes();
-        let settings = crate::model::session::SessionSettings {
-            device: m.device,
-            allow_fallback: plan.allow_fallback,
-            exact_integer: m.exact_integer,
-            twin_of: m.twin_of.clone(),
-            output: m.output.clone(),
-            classes_hint,
-        };
-        let backend = OnnxBackend::load(runtime, &m.name, &m.path, &settings);
+        let backend = OnnxBackend::load(runtime, &m.name, &m.path, &session_settings(plan, m, classes_hint));
         memory.push(before.zip(crate::speed::memory::rss_bytes()).map(|(b, a)| a.saturating_sub(b)));
         backend
     };

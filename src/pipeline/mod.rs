@@ -1,5 +1,5 @@
 //! `fidelity compare` and `fidelity bench`, stage by stage. `run` reads as the pipeline: load,
-//! evaluate, attack, noise, measure; each stage ends at a checkpoint that judges the gates on what is
+//! evaluate, attack, noise, populations, measure; each stage ends at a checkpoint that judges the gates on what is
 //! finished and writes every report, so an interrupted run keeps what it finished. A new stage is
 //! one line in `run` and one file here.
 
@@ -11,6 +11,7 @@ pub mod inputs;
 pub mod load;
 pub mod measure;
 pub mod noise;
+pub mod populations;
 
 use crate::data::label_names::LabelNamesError;
 use crate::data::text::TextError;
@@ -85,6 +86,10 @@ pub fn run(plan: &ComparePlan) -> Result<Report, CompareError> {
     }
     if let Some(settings) = &plan.noise {
         noise::noise_all(plan, settings, &mut session, &evaluated, &mut report, &progress)?;
+        checkpoint(plan, &mut report)?;
+    }
+    if plan.has_populations() {
+        populations::populations_all(plan, &mut session, &evaluated, &mut report, &progress)?;
         checkpoint(plan, &mut report)?;
     }
     measure::measure(plan, &mut session.models, &evaluated, &mut report, &progress)?;

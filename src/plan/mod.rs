@@ -2,6 +2,7 @@
 
 mod attack;
 mod noise;
+mod populations;
 mod resolve;
 
 use crate::data::{Columns, DataFormat};
@@ -65,6 +66,8 @@ pub enum PlanError {
     Hub(String),
     #[error("{0}")]
     Noise(String),
+    #[error("{0}")]
+    Population(String),
     #[error("model {name}: {why}")]
     ModelFolder { name: String, why: String },
     #[error("--threads must be at least 1 (leave it out to use every core)")]
@@ -92,12 +95,15 @@ pub struct ModelSource {
     /// `tokenizer.json` and `config.json` of a model folder or hub repository (beside the model,
     /// else at the folder's root); `None` for a plain file, whose are looked for beside it.
     pub folder: Option<crate::model::layout::LocalModel>,
+    /// More members of this model's population (other seeds of the same method): run for the
+    /// population analysis only, with this model's settings.
+    pub population: Vec<PathBuf>,
 }
 
 impl ModelSource {
     /// A CPU model with nothing else set.
     pub fn new(name: impl Into<String>, path: impl Into<PathBuf>) -> Self {
-        Self { name: name.into(), path: path.into(), device: Device::Cpu, hub: None, exact_integer: false, twin_of: None, output: None, folder: None }
+        Self { name: name.into(), path: path.into(), device: Device::Cpu, hub: None, exact_integer: false, twin_of: None, output: None, folder: None, population: vec![] }
     }
 
     /// Resolves an `hf://org/name[@revision]` path through the hub (or its cache); local paths
@@ -235,6 +241,13 @@ pub struct ComparePlan {
     pub attack: Option<AttackSettings>,
     /// `None`: no natural-noise stage.
     pub noise: Option<NoiseSettings>,
+}
+
+impl ComparePlan {
+    /// Some role names more than one model.
+    pub fn has_populations(&self) -> bool {
+        std::iter::once(&self.teacher).chain(&self.students).any(|m| !m.population.is_empty())
+    }
 }
 
 #[cfg(test)]

@@ -205,15 +205,17 @@ fn models(src: &Sources) -> Result<(ModelSource, Vec<ModelSource>, IntegerNumeri
         None => s.evaluation.device.as_deref().map(|d| device(d, "suite [evaluation] device")).transpose()?,
     };
     let suite_model = |m: &suite::SuiteModel| -> Result<ModelSource, PlanError> {
+        let (own, others) = m.path.split().ok_or_else(|| PlanError::Population(format!("suite model {}: path = [] names no model", m.name.as_deref().unwrap_or("?"))))?;
         // A hub reference is not a path: it must not be joined to the suite's folder.
-        let raw = m.path.to_string_lossy();
-        let path = if raw.starts_with(hub::SCHEME) { m.path.clone() } else { src.resolve(&m.path) };
+        let raw = own.to_string_lossy();
+        let path = if raw.starts_with(hub::SCHEME) { own.clone() } else { src.resolve(own) };
         let source = match &m.name {
             Some(name) => ModelSource::new(name.clone(), path),
             None => ModelSource::parse(&path.to_string_lossy()),
         };
         let mut source = source.resolve_location(m.name.is_some())?;
         source.output = m.output.clone();
+        source.population = others.iter().map(|p| src.resolve(p)).collect();
         source.device = match (&args.device, &m.device) {
             (None, Some(d)) => device(d, &format!("suite device of model {}", source.name))?,
             _ => global.unwrap_or_default(),
@@ -237,7 +239,9 @@ fn models(src: &Sources) -> Result<(ModelSource, Vec<ModelSource>, IntegerNumeri
     } else {
         args.students.iter().map(|x| from_flag(x)).collect::<Result<_, _>>()?
     };
+    super::populations::apply_flags(&args.populations, &mut teacher, &mut students)?;
     check_models(&teacher, &students)?;
+    super::populations::check(&teacher, &students)?;
     apply_outputs(&args.outputs_named, &mut teacher, &mut students)?;
     let integer_numerics = args.integer_numerics.or(s.evaluation.integer_numerics).unwrap_or_default();
     apply_integer_numerics(integer_numerics, &mut teacher, &mut students)?;

@@ -361,7 +361,7 @@ pub fn render(report: &Report) -> Vec<u8> {
             ("facts", facts),
             ("machine", machine_section(report)),
             ("students_table", students_table(report)),
-            ("gate", attack_section(report) + &super::html_noise::noise_section(report) + &speed_section(report) + &gate_section(report)),
+            ("gate", attack_section(report) + &super::html_noise::noise_section(report) + &super::html_populations::populations_section(report) + &speed_section(report) + &gate_section(report)),
             ("batch", batch_section(report)),
             ("worst_groups", worst_groups(report)),
             ("student_sections", report.students.iter().map(|s| student_section(report, s, &level)).collect()),

@@ -86,6 +86,8 @@ fn robustness_and_speed(report: &Report, out: &mut String) {
         let _ = writeln!(out, "{}\n", cell(&super::format_noise::noise_note(report)));
     }
 
+    populations(report, out);
+
     let (header, rows) = super::format::speed_rows(report);
     if !rows.is_empty() {
         let _ = writeln!(out, "{}\n## Speed\n", super::format::TIMING_START);
@@ -157,4 +159,26 @@ fn classes(report: &Report, out: &mut String) {
             table(out, &header, &rows);
         }
     }
+}
+
+/// The population, CIE and CIE-by-group tables, when roles name several models.
+fn populations(report: &Report, out: &mut String) {
+    let (header, rows) = super::format_populations::population_rows(report);
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "## Populations and compression identified exemplars\n");
+    let mut tables = vec![(header, rows), super::format_populations::cie_rows(report)];
+    tables.extend(report.students.iter().map(super::format_populations::cie_group_rows));
+    let titles: Vec<String> = ["".to_string(), "".to_string()].into_iter().chain(report.students.iter().map(|s| format!("CIE of {} by group:\n\n", s.model.info.name))).collect();
+    for ((header, rows), title) in tables.into_iter().zip(titles) {
+        if rows.is_empty() {
+            continue;
+        }
+        let _ = write!(out, "{title}");
+        let header: Vec<&str> = header.iter().map(String::as_str).collect();
+        let rows: Vec<Vec<String>> = rows.into_iter().map(|r| r.iter().map(|c| cell(c)).collect()).collect();
+        table(out, &header, &rows);
+    }
+    let _ = writeln!(out, "{}\n", cell(super::format_populations::NOTE));
 }

@@ -8,9 +8,11 @@ pub mod files;
 pub mod format;
 pub mod format_classes;
 pub mod format_noise;
+pub mod format_populations;
 pub mod gate_values;
 pub mod html;
 mod html_noise;
+mod html_populations;
 pub mod json;
 pub mod junit;
 pub mod machine;
@@ -171,6 +173,7 @@ pub struct Conventions {
     pub classes: &'static str,
     pub attacks: &'static str,
     pub noise: &'static str,
+    pub populations: &'static str,
 }
 
 impl Conventions {
@@ -192,11 +195,12 @@ impl Conventions {
             classes: "per class c over the labelled examples: support = gold c; recall = gold c and predicted c / support; precision = gold c and predicted c / predicted c; differences student - teacher; flip rates and McNemar's test on the class's examples, p_adjusted across the judged classes with the groups' correction; intervals of the differences: paired bootstrap drawn as multinomial counts of the class's cells (gold, teacher and student each c or not, and unlabelled), seed fixed by the seed and the class; classes below min_group_size get point values only; most hurt: the judged class whose recall fell most (ties: precision), named only when it fell; transitions: teacher label x student label counts over every example",
             attacks: "TextAttack conventions: after-attack accuracy = (originally correct - successes) / attacked, examples already misclassified count as failures of the model and cost 0 queries; attack success rate = successes / originally correct; mean queries over originally-correct examples; perturbed share = changed words / words, mean over successes; every model row sent is one query; transfer success rate = teacher adversarial examples that also fool the student / teacher successes the student classified correctly before. Text: word importance by deletion, greedy synonym substitution (WordNet by default: no context or part-of-speech check, no inflections), stop words kept; pairs perturb the second text. Tensors: SimBA in an L-infinity ball",
             noise: "natural noise on a seeded sample of the data, the same noisy inputs for every model; each example's noise from a stream of (seed, level, example index). Text: typos:r = each ASCII letter, with probability r, gets one of four slips chosen uniformly (a neighbouring QWERTY key instead, deleted, a neighbouring key inserted after it, swapped with the next character), in the text and its pair; dropout:r = each word dropped with probability r. Tensors: gaussian:m = N(0, (m sigma_j)^2) added to feature j, sigma_j its population standard deviation over the sample; an image-shaped input (rank > 2) takes one sigma over all its values. Clean and noisy copies run in the same batches (sample order). Per model: clean and noisy accuracy over the sample's labelled examples, accuracy drop = clean - noisy, stability = share whose noisy label is the model's own clean label. Per student: label loyalty on noisy inputs, noisy accuracy drop = teacher's noisy accuracy - student's, robustness gap = student's accuracy drop - teacher's; intervals: paired bootstrap drawn as multinomial counts of the 64 cells (labelled, teacher clean/noisy right, student clean/noisy right, noisy labels agree). Gates on noise metrics take the worst level, and for interval judging the worst bounds over levels",
+            populations: "a role naming several models (seeds of one method) is a population; its first model is the one compared pairwise, every member runs over the data with that model's settings and batching. Modal label: the class most members give, ties to the lowest class index. CIE (Compression Identified Exemplars, Hooker et al. 2020): examples where the teacher population's modal label differs from the student population's; CIE share over every example; accuracy on CIE and elsewhere: each member's accuracy over the labelled examples of the subset, averaged over the members; per group: its CIE share and representation = (group's share of the CIE) / (group's share of the data). Seed noise: the sample standard deviation (n - 1) of the members' accuracies",
         }
     }
 
     /// The conventions as (heading, text), in the order every writer lists them.
-    pub fn entries(&self) -> [(&'static str, &'static str); 15] {
+    pub fn entries(&self) -> [(&'static str, &'static str); 16] {
         [
             ("probability loyalty", self.probability_loyalty),
             ("label loyalty", self.label_loyalty),
@@ -213,6 +217,7 @@ impl Conventions {
             ("classes", self.classes),
             ("attacks", self.attacks),
             ("noise", self.noise),
+            ("populations", self.populations),
         ]
     }
 }
@@ -252,6 +257,8 @@ pub struct ModelReport {
     pub attack: Option<crate::attack::ModelAttack>,
     /// Accuracy and stability on the noise sample, per noise level.
     pub noise: Option<Vec<crate::noise::ModelNoise>>,
+    /// When the role names several models: each member's accuracy and their spread (seed noise).
+    pub population: Option<crate::populations::PopulationSummary>,
 }
 
 /// One student compared with the teacher.
@@ -270,6 +277,8 @@ pub struct StudentReport {
     pub classes: crate::classes::ClassReport,
     /// Per noise level: loyalty to the teacher on noisy inputs and the robustness gap, with intervals.
     pub noise: Option<Vec<crate::noise::NoiseComparison>>,
+    /// With populations: the Compression Identified Exemplars against the teacher's population.
+    pub cie: Option<crate::populations::CieReport>,
 }
 
 /// Equal-width bins over `[0, upper]`.

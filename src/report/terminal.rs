@@ -70,6 +70,7 @@ pub fn render_with(report: &Report, options: TerminalOptions) -> Vec<u8> {
     render_worst_groups(report, &mut out);
     render_batch_dependence(report, &mut out);
     render_noise(report, &mut out);
+    render_populations(report, &mut out);
     render_statistics(report, options, &mut out);
     render_input_warnings(report, &mut out);
     out.into_bytes()
@@ -236,6 +237,22 @@ fn render_worst_groups(report: &Report, out: &mut String) {
     }
     if let Some(line) = super::format_noise::worst_gap(report) {
         let _ = writeln!(out, "{line}.");
+    }
+}
+
+/// The population and CIE tables, when roles name several models.
+fn render_populations(report: &Report, out: &mut String) {
+    for (title, (header, mut rows)) in
+        [("populations (seed noise):", super::format_populations::population_rows(report)), ("compression identified exemplars:", super::format_populations::cie_rows(report))]
+    {
+        if rows.is_empty() {
+            continue;
+        }
+        rows.insert(0, header);
+        let _ = write!(out, "\n{title}\n{}", render_table(&rows));
+    }
+    if report.teacher.population.is_some() {
+        let _ = writeln!(out, "{}", super::format_populations::NOTE);
     }
 }
 

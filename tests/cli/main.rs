@@ -17,6 +17,7 @@ mod minilm;
 mod noise;
 mod model_folders;
 mod parquet;
+mod populations;
 mod portability;
 mod reports;
 mod serving;
