@@ -199,6 +199,12 @@ pub struct CompareArgs {
     /// Turn off the noise stage a suite turns on.
     #[arg(long, conflicts_with_all = ["noise", "noise_levels"])]
     pub no_noise: bool,
+    /// A model's ONNX Runtime session setting, repeatable: MODEL:KEY=VALUE with KEY optimization
+    /// (disable, basic, extended, layout, all), threads (its own intra-op pool) or a session.*
+    /// config entry. A student may be the teacher's own file under other settings: its loyalty is
+    /// then what the runtime change costs, its speed what it buys.
+    #[arg(long = "session-option", value_name = "MODEL:KEY=VALUE")]
+    pub session_options: Vec<String>,
     /// Add a member to a population, repeatable: ROLE=PATH, ROLE being `teacher` or a student's
     /// name (e.g. --population teacher=seed1.onnx --population int8=int8-seed1.onnx). The role's
     /// own model is the population's first member; Compression Identified Exemplars are reported

@@ -55,6 +55,30 @@ pub struct SuiteModel {
     pub device: Option<String>,
     /// The graph output to read as class scores (as `--output MODEL=NAME`).
     pub output: Option<String>,
+    /// ONNX Runtime graph optimisation: disable, basic, extended, layout or all.
+    pub optimization: Option<String>,
+    /// Intra-op threads of the model's own pool.
+    pub threads: Option<usize>,
+    /// `session.*` config entries, e.g. `config = { "session.disable_prepacking" = "1" }`.
+    #[serde(default)]
+    pub config: std::collections::BTreeMap<String, String>,
+}
+
+impl SuiteModel {
+    /// The model's runtime settings, checked as `--session-option` checks them.
+    pub fn runtime_settings(&self) -> Result<crate::model::runtime_settings::RuntimeSettings, String> {
+        let mut settings = crate::model::runtime_settings::RuntimeSettings::default();
+        if let Some(o) = &self.optimization {
+            settings.set("optimization", o)?;
+        }
+        if let Some(t) = self.threads {
+            settings.set("threads", &t.to_string())?;
+        }
+        for (k, v) in &self.config {
+            settings.set(k, v)?;
+        }
+        Ok(settings)
+    }
 }
 
 /// A suite model's `path`: one file, or the files of a population.

@@ -24,6 +24,7 @@ fn info(name: &str) -> ModelInfo {
         integer_kernels: None,
         exact_integer: false,
         twin_of: None,
+        runtime_settings: Default::default(),
     }
 }
 

@@ -7,6 +7,7 @@ pub mod layout;
 pub mod output_choice;
 mod output_reading;
 pub mod runtime_library;
+pub mod runtime_settings;
 pub mod session;
 
 use crate::data::Batch;
@@ -54,6 +55,9 @@ pub struct ModelInfo {
     pub exact_integer: bool,
     /// For an exact twin: the student whose file and settings it shares.
     pub twin_of: Option<String>,
+    /// Session settings other than ONNX Runtime's defaults (absent when there are none).
+    #[serde(skip_serializing_if = "runtime_settings::RuntimeSettings::is_default", default)]
+    pub runtime_settings: runtime_settings::RuntimeSettings,
 }
 
 /// One graph input.

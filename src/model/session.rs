@@ -4,6 +4,7 @@ use super::runtime_library::{self, LibraryLocation, RuntimeLibraryError};
 use super::{Backend, Device, ModelError, ModelInfo};
 use crate::data::{Batch, InputTensor};
 use super::output_reading::OutputReading;
+use super::runtime_settings::RuntimeSettings;
 use ndarray::Array2;
 use ort::session::Session;
 use ort::value::{TensorElementType, TensorRef};
@@ -103,9 +104,10 @@ pub struct OnnxBackend {
 /// Builds the session in a function returning `ort::Result`: `SessionBuilder` errors are not
 /// `Send`, so they are turned into messages here and nowhere else. GPU providers are registered
 /// with `error_on_failure`: ONNX Runtime would otherwise fall back to the CPU without a word.
-fn build_session(runtime: &Runtime, bytes: &[u8], device: Device, exact_integer: bool) -> ort::Result<Session> {
-    // Threads come from the environment's global pool (see `Runtime::load`).
-    let mut builder = Session::builder(&runtime.environment)?;
+fn build_session(runtime: &Runtime, bytes: &[u8], device: Device, exact_integer: bool, settings: &RuntimeSettings) -> ort::Result<Session> {
+    // Threads come from the environment's global pool (see `Runtime::load`) unless the model's
+    // settings give it its own.
+    let mut builder = settings.apply(Session::builder(&runtime.environment)?)?;
     if exact_integer {
         // Read by ONNX Runtime's level-2 graph transformers (on by default) and only on x86-64
         // CPUs whose u8s8 and u8u8 dispatches differ; elsewhere it changes nothing.
@@ -142,6 +144,8 @@ pub struct SessionSettings {
     pub output: Option<String>,
     /// Classes of a label-only model whose graph does not name them (the teacher's count).
     pub classes_hint: Option<usize>,
+    /// Optimisation level, own thread pool, config entries.
+    pub runtime: RuntimeSettings,
 }
 
 impl OnnxBackend {
@@ -162,11 +166,11 @@ impl OnnxBackend {
         // only when a GPU provider fails, to tell the two apart.
         let started = std::time::Instant::now();
         let ort_load_error = |e: ort::Error| load_error(e.to_string());
-        let (session, provider, fallback) = match build_session(runtime, session_bytes, device, exact_integer) {
+        let (session, provider, fallback) = match build_session(runtime, session_bytes, device, exact_integer, &settings.runtime) {
             Ok(session) => (session, device.provider().to_string(), None),
             Err(e) if device == Device::Cpu => return Err(ort_load_error(e)),
             Err(provider_error) => {
-                let cpu = build_session(runtime, session_bytes, Device::Cpu, exact_integer).map_err(ort_load_error)?;
+                let cpu = build_session(runtime, session_bytes, Device::Cpu, exact_integer, &settings.runtime).map_err(ort_load_error)?;
                 let message = provider_error.to_string().trim_end_matches('.').to_string();
                 if !allow_fallback {
                     return Err(ModelError::Provider { model: name.into(), device, message });
@@ -196,6 +200,7 @@ impl OnnxBackend {
             integer_kernels: graph.as_ref().map(|g| g.integer_kernels()),
             exact_integer,
             twin_of: settings.twin_of.clone(),
+            runtime_settings: settings.runtime.clone(),
         };
         Ok(Self { session, info, inputs, reading, runtime_seconds })
     }

@@ -25,6 +25,7 @@ pub fn session_settings(plan: &ComparePlan, m: &crate::plan::ModelSource, classe
         twin_of: m.twin_of.clone(),
         output: m.output.clone(),
         classes_hint,
+        runtime: m.runtime.clone(),
     }
 }
 

@@ -34,7 +34,7 @@ pub enum PlanError {
     Tolerance(f64),
     #[error("--max-length must be at least 2 (room for the special tokens)")]
     MaxLength,
-    #[error("{first} and {second} are the same file ({path}); give each model once")]
+    #[error("{first} and {second} are the same file ({path}) with the same settings; give each model once, or give one of them other runtime settings (optimization, threads, session.* config)")]
     SameModel { first: String, second: String, path: PathBuf },
     #[error("two models are named '{name}'; name them apart with NAME=PATH")]
     DuplicateName { name: String },
@@ -68,6 +68,8 @@ pub enum PlanError {
     Noise(String),
     #[error("{0}")]
     Population(String),
+    #[error("{0}")]
+    SessionOption(String),
     #[error("model {name}: {why}")]
     ModelFolder { name: String, why: String },
     #[error("--threads must be at least 1 (leave it out to use every core)")]
@@ -95,6 +97,8 @@ pub struct ModelSource {
     /// `tokenizer.json` and `config.json` of a model folder or hub repository (beside the model,
     /// else at the folder's root); `None` for a plain file, whose are looked for beside it.
     pub folder: Option<crate::model::layout::LocalModel>,
+    /// Optimisation level, own thread pool, `session.*` config entries (suite fields, --session-option).
+    pub runtime: crate::model::runtime_settings::RuntimeSettings,
     /// More members of this model's population (other seeds of the same method): run for the
     /// population analysis only, with this model's settings.
     pub population: Vec<PathBuf>,
@@ -103,7 +107,7 @@ pub struct ModelSource {
 impl ModelSource {
     /// A CPU model with nothing else set.
     pub fn new(name: impl Into<String>, path: impl Into<PathBuf>) -> Self {
-        Self { name: name.into(), path: path.into(), device: Device::Cpu, hub: None, exact_integer: false, twin_of: None, output: None, folder: None, population: vec![] }
+        Self { name: name.into(), path: path.into(), device: Device::Cpu, hub: None, exact_integer: false, twin_of: None, output: None, folder: None, population: vec![], runtime: Default::default() }
     }
 
     /// Resolves an `hf://org/name[@revision]` path through the hub (or its cache); local paths

@@ -45,10 +45,27 @@ fn check_models(teacher: &ModelSource, students: &[ModelSource]) -> Result<(), P
             if a.name == b.name {
                 return Err(PlanError::DuplicateName { name: a.name.clone() });
             }
-            if a.path.canonicalize().ok() == b.path.canonicalize().ok() {
+            if a.path.canonicalize().ok() == b.path.canonicalize().ok() && a.runtime == b.runtime {
                 return Err(PlanError::SameModel { first: a.name.clone(), second: b.name.clone(), path: a.path.clone() });
             }
         }
+    }
+    Ok(())
+}
+
+/// `--session-option MODEL:KEY=VALUE` flags, over the suite's settings.
+fn apply_session_options(flags: &[String], teacher: &mut ModelSource, students: &mut [ModelSource]) -> Result<(), PlanError> {
+    for flag in flags {
+        let parsed = flag.split_once(':').and_then(|(model, setting)| Some((model, setting.split_once('=')?)));
+        let Some((model, (key, value))) = parsed else {
+            return Err(PlanError::SessionOption(format!("--session-option {flag}: write MODEL:KEY=VALUE, e.g. teacher:optimization=disable")));
+        };
+        let names: Vec<String> = std::iter::once(&*teacher).chain(students.iter()).map(|m| m.name.clone()).collect();
+        let target = std::iter::once(&mut *teacher).chain(students.iter_mut()).find(|m| m.name == model);
+        let Some(target) = target else {
+            return Err(PlanError::SessionOption(format!("--session-option {flag}: no model is named '{model}' (the models are: {})", names.join(", "))));
+        };
+        target.runtime.set(key, value).map_err(|why| PlanError::SessionOption(format!("--session-option {flag}: {why}")))?;
     }
     Ok(())
 }
@@ -216,6 +233,7 @@ fn models(src: &Sources) -> Result<(ModelSource, Vec<ModelSource>, IntegerNumeri
         let mut source = source.resolve_location(m.name.is_some())?;
         source.output = m.output.clone();
         source.population = others.iter().map(|p| src.resolve(p)).collect();
+        source.runtime = m.runtime_settings().map_err(|why| PlanError::SessionOption(format!("suite model {}: {why}", source.name)))?;
         source.device = match (&args.device, &m.device) {
             (None, Some(d)) => device(d, &format!("suite device of model {}", source.name))?,
             _ => global.unwrap_or_default(),
@@ -240,6 +258,7 @@ fn models(src: &Sources) -> Result<(ModelSource, Vec<ModelSource>, IntegerNumeri
         args.students.iter().map(|x| from_flag(x)).collect::<Result<_, _>>()?
     };
     super::populations::apply_flags(&args.populations, &mut teacher, &mut students)?;
+    apply_session_options(&args.session_options, &mut teacher, &mut students)?;
     check_models(&teacher, &students)?;
     super::populations::check(&teacher, &students)?;
     apply_outputs(&args.outputs_named, &mut teacher, &mut students)?;

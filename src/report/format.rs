@@ -298,3 +298,25 @@ pub fn group_rows(report: &super::Report, s: &super::StudentReport) -> (Vec<Stri
         .collect();
     (header, rows)
 }
+
+/// "teacher-O0 optimization=disable; teacher-1thread threads=1": the models whose sessions do not
+/// run on ONNX Runtime's defaults; `None` when every model does.
+pub fn runtime_settings_line(report: &super::Report) -> Option<String> {
+    let models = std::iter::once(&report.teacher).chain(report.students.iter().map(|s| &s.model));
+    let described: Vec<String> = models
+        .filter(|m| !m.info.runtime_settings.is_default())
+        .map(|m| {
+            let r = &m.info.runtime_settings;
+            let mut parts: Vec<String> = Vec::new();
+            if let Some(o) = r.optimization {
+                parts.push(format!("optimization={}", serde_json::to_value(o).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()));
+            }
+            if let Some(t) = r.threads {
+                parts.push(format!("threads={t} (own pool)"));
+            }
+            parts.extend(r.config.iter().map(|(k, v)| format!("{k}={v}")));
+            format!("{} {}", m.info.name, parts.join(", "))
+        })
+        .collect();
+    (!described.is_empty()).then(|| format!("runtime settings other than ONNX Runtime's defaults: {}", described.join("; ")))
+}

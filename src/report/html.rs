@@ -341,7 +341,7 @@ pub fn render(report: &Report) -> Vec<u8> {
         report.statistics.settings.bootstrap.resamples,
         report.statistics.settings.bootstrap.seed,
         if report.complete { String::new() } else { " · <strong>incomplete run</strong>".into() }
-    );
+    ) + &super::format::runtime_settings_line(report).map_or_else(String::new, |l| format!(" · {}", esc(&l)));
     let conventions = report.conventions.entries().iter().map(|(k, v)| format!("<li><strong>{k}</strong>: {}</li>", esc(v))).collect::<String>();
     let html = fill(
         TEMPLATE,

@@ -97,6 +97,7 @@ mod tests {
             integer_kernels: Some(IntegerKernels { ops: vec!["MatMulInteger".into()], saturation_prone_weights: prone }),
             exact_integer: exact,
             twin_of: None,
+            runtime_settings: Default::default(),
         }
     }
 

@@ -39,6 +39,9 @@ pub fn render(report: &Report) -> Vec<u8> {
         report.statistics.settings.bootstrap.resamples,
         report.statistics.settings.bootstrap.seed,
     );
+    if let Some(line) = super::format::runtime_settings_line(report) {
+        let _ = writeln!(out, "{}.\n", cell(&line));
+    }
 
     let _ = writeln!(out, "{}", super::machine::MACHINE_START);
     for (warning, line) in super::machine::lines(report) {

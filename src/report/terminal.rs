@@ -174,6 +174,9 @@ fn render_notes(report: &Report, out: &mut String) {
     if !sizes.is_empty() {
         let _ = writeln!(out, "size: {}.", sizes.join("; "));
     }
+    if let Some(line) = super::format::runtime_settings_line(report) {
+        let _ = writeln!(out, "{line}.");
+    }
 }
 
 fn render_input_warnings(report: &Report, out: &mut String) {
