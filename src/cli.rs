@@ -144,7 +144,8 @@ pub struct CompareArgs {
     /// Skip the speed measurement (latency, throughput, speedup over the teacher).
     #[arg(long)]
     pub no_speed: bool,
-    /// Batch sizes of the throughput measurement (comma-separated) [default: 1,8,32].
+    /// Batch sizes of the throughput measurement, the batch-size curve (comma-separated)
+    /// [default: 1,2,4,8,16,32,64,128,256].
     #[arg(long, value_delimiter = ',')]
     pub speed_batch_sizes: Vec<usize>,
     /// Examples used by the speed measurement (the first ones) [default: 256].

@@ -97,6 +97,16 @@ fn robustness_and_speed(report: &Report, out: &mut String) {
         let header: Vec<&str> = header.iter().map(String::as_str).collect();
         let rows: Vec<Vec<String>> = rows.into_iter().map(|r| r.iter().map(|c| cell(c)).collect()).collect();
         table(out, &header, &rows);
+        let (header, rows) = super::format_curves::curve_rows(report);
+        if !rows.is_empty() {
+            let _ = writeln!(out, "Batch-size curve (examples per second; students: speedup over the teacher at that batch size):\n");
+            let header: Vec<&str> = header.iter().map(String::as_str).collect();
+            let rows: Vec<Vec<String>> = rows.into_iter().map(|r| r.iter().map(|c| cell(c)).collect()).collect();
+            table(out, &header, &rows);
+        }
+        if let Some(line) = super::format_curves::best_batch_line(report) {
+            let _ = writeln!(out, "{}.\n", cell(&line));
+        }
         let _ = writeln!(
             out,
             "Measured on this machine, teacher and students interleaved; speedup = teacher time / student time per round, median (range) of {} rounds; latency over {} examples; {}.\n{}\n",

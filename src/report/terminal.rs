@@ -177,6 +177,9 @@ fn render_notes(report: &Report, out: &mut String) {
     if let Some(line) = super::format::runtime_settings_line(report) {
         let _ = writeln!(out, "{line}.");
     }
+    if let Some(line) = super::format_curves::best_batch_line(report) {
+        let _ = writeln!(out, "{line} (the batch-size curve is in the JSON, Markdown and HTML reports).");
+    }
 }
 
 fn render_input_warnings(report: &Report, out: &mut String) {

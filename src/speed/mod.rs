@@ -38,9 +38,12 @@ pub struct SpeedSettings {
 
 impl Default for SpeedSettings {
     fn default() -> Self {
-        Self { batch_sizes: vec![1, 8, 32], examples: 256, warmup: 1, repetitions: 5, budget: SpeedBudget::Auto }
+        Self { batch_sizes: DEFAULT_BATCH_SIZES.to_vec(), examples: 256, warmup: 1, repetitions: 5, budget: SpeedBudget::Auto }
     }
 }
+
+/// Throughput batch sizes when none are named: powers of two from 1 to 256 (the batch-size curve).
+pub const DEFAULT_BATCH_SIZES: [usize; 9] = [1, 2, 4, 8, 16, 32, 64, 128, 256];
 
 /// Time allowed to the speed measurement.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, schemars::JsonSchema)]
@@ -102,6 +105,10 @@ pub struct Throughput {
     pub rounds: usize,
     /// Examples each model ran per round (the batches repeated until a round lasts 20 ms).
     pub examples_per_round: usize,
+    /// Milliseconds per batch at the median rate (batch size / examples per second).
+    pub batch_ms: f64,
+    /// Teacher time / this model's time per round at this batch size (absent for the teacher).
+    pub speedup: Option<Spread>,
 }
 
 /// One model's measured cost.
@@ -115,6 +122,8 @@ pub struct ModelSpeed {
     /// Teacher time / this model's time at `speedup_batch_size`, per round (absent for the teacher).
     pub speedup: Option<Spread>,
     pub speedup_batch_size: usize,
+    /// The batch size at which the median speedup over the teacher is largest (students).
+    pub best_speedup_batch_size: Option<usize>,
 }
 
 /// Share of the budget for the latency phase; the throughput batch sizes share the rest.
@@ -174,11 +183,20 @@ pub fn measure_with_progress(
     let mut throughput = vec![Vec::new(); count];
     let mut speedups = vec![Vec::new(); count];
     for &size in &sizes {
-        let Rounds { rates, examples, speedups: round_speedups } = rounds_at(models, source, size, n, settings, size_budget, speedup_batch_size, bar)?;
+        let Rounds { rates, examples, speedups: round_speedups } = rounds_at(models, source, size, n, settings, size_budget, bar)?;
         for k in 0..count {
-            speedups[k].extend(&round_speedups[k]);
+            if size == speedup_batch_size {
+                speedups[k].extend(&round_speedups[k]);
+            }
             if let Some(s) = Spread::of(&rates[k]) {
-                throughput[k].push(Throughput { batch_size: size, examples_per_second: s, rounds: rates[k].len(), examples_per_round: examples });
+                throughput[k].push(Throughput {
+                    batch_size: size,
+                    examples_per_second: s,
+                    rounds: rates[k].len(),
+                    examples_per_round: examples,
+                    batch_ms: 1e3 * size as f64 / s.median.max(1e-12),
+                    speedup: Spread::of(&round_speedups[k]),
+                });
             }
         }
     }
@@ -186,6 +204,7 @@ pub fn measure_with_progress(
         .map(|k| {
             let mut l = latencies[k].clone();
             l.sort_by(f64::total_cmp);
+            let best = throughput[k].iter().filter_map(|t| Some((t.speedup?.median, t.batch_size))).max_by(|a, b| a.0.total_cmp(&b.0)).map(|(_, b)| b);
             ModelSpeed {
                 latency_examples: l.len(),
                 latency_ms_p50: quantile(&l, 0.5),
@@ -193,6 +212,7 @@ pub fn measure_with_progress(
                 throughput: throughput[k].clone(),
                 speedup: Spread::of(&speedups[k]),
                 speedup_batch_size,
+                best_speedup_batch_size: best,
             }
         })
         .collect())
@@ -233,7 +253,7 @@ struct Rounds {
     rates: Vec<Vec<f64>>,
     /// Examples in one round.
     examples: usize,
-    /// Teacher time / model time per round, at the speedup batch size only (students).
+    /// Teacher time / model time per round (students).
     speedups: Vec<Vec<f64>>,
 }
 
@@ -246,7 +266,6 @@ fn rounds_at(
     n: usize,
     settings: &SpeedSettings,
     size_budget: Option<f64>,
-    speedup_batch_size: usize,
     bar: &indicatif::ProgressBar,
 ) -> Result<Rounds, EvalError> {
     let count = models.len();
@@ -284,7 +303,7 @@ fn rounds_at(
         bar.inc(1);
         for k in 0..count {
             rates[k].push(examples as f64 / seconds[k].max(1e-12));
-            if size == speedup_batch_size && k > 0 {
+            if k > 0 {
                 speedups[k].push(seconds[0] / seconds[k].max(1e-12));
             }
         }
@@ -315,6 +334,13 @@ mod tests {
         assert!(b.calls.len() >= 4 + 4 * (4 + 2));
         assert_eq!((b.calls.len() - 4 - 4 - 2) % 3, 0, "rounds repeat whole sets of batches");
         assert_eq!((speed[1].latency_examples, speed[1].throughput[0].rounds), (4, 3));
+        // The batch-size curve: a speedup at every size for the student, none for the teacher;
+        // the best batch size is one of them, and the time per batch follows from the rate.
+        assert!(speed[0].throughput.iter().all(|t| t.speedup.is_none()) && speed[1].throughput.iter().all(|t| t.speedup.is_some()));
+        assert!(speed[1].best_speedup_batch_size.is_some_and(|b| [1, 2].contains(&b)) && speed[0].best_speedup_batch_size.is_none());
+        let t = &speed[1].throughput[1];
+        assert!((t.batch_ms - 1e3 * 2.0 / t.examples_per_second.median).abs() < 1e-9);
+        assert_eq!(speed[1].throughput.iter().find(|t| t.batch_size == 2).and_then(|t| t.speedup), speed[1].speedup, "the headline speedup is the one at its batch size");
     }
 
     #[test]

@@ -39,7 +39,7 @@ fn bench_measures_every_model_and_sizes_match_the_onnx_package() {
         }
         let speed = &m["speed"];
         let sizes: Vec<u64> = speed["throughput"].as_array().unwrap().iter().map(|t| t["batch_size"].as_u64().unwrap()).collect();
-        assert_eq!(sizes, vec![1, 8, 32], "{name}");
+        assert_eq!(sizes, vec![1, 2, 4, 8, 16, 32, 64, 128, 256], "{name}: the default batch-size curve");
         assert!(speed["latency_ms_p50"].as_f64().unwrap() > 0.0 && speed["latency_ms_p95"].as_f64() >= speed["latency_ms_p50"].as_f64());
         if k == 0 {
             assert!(speed["speedup"].is_null(), "the teacher is the reference");

@@ -74,6 +74,9 @@ fn html_report_renders_in_headless_chromium() {
         assert_eq!(dom.matches(&format!("class=\"chart chart-groups\" data-student=\"{student}\"")).count(), 1, "one group chart for {student}");
         assert_eq!(dom.matches(&format!("class=\"chart chart-js\" data-student=\"{student}\"")).count(), 1, "one JS chart for {student}");
     }
+    for kind in ["throughput", "batch-time"] {
+        assert_eq!(dom.matches(&format!("class=\"chart chart-curve\" data-kind=\"{kind}\"")).count(), 1, "one {kind} curve");
+    }
     for kind in ["typos", "dropout"] {
         let chart = dom.split(&format!("class=\"chart chart-noise\" data-kind=\"{kind}\"")).nth(1).unwrap_or_else(|| panic!("no {kind} noise chart"));
         let chart = &chart[..chart.find("</svg>").unwrap()];
