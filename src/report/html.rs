@@ -13,6 +13,24 @@ const CSS: &str = include_str!("templates/report.css");
 pub(super) const TEACHER_COLOUR: &str = "#9aa5b8";
 pub(super) const STUDENT_COLOUR: &str = "#2b6cb0";
 
+/// Students after the first, in turn, in charts with one line per model.
+const MORE_COLOURS: [&str; 5] = ["#c05621", "#2f855a", "#6b46c1", "#b83280", "#975a16"];
+
+/// The colour of model `i` in a chart with one line per model (0: the teacher).
+pub(super) fn series_colour(i: usize) -> &'static str {
+    match i {
+        0 => TEACHER_COLOUR,
+        1 => STUDENT_COLOUR,
+        k => MORE_COLOURS[(k - 2) % MORE_COLOURS.len()],
+    }
+}
+
+/// Legend entry `k` of such a chart: a short line in the model's colour and its name, from `(x, top)`.
+pub(super) fn legend_entry(svg: &mut String, k: usize, x: f64, top: f64, colour: &str, name: &str) {
+    let y = top + 14.0 + 18.0 * k as f64;
+    let _ = write!(svg, "<line x1=\"{x}\" x2=\"{:.1}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"{colour}\" stroke-width=\"3\"/><text x=\"{:.1}\" y=\"{:.1}\">{}</text>", x + 18.0, x + 24.0, y + 4.0, esc(name));
+}
+
 /// Replaces each `{{key}}` of the template in one pass, so text inside inserted values (dataset
 /// text may hold "{{...}}") is never read as a placeholder. Unknown keys stay as they are.
 fn fill(template: &str, values: &[(&str, String)]) -> String {

@@ -2,11 +2,10 @@
 //! log-log, one line per model.
 
 use super::escape::markup as esc;
-use super::html::{STUDENT_COLOUR, TEACHER_COLOUR};
+use super::html::{legend_entry, series_colour};
 use super::Report;
 use std::fmt::Write;
 
-const MORE_COLOURS: [&str; 5] = ["#c05621", "#2f855a", "#6b46c1", "#b83280", "#975a16"];
 
 /// Both charts, or nothing when fewer than two batch sizes were measured.
 pub fn curves(report: &Report) -> String {
@@ -16,12 +15,7 @@ pub fn curves(report: &Report) -> String {
             .iter()
             .enumerate()
             .map(|(i, (name, s))| {
-                let colour = match i {
-                    0 => TEACHER_COLOUR,
-                    1 => STUDENT_COLOUR,
-                    k => MORE_COLOURS[(k - 2) % MORE_COLOURS.len()],
-                };
-                (name.to_string(), colour, s.throughput.iter().map(|t| (t.batch_size as f64, value(t))).collect())
+                (name.to_string(), series_colour(i), s.throughput.iter().map(|t| (t.batch_size as f64, value(t))).collect())
             })
             .filter(|(_, _, p): &(String, &str, Vec<(f64, f64)>)| p.len() > 1)
             .collect()
@@ -65,8 +59,7 @@ fn chart(kind: &str, what: &str, lines: &[(String, &str, Vec<(f64, f64)>)]) -> S
         for &(b, v) in p {
             let _ = write!(svg, "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3\" fill=\"{colour}\"><title>{} at batch {b}: {v:.3}</title></circle>", x(b), y(v), esc(name));
         }
-        let (lx, ly) = (left + plot_w + 16.0, top + 14.0 + 18.0 * k as f64);
-        let _ = write!(svg, "<line x1=\"{lx}\" x2=\"{:.1}\" y1=\"{ly:.1}\" y2=\"{ly:.1}\" stroke=\"{colour}\" stroke-width=\"3\"/><text x=\"{:.1}\" y=\"{:.1}\">{}</text>", lx + 18.0, lx + 24.0, ly + 4.0, esc(name));
+        legend_entry(&mut svg, k, left + plot_w + 16.0, top, colour, name);
     }
     svg.push_str("</svg>");
     svg

@@ -3,13 +3,11 @@
 
 use super::escape::markup as esc;
 use super::format::percent;
-use super::html::{table, STUDENT_COLOUR, TEACHER_COLOUR};
+use super::html::{legend_entry, series_colour, table};
 use super::Report;
 use crate::noise::{ModelNoise, NoiseKind};
 use std::fmt::Write;
 
-/// Students after the first take these, in turn.
-const MORE_COLOURS: [&str; 5] = ["#c05621", "#2f855a", "#6b46c1", "#b83280", "#975a16"];
 
 pub fn noise_section(report: &Report) -> String {
     let (header, rows) = super::format_noise::noise_rows(report);
@@ -28,9 +26,9 @@ pub fn noise_section(report: &Report) -> String {
 
 /// (name, colour, the model's results) for the teacher and every student.
 fn series(report: &Report) -> Vec<(&str, &'static str, &[ModelNoise])> {
-    let teacher = report.teacher.noise.as_deref().map(|n| (report.teacher.info.name.as_str(), TEACHER_COLOUR, n));
+    let teacher = report.teacher.noise.as_deref().map(|n| (report.teacher.info.name.as_str(), series_colour(0), n));
     let students = report.students.iter().enumerate().filter_map(|(i, s)| {
-        let colour = if i == 0 { STUDENT_COLOUR } else { MORE_COLOURS[(i - 1) % MORE_COLOURS.len()] };
+        let colour = series_colour(i + 1);
         s.model.noise.as_deref().map(|n| (s.model.info.name.as_str(), colour, n))
     });
     teacher.into_iter().chain(students).collect()
@@ -100,9 +98,7 @@ fn chart(report: &Report, kind: NoiseKind) -> String {
         for &(r, v) in p {
             let _ = write!(svg, "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3\" fill=\"{colour}\"><title>{} at {}: {}</title></circle>", x(r), y(v), esc(name), r, percent(Some(v)));
         }
-        let ly = top + 14.0 + 18.0 * k as f64;
-        let lx = left + plot_w + 16.0;
-        let _ = write!(svg, "<line x1=\"{lx}\" x2=\"{:.1}\" y1=\"{ly:.1}\" y2=\"{ly:.1}\" stroke=\"{colour}\" stroke-width=\"3\"/><text x=\"{:.1}\" y=\"{:.1}\">{}</text>", lx + 18.0, lx + 24.0, ly + 4.0, esc(name));
+        legend_entry(&mut svg, k, left + plot_w + 16.0, top, colour, name);
     }
     svg.push_str("</svg>");
     svg
