@@ -34,6 +34,16 @@ pub enum Command {
         /// Print JSON (the report's `machine` block) instead of one line.
         #[arg(long)]
         json: bool,
+        /// Also measure (or read from the cache) this machine's roofs through ONNX Runtime: peak
+        /// fp32 and int8 GEMM and memory bandwidth, as the reports' rooflines use them.
+        #[arg(long)]
+        peaks: bool,
+        /// Intra-op threads for the peaks, as `compare --threads` [default: ONNX Runtime's].
+        #[arg(long, requires = "peaks")]
+        threads: Option<usize>,
+        /// ONNX Runtime shared library (libonnxruntime.so) to load instead of the cached/fetched one.
+        #[arg(long, env = "ORT_DYLIB_PATH")]
+        ort_lib: Option<PathBuf>,
     },
 }
 

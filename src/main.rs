@@ -24,6 +24,13 @@ fn main() -> ExitCode {
     }
 }
 
+/// The machine's roofs on the CPU provider, measured now or read from the cache.
+fn machine_peaks(machine: &fidelity::machine::MachineInfo, threads: Option<usize>, ort_lib: Option<&std::path::Path>) -> anyhow::Result<fidelity::roofline::MachinePeaks> {
+    let runtime = fidelity::model::Runtime::load(ort_lib, threads)?;
+    fidelity::roofline::peaks::cached_or_measured(&runtime, fidelity::model::Device::Cpu, machine)
+        .map_err(|e| anyhow::anyhow!("machine peaks: {e}"))
+}
+
 /// Writes to stdout; a closed pipe (`fidelity ... | head`) is not an error.
 fn print(bytes: &[u8]) -> anyhow::Result<ExitCode> {
     match std::io::stdout().write_all(bytes) {
@@ -78,10 +85,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Schema => print(&fidelity::report::json::schema()),
-        Command::Machine { json } => {
+        Command::Machine { json, peaks, threads, ort_lib } => {
             let machine = fidelity::machine::MachineInfo::detect();
-            let text =
-                if json { serde_json::to_string_pretty(&machine)? + "\n" } else { format!("{}\nkernel class: {}\n", machine.summary(), machine.kernels.class) };
+            let peaks = if peaks { Some(machine_peaks(&machine, threads, ort_lib.as_deref())?) } else { None };
+            let text = if json {
+                let mut value = serde_json::to_value(&machine)?;
+                if let Some(p) = &peaks {
+                    value["peaks"] = serde_json::to_value(p)?;
+                }
+                serde_json::to_string_pretty(&value)? + "\n"
+            } else {
+                let mut text = format!("{}\nkernel class: {}\n", machine.summary(), machine.kernels.class);
+                if let Some(p) = &peaks {
+                    text += &fidelity::report::format_roofline::peaks_text(p);
+                }
+                text
+            };
             print(text.as_bytes())
         }
     }

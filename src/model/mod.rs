@@ -1,9 +1,11 @@
 //! Models: the [`Backend`] seam every evaluation goes through, the ONNX Runtime implementation,
 //! where the ONNX Runtime library comes from, and class names from `config.json`.
 
+pub mod cache_lock;
 pub mod device;
 pub mod hub;
 pub mod layout;
+pub mod micro;
 pub mod output_choice;
 mod output_reading;
 pub mod runtime_library;

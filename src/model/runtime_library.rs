@@ -12,7 +12,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 use thiserror::Error;
 
 /// The ONNX Runtime version fetched when no library is given. Fixture golden values were computed
@@ -84,36 +84,13 @@ pub fn locate(explicit: Option<&Path>) -> Result<LibraryLocation, RuntimeLibrary
     }
 }
 
-/// Removes the lock file when the fetch ends, however it ends.
-struct LockGuard(PathBuf);
-impl Drop for LockGuard {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
 /// Downloads the pinned wheel with pip and extracts its `onnxruntime/capi/` libraries into `target`.
 /// Concurrent first runs (parallel tests) wait for one fetch instead of racing.
 fn fetch_wheel_into(cache: &Path, target: &Path) -> Result<(), String> {
     std::fs::create_dir_all(cache).map_err(|e| format!("cannot create {}: {e}", cache.display()))?;
     let lock = cache.join(format!("onnxruntime-{PINNED_VERSION}.lock"));
-    let deadline = SystemTime::now() + Duration::from_secs(600);
-    let _guard = loop {
-        match std::fs::OpenOptions::new().write(true).create_new(true).open(&lock) {
-            Ok(_) => break LockGuard(lock.clone()),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                if target.is_dir() {
-                    return Ok(()); // another process finished the fetch
-                }
-                let stale =
-                    std::fs::metadata(&lock).and_then(|m| m.modified()).map(|t| t.elapsed().unwrap_or_default() > Duration::from_secs(600)).unwrap_or(true);
-                if stale || SystemTime::now() > deadline {
-                    let _ = std::fs::remove_file(&lock);
-                }
-                std::thread::sleep(Duration::from_millis(250));
-            }
-            Err(e) => return Err(format!("cannot create lock {}: {e}", lock.display())),
-        }
+    let Some(_guard) = super::cache_lock::acquire(&lock, || target.is_dir(), Duration::from_secs(600))? else {
+        return Ok(()); // another process finished the fetch
     };
     if target.is_dir() {
         return Ok(());

@@ -104,7 +104,7 @@ pub struct OnnxBackend {
 /// Builds the session in a function returning `ort::Result`: `SessionBuilder` errors are not
 /// `Send`, so they are turned into messages here and nowhere else. GPU providers are registered
 /// with `error_on_failure`: ONNX Runtime would otherwise fall back to the CPU without a word.
-fn build_session(runtime: &Runtime, bytes: &[u8], device: Device, exact_integer: bool, settings: &RuntimeSettings) -> ort::Result<Session> {
+pub(super) fn build_session(runtime: &Runtime, bytes: &[u8], device: Device, exact_integer: bool, settings: &RuntimeSettings) -> ort::Result<Session> {
     // Threads come from the environment's global pool (see `Runtime::load`) unless the model's
     // settings give it its own.
     let mut builder = settings.apply(Session::builder(&runtime.environment)?)?;

@@ -40,6 +40,9 @@ use std::collections::HashMap;
 #[derive(Default)]
 pub(super) struct Cost {
     pub(super) flops: f64,
+    /// The part of `flops` in integer kernels (MatMulInteger, ConvInteger, QLinear*, and ONNX
+    /// Runtime's integer matmuls): the roofline judges a model mostly in them by the int8 roof.
+    pub(super) integer_flops: f64,
     pub(super) seq_power: u32,
     pub(super) fallback: Vec<String>,
     pub(super) uncosted_mm: Vec<String>,
@@ -48,6 +51,8 @@ pub(super) struct Cost {
     /// Nodes with a subgraph attribute.
     pub(super) subgraphs: usize,
 }
+
+const INTEGER_OPS: [&str; 6] = ["MatMulInteger", "QLinearMatMul", "MatMulIntegerToFloat", "DynamicQuantizeMatMul", "ConvInteger", "QLinearConv"];
 
 /// How a node's cost is read: per-example rows of a sequence model, at the given length.
 struct Costing {
@@ -78,12 +83,16 @@ pub(super) fn cost_nodes(
                 ctx.shapes.insert(name.clone(), s);
             }
         }
+        let before = cost.flops;
         match node.op_type.as_str() {
             "MatMul" | "MatMulInteger" | "QLinearMatMul" | "MatMulIntegerToFloat" | "DynamicQuantizeMatMul" | "FusedMatMul" | "Gemm" => {
                 matmul_cost(ctx, node, index, &how, &mut cost)
             }
             "Conv" | "ConvInteger" | "QLinearConv" => conv_cost(ctx, node, index, &how, &mut cost),
             _ => {}
+        }
+        if INTEGER_OPS.contains(&node.op_type.as_str()) {
+            cost.integer_flops += cost.flops - before;
         }
     }
     if !cost.flops.is_finite() {

@@ -29,6 +29,7 @@ pub mod proto {
 mod shapes;
 mod size;
 mod tensor;
+pub mod traffic;
 #[cfg(test)]
 mod tests;
 
@@ -46,6 +47,10 @@ pub struct GraphStats {
     /// Estimated floating-point operations for ONE example, counting a multiply-add as 2, for
     /// MatMul / Gemm / MatMulInteger / Conv / ConvInteger (and QLinearMatMul / QLinearConv) nodes.
     pub flops_per_example: f64,
+    /// The part of `flops_per_example` in integer kernels (MatMulInteger, QLinearMatMul, ...).
+    pub integer_flops_per_example: f64,
+    /// Bytes moved per batch: weights once, activations per example (see [`traffic`]).
+    pub traffic: traffic::Traffic,
     /// Nodes per op type, sorted by name (for the report).
     pub op_counts: Vec<(String, u64)>,
     /// What the FLOPs estimate assumed, e.g. "sequence length 24 (data mean)".
@@ -136,11 +141,14 @@ fn analyse(g: &decode::Graph, sequence_length: Option<f64>) -> Result<GraphStats
     let seeded = shapes::seed(g, &size.initializer_names, &mut ctx);
     let cost = cost::cost_nodes(g, &mut ctx, &seeded.declared, seeded.sequence_model, sequence_length)?;
     let assumptions = assumptions::describe(&cost, &size, &ops, seeded.sequence_model, sequence_length);
+    let traffic = traffic::traffic(g, &ctx, &size, sequence_length.unwrap_or(1.0));
     Ok(GraphStats {
         parameters: size.parameters,
         nonzero_parameters: size.nonzero,
         parameter_bytes: size.bytes,
         flops_per_example: cost.flops,
+        integer_flops_per_example: cost.integer_flops,
+        traffic,
         op_counts: ops.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
         assumptions,
     })

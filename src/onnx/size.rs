@@ -7,7 +7,7 @@ use super::decode::Graph;
 use super::dims::{fixed, Shape};
 use super::shapes::Shapes;
 use super::tensor::summarize;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 #[derive(Default)]
 pub(super) struct Size<'g> {
@@ -19,6 +19,10 @@ pub(super) struct Size<'g> {
     /// Initializers per data type this reader does not interpret.
     pub(super) unknown_types: BTreeMap<i64, usize>,
     pub(super) initializer_names: HashSet<&'g str>,
+    /// Bytes of each initializer (dense or sparse), for the memory-traffic model.
+    pub(super) initializer_bytes: HashMap<&'g str, u64>,
+    /// Bytes of learned parameters kept in classic-ML operators' attributes.
+    pub(super) attribute_bytes: u64,
 }
 
 fn overflow() -> String {
@@ -53,6 +57,7 @@ pub(super) fn count<'g>(g: &'g Graph, ctx: &mut Shapes) -> Result<Size<'g>, Stri
         size.add(s.elements, s.nonzero, s.bytes)?;
         size.note(s.external, s.elements, s.unknown_type);
         size.initializer_names.insert(name);
+        size.initializer_bytes.insert(name, s.bytes);
         ctx.shapes.insert(name.to_string(), s.dims.iter().map(|&d| fixed(d)).collect());
         if let Some(ints) = s.ints {
             ctx.consts.insert(name.to_string(), ints);
@@ -77,6 +82,7 @@ pub(super) fn count<'g>(g: &'g Graph, ctx: &mut Shapes) -> Result<Size<'g>, Stri
         size.add(elements, v.nonzero, bytes)?;
         size.note(v.external || ix.external, v.elements, v.unknown_type);
         size.initializer_names.insert(name);
+        size.initializer_bytes.insert(name, bytes);
         let shape: Shape = dims.iter().map(|&d| fixed(d)).collect();
         ctx.shapes.insert(name.to_string(), shape);
     }
@@ -85,8 +91,10 @@ pub(super) fn count<'g>(g: &'g Graph, ctx: &mut Shapes) -> Result<Size<'g>, Stri
     for n in g.nodes.iter().filter(|n| LEARNED_IN_ATTRIBUTES.contains(&n.op_type.as_str())) {
         for a in &n.attrs {
             size.add(a.floats as u64, a.floats_nonzero as u64, 4 * a.floats as u64)?;
+            size.attribute_bytes = size.attribute_bytes.saturating_add(4 * a.floats as u64);
             if let Some(t) = &a.t {
                 size.add(t.elements, t.nonzero, t.bytes)?;
+                size.attribute_bytes = size.attribute_bytes.saturating_add(t.bytes);
             }
         }
     }

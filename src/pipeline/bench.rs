@@ -36,6 +36,8 @@ pub struct ModelCost {
     pub session_memory_bytes: Option<u64>,
     pub size: Option<GraphStats>,
     pub size_note: Option<String>,
+    /// Its points under the machine's roofs.
+    pub roofline: Option<crate::roofline::Roofline>,
 }
 
 /// What `fidelity bench` measured; its JSON is this struct.
@@ -56,6 +58,10 @@ pub struct BenchReport {
     /// The teacher first.
     pub models: Vec<ModelCost>,
     pub peak_rss_bytes: Option<u64>,
+    /// The machine's measured roofs, or why they are absent.
+    pub peaks: Result<crate::roofline::MachinePeaks, String>,
+    /// What measured energy, or why nothing could.
+    pub energy: crate::energy::EnergySource,
 }
 
 /// Measures every model of `plan`.
@@ -85,12 +91,14 @@ pub fn run(plan: &ComparePlan) -> Result<BenchReport, BenchError> {
         crate::speed::SpeedBudget::Seconds(s) => Some(s),
         _ => None,
     };
+    let (mut meter, energy) = crate::energy::open(plan.teacher.device);
+    let machine = crate::machine::MachineInfo::detect();
     let speeds = {
         let mut models: Vec<&mut dyn Backend> =
             std::iter::once(&mut teacher as &mut dyn Backend).chain(students.iter_mut().map(|s| s as &mut dyn Backend)).collect();
         let bar = crate::progress::bar(0, "speed", plan.quiet);
-        let speeds =
-            crate::speed::measure_with_progress(&mut models, chunk.source.as_ref(), &settings, plan.batch_size, budget, &bar).map_err(CompareError::from)?;
+        let speeds = crate::speed::measure_with_progress(&mut models, chunk.source.as_ref(), &settings, plan.batch_size, budget, &bar, meter.as_deref_mut())
+            .map_err(CompareError::from)?;
         crate::progress::finish(bar);
         speeds
     };
@@ -103,9 +111,16 @@ pub fn run(plan: &ComparePlan) -> Result<BenchReport, BenchError> {
                 Ok(s) => (Some(s), None),
                 Err(note) => (None, Some(note)),
             };
-            ModelCost { info: m.info().clone(), speed, session_memory_bytes, size, size_note }
+            ModelCost { info: m.info().clone(), speed, session_memory_bytes, size, size_note, roofline: None }
         })
-        .collect();
+        .collect::<Vec<_>>();
+    let peaks = crate::roofline::peaks::cached_or_measured(&runtime, plan.teacher.device, &machine);
+    let mut models = models;
+    if let Ok(p) = &peaks {
+        for m in &mut models {
+            m.roofline = m.size.as_ref().and_then(|s| crate::roofline::roofline(s, &m.speed.throughput, p));
+        }
+    }
     Ok(BenchReport {
         tool: Tool::default(),
         runtime: RuntimeInfo {
@@ -114,7 +129,7 @@ pub fn run(plan: &ComparePlan) -> Result<BenchReport, BenchError> {
             library_origin: runtime.library.origin.clone(),
             integer_numerics: plan.integer_numerics,
         },
-        machine: crate::machine::MachineInfo::detect(),
+        machine,
         data: plan.data.clone(),
         examples: n,
         mean_length,
@@ -122,6 +137,8 @@ pub fn run(plan: &ComparePlan) -> Result<BenchReport, BenchError> {
         settings,
         models,
         peak_rss_bytes: crate::speed::memory::peak_rss_bytes(),
+        peaks,
+        energy,
     })
 }
 

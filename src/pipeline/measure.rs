@@ -1,7 +1,7 @@
 //! Stage 4, measure: speed (teacher and students interleaved, within the time budget) and size
 //! (read from each ONNX file).
 
-use super::load::Loaded;
+use super::load::Session;
 use super::{CompareError, Evaluated, Progress};
 use crate::model::Backend;
 use crate::plan::ComparePlan;
@@ -22,7 +22,8 @@ pub fn model_size(path: &std::path::Path, sequence_length: Option<f64>) -> Resul
 
 /// What ONNX Runtime did for each model before the (deliberately repeated) speed runs, then speed
 /// and size.
-pub fn measure(plan: &ComparePlan, models: &mut Loaded, evaluated: &Evaluated, report: &mut Report, progress: &Progress) -> Result<(), CompareError> {
+pub fn measure(plan: &ComparePlan, session: &mut Session, evaluated: &Evaluated, report: &mut Report, progress: &Progress) -> Result<(), CompareError> {
+    let models = &mut session.models;
     report.teacher.onnxruntime_seconds = models.teacher.runtime_seconds();
     for (entry, student) in report.students.iter_mut().zip(&models.students) {
         entry.model.onnxruntime_seconds = student.runtime_seconds();
@@ -32,13 +33,15 @@ pub fn measure(plan: &ComparePlan, models: &mut Loaded, evaluated: &Evaluated, r
         let mut backends: Vec<&mut dyn Backend> =
             std::iter::once(&mut models.teacher as &mut dyn Backend).chain(models.students.iter_mut().map(|s| s as &mut dyn Backend)).collect();
         let bar = crate::progress::bar(0, "speed", plan.quiet);
+        let (mut meter, energy) = crate::energy::open(plan.teacher.device);
+        report.energy = Some(energy);
         // The report states the budget as run: seconds, or unlimited.
         let budget = settings.budget.seconds(evaluated.seconds, backends.len());
         report.speed = Some(crate::speed::SpeedSettings {
             budget: budget.map_or(crate::speed::SpeedBudget::Unlimited, crate::speed::SpeedBudget::Seconds),
             ..settings.clone()
         });
-        let speeds = crate::speed::measure_with_progress(&mut backends, evaluated.data.first_chunk.source.as_ref(), settings, plan.batch_size, budget, &bar)?;
+        let speeds = crate::speed::measure_with_progress(&mut backends, evaluated.data.first_chunk.source.as_ref(), settings, plan.batch_size, budget, &bar, meter.as_deref_mut())?;
         crate::progress::finish(bar);
         let mut speeds = speeds.into_iter();
         report.teacher.speed = speeds.next();
@@ -54,6 +57,27 @@ pub fn measure(plan: &ComparePlan, models: &mut Loaded, evaluated: &Evaluated, r
             Err(note) => m.size_note = Some(note),
         }
     }
+    if plan.speed.is_some() {
+        roofline(plan, &session.runtime, report, progress);
+    }
     report.peak_rss_bytes = crate::speed::memory::peak_rss_bytes();
     Ok(())
+}
+
+/// The machine's peaks (cached per machine), then every measured model's roofline points.
+fn roofline(plan: &ComparePlan, runtime: &crate::model::Runtime, report: &mut Report, progress: &Progress) {
+    if crate::roofline::peaks::cached_file(runtime, plan.teacher.device, &report.machine).is_none_or(|f| !f.exists()) {
+        progress.say("measuring this machine's peaks (once per machine: GEMM fp32 and int8, memory bandwidth)");
+    }
+    match crate::roofline::peaks::cached_or_measured(runtime, plan.teacher.device, &report.machine) {
+        Ok(peaks) => {
+            for m in std::iter::once(&mut report.teacher).chain(report.students.iter_mut().map(|s| &mut s.model)) {
+                if let (Some(size), Some(speed)) = (&m.size, &m.speed) {
+                    m.roofline = crate::roofline::roofline(size, &speed.throughput, &peaks);
+                }
+            }
+            report.peaks = Some(peaks);
+        }
+        Err(note) => report.peaks_note = Some(note),
+    }
 }

@@ -92,7 +92,7 @@ pub fn run(plan: &ComparePlan) -> Result<Report, CompareError> {
         populations::populations_all(plan, &mut session, &evaluated, &mut report, &progress)?;
         checkpoint(plan, &mut report)?;
     }
-    measure::measure(plan, &mut session.models, &evaluated, &mut report, &progress)?;
+    measure::measure(plan, &mut session, &evaluated, &mut report, &progress)?;
     report.complete = true;
     checkpoint(plan, &mut report)?;
     progress.say(format!("report written to {}", plan.reports.json.display()));

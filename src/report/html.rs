@@ -121,15 +121,34 @@ fn speed_section(report: &Report) -> String {
     }
     let rows: Vec<(String, Vec<String>)> = rows.into_iter().map(|r| (String::new(), r.iter().map(|c| esc(c)).collect())).collect();
     format!(
-        "{}<section id=\"speed\"><h2>Speed and size</h2>{}{}{}<p class=\"note\">Measured on this machine, teacher and students interleaved; speedup = teacher time / student time per round, median (range) of {} rounds; latency over {} examples; {}.</p></section>{}",
+        "{}<section id=\"speed\"><h2>Speed and size</h2>{}{}{}{}<p class=\"note\">Measured on this machine, teacher and students interleaved; speedup = teacher time / student time per round, median (range) of {} rounds; latency over {} examples; {}.</p></section>{}",
         super::format::TIMING_START,
         table(&header, &rows),
         super::format_curves::best_batch_line(report).map_or_else(String::new, |l| format!("<p><strong>{}.</strong></p>", esc(&l))),
         super::html_curves::curves(report),
+        roofline_part(report),
         super::format::speed_rounds(report),
         report.teacher.speed.as_ref().map_or(0, |s| s.latency_examples),
         super::format::speed_budget(report),
         super::format::TIMING_END
+    )
+}
+
+/// Machine peaks, the roofline table and chart, and energy per example.
+fn roofline_part(report: &Report) -> String {
+    let line = |l: Option<String>| l.map_or_else(String::new, |l| format!("<p>{}.</p>", esc(&l)));
+    let (header, rows) = super::format_roofline::roofline_rows(report);
+    let table_html = if rows.is_empty() {
+        String::new()
+    } else {
+        let rows: Vec<(String, Vec<String>)> = rows.into_iter().map(|r| (String::new(), r.iter().map(|c| esc(c)).collect())).collect();
+        format!("<h3>Roofline</h3>{}{}", table(&header, &rows), super::html_roofline::chart(report))
+    };
+    format!(
+        "{}{table_html}{}{}",
+        line(super::format_roofline::peaks_line(report)),
+        line(super::format_roofline::roofline_line(report)),
+        line(super::format_roofline::energy_line(report))
     )
 }
 

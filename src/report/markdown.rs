@@ -107,6 +107,7 @@ fn robustness_and_speed(report: &Report, out: &mut String) {
         if let Some(line) = super::format_curves::best_batch_line(report) {
             let _ = writeln!(out, "{}.\n", cell(&line));
         }
+        roofline(report, out);
         let _ = writeln!(
             out,
             "Measured on this machine, teacher and students interleaved; speedup = teacher time / student time per round, median (range) of {} rounds; latency over {} examples; {}.\n{}\n",
@@ -115,6 +116,26 @@ fn robustness_and_speed(report: &Report, out: &mut String) {
             super::format::speed_budget(report),
             super::format::TIMING_END
         );
+    }
+}
+
+/// The machine's roofs, each model's roofline points and energy per example.
+fn roofline(report: &Report, out: &mut String) {
+    if let Some(line) = super::format_roofline::peaks_line(report) {
+        let _ = writeln!(out, "{}.\n", cell(&line));
+    }
+    let (header, rows) = super::format_roofline::roofline_rows(report);
+    if !rows.is_empty() {
+        let _ = writeln!(out, "Roofline (achieved FLOP/s against what the machine's measured roofs allow at each model's arithmetic intensity):\n");
+        let header: Vec<&str> = header.iter().map(String::as_str).collect();
+        let rows: Vec<Vec<String>> = rows.into_iter().map(|r| r.iter().map(|c| cell(c)).collect()).collect();
+        table(out, &header, &rows);
+    }
+    if let Some(line) = super::format_roofline::roofline_line(report) {
+        let _ = writeln!(out, "{}.\n", cell(&line));
+    }
+    if let Some(line) = super::format_roofline::energy_line(report) {
+        let _ = writeln!(out, "{}.\n", cell(&line));
     }
 }
 

@@ -10,11 +10,13 @@ pub mod format_classes;
 pub mod format_curves;
 pub mod format_noise;
 pub mod format_populations;
+pub mod format_roofline;
 pub mod gate_values;
 pub mod html;
 mod html_curves;
 mod html_noise;
 mod html_populations;
+mod html_roofline;
 pub mod json;
 pub mod junit;
 pub mod machine;
@@ -56,6 +58,13 @@ pub struct Report {
     pub speed: Option<crate::speed::SpeedSettings>,
     /// Timing field: peak resident memory of the whole run, in bytes.
     pub peak_rss_bytes: Option<u64>,
+    /// Timing field: the machine's measured roofs (fp32 and int8 GEMM, memory bandwidth); absent
+    /// with --no-speed.
+    pub peaks: Option<crate::roofline::MachinePeaks>,
+    /// Why `peaks` is absent although speed was measured.
+    pub peaks_note: Option<String>,
+    /// What measured energy, or why nothing could; absent with --no-speed.
+    pub energy: Option<crate::energy::EnergySource>,
     pub teacher: ModelReport,
     pub students: Vec<StudentReport>,
     /// Every gate check, passed ones included; empty when no gate was set.
@@ -247,6 +256,9 @@ pub struct ModelReport {
     pub onnxruntime_seconds: Option<f64>,
     /// Timing field: measured latency, throughput and speedup over the teacher.
     pub speed: Option<crate::speed::ModelSpeed>,
+    /// Timing field: the model under the machine's roofs, one point per measured batch size
+    /// (absent without speed, peaks or a FLOPs estimate).
+    pub roofline: Option<crate::roofline::Roofline>,
     /// Timing field: resident-memory growth while the model's session was created.
     pub session_memory_bytes: Option<u64>,
     /// The hub reference this model came from, with the commit it resolved to.

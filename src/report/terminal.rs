@@ -180,6 +180,9 @@ fn render_notes(report: &Report, out: &mut String) {
     if let Some(line) = super::format_curves::best_batch_line(report) {
         let _ = writeln!(out, "{line} (the batch-size curve is in the JSON, Markdown and HTML reports).");
     }
+    for line in [super::format_roofline::peaks_line(report), super::format_roofline::roofline_line(report), super::format_roofline::energy_line(report)].into_iter().flatten() {
+        let _ = writeln!(out, "{line}.");
+    }
 }
 
 fn render_input_warnings(report: &Report, out: &mut String) {

@@ -16,8 +16,11 @@
 //! rounds (so a median and a range exist), and a round covers only as many batches as let the
 //! minimum rounds fit in the share. The report says how many of each ran.
 
+pub mod energy_figure;
 pub mod memory;
 
+use crate::energy::EnergyMeter;
+pub use energy_figure::EnergyFigure;
 use crate::inference::{BatchPlan, BatchSource, EvalError};
 use crate::model::Backend;
 use serde::Serialize;
@@ -109,6 +112,8 @@ pub struct Throughput {
     pub batch_ms: f64,
     /// Teacher time / this model's time per round at this batch size (absent for the teacher).
     pub speedup: Option<Spread>,
+    /// Energy per example over the same rounds (absent where no counter is readable).
+    pub energy: Option<EnergyFigure>,
 }
 
 /// One model's measured cost.
@@ -124,6 +129,8 @@ pub struct ModelSpeed {
     pub speedup_batch_size: usize,
     /// The batch size at which the median speedup over the teacher is largest (students).
     pub best_speedup_batch_size: Option<usize>,
+    /// Energy per example at `speedup_batch_size` (absent where no counter is readable).
+    pub energy: Option<EnergyFigure>,
 }
 
 /// Share of the budget for the latency phase; the throughput batch sizes share the rest.
@@ -134,17 +141,30 @@ const MIN_ROUND_SECONDS: f64 = 0.02;
 
 /// Runs every model over `batches`, `iterations` times in a row; returns seconds per model.
 fn round(models: &mut [&mut dyn Backend], inputs: &[crate::data::Batch], iterations: usize) -> Result<Vec<f64>, EvalError> {
-    let mut seconds = Vec::with_capacity(models.len());
+    Ok(metered_round(models, inputs, iterations, None)?.into_iter().map(|(s, _)| s).collect())
+}
+
+/// [`round`], reading `meter` before and after each model's part: (seconds, joules) per model.
+fn metered_round(
+    models: &mut [&mut dyn Backend],
+    inputs: &[crate::data::Batch],
+    iterations: usize,
+    mut meter: Option<&mut (dyn EnergyMeter + 'static)>,
+) -> Result<Vec<(f64, Option<f64>)>, EvalError> {
+    let mut out = Vec::with_capacity(models.len());
     for m in models.iter_mut() {
+        let before = meter.as_mut().and_then(|e| e.joules());
         let started = Instant::now();
         for _ in 0..iterations {
             for batch in inputs {
                 m.predict(batch)?;
             }
         }
-        seconds.push(started.elapsed().as_secs_f64());
+        let seconds = started.elapsed().as_secs_f64();
+        let after = meter.as_mut().and_then(|e| e.joules());
+        out.push((seconds, before.zip(after).map(|(b, a)| a - b)));
     }
-    Ok(seconds)
+    Ok(out)
 }
 
 /// Measures every model (index 0 is the teacher) on the first `settings.examples` examples.
@@ -155,10 +175,11 @@ pub fn measure(
     speedup_batch_size: usize,
     budget_seconds: Option<f64>,
 ) -> Result<Vec<ModelSpeed>, EvalError> {
-    measure_with_progress(models, source, settings, speedup_batch_size, budget_seconds, &indicatif::ProgressBar::hidden())
+    measure_with_progress(models, source, settings, speedup_batch_size, budget_seconds, &indicatif::ProgressBar::hidden(), None)
 }
 
-/// [`measure`], advancing `bar` through the latency examples and the throughput rounds.
+/// [`measure`], advancing `bar` through the latency examples and the throughput rounds, and
+/// reading `meter` (when given) around each model's part of every throughput round.
 pub fn measure_with_progress(
     models: &mut [&mut dyn Backend],
     source: &dyn BatchSource,
@@ -166,6 +187,7 @@ pub fn measure_with_progress(
     speedup_batch_size: usize,
     budget_seconds: Option<f64>,
     bar: &indicatif::ProgressBar,
+    mut meter: Option<&mut (dyn EnergyMeter + 'static)>,
 ) -> Result<Vec<ModelSpeed>, EvalError> {
     let n = settings.examples.min(source.len()).max(1).min(source.len());
     let count = models.len();
@@ -182,11 +204,15 @@ pub fn measure_with_progress(
     let latencies = latency(models, source, n, latency_budget, bar)?;
     let mut throughput = vec![Vec::new(); count];
     let mut speedups = vec![Vec::new(); count];
+    let mut energy = vec![None; count];
     for &size in &sizes {
-        let Rounds { rates, examples, speedups: round_speedups } = rounds_at(models, source, size, n, settings, size_budget, bar)?;
+        let Rounds { rates, examples, speedups: round_speedups, joules_per_example } =
+            rounds_at(models, source, size, n, settings, size_budget, bar, meter.as_deref_mut())?;
         for k in 0..count {
+            let figure = EnergyFigure::of(&joules_per_example[k]);
             if size == speedup_batch_size {
                 speedups[k].extend(&round_speedups[k]);
+                energy[k] = figure;
             }
             if let Some(s) = Spread::of(&rates[k]) {
                 throughput[k].push(Throughput {
@@ -196,6 +222,7 @@ pub fn measure_with_progress(
                     examples_per_round: examples,
                     batch_ms: 1e3 * size as f64 / s.median.max(1e-12),
                     speedup: Spread::of(&round_speedups[k]),
+                    energy: figure,
                 });
             }
         }
@@ -213,6 +240,7 @@ pub fn measure_with_progress(
                 speedup: Spread::of(&speedups[k]),
                 speedup_batch_size,
                 best_speedup_batch_size: best,
+                energy: energy[k],
             }
         })
         .collect())
@@ -255,6 +283,8 @@ struct Rounds {
     examples: usize,
     /// Teacher time / model time per round (students).
     speedups: Vec<Vec<f64>>,
+    /// Joules per example, one entry per round whose counter reads succeeded.
+    joules_per_example: Vec<Vec<f64>>,
 }
 
 /// Throughput rounds at one batch size, models interleaved within each round.
@@ -267,6 +297,7 @@ fn rounds_at(
     settings: &SpeedSettings,
     size_budget: Option<f64>,
     bar: &indicatif::ProgressBar,
+    mut meter: Option<&mut (dyn EnergyMeter + 'static)>,
 ) -> Result<Rounds, EvalError> {
     let count = models.len();
     let mut speedups = vec![Vec::new(); count];
@@ -295,20 +326,24 @@ fn rounds_at(
     let iterations = ((MIN_ROUND_SECONDS / once.max(1e-9)).ceil() as usize).clamp(1, 10_000);
     let examples = iterations * batches.iter().map(Vec::len).sum::<usize>();
     let mut rates = vec![Vec::new(); count];
+    let mut joules_per_example = vec![Vec::new(); count];
     for r in 0..settings.repetitions.max(1) {
         if r >= MIN_ROUNDS && spent(started, size_budget) {
             break;
         }
-        let seconds = round(models, &inputs, iterations)?;
+        let measured = metered_round(models, &inputs, iterations, meter.as_deref_mut())?;
         bar.inc(1);
-        for k in 0..count {
-            rates[k].push(examples as f64 / seconds[k].max(1e-12));
+        for (k, &(seconds, joules)) in measured.iter().enumerate() {
+            rates[k].push(examples as f64 / seconds.max(1e-12));
             if k > 0 {
-                speedups[k].push(seconds[0] / seconds[k].max(1e-12));
+                speedups[k].push(measured[0].0 / seconds.max(1e-12));
+            }
+            if let Some(j) = joules {
+                joules_per_example[k].push(j / examples as f64);
             }
         }
     }
-    Ok(Rounds { rates, examples, speedups })
+    Ok(Rounds { rates, examples, speedups, joules_per_example })
 }
 
 #[cfg(test)]
@@ -341,6 +376,50 @@ mod tests {
         let t = &speed[1].throughput[1];
         assert!((t.batch_ms - 1e3 * 2.0 / t.examples_per_second.median).abs() < 1e-9);
         assert_eq!(speed[1].throughput.iter().find(|t| t.batch_size == 2).and_then(|t| t.speedup), speed[1].speedup, "the headline speedup is the one at its batch size");
+    }
+
+    /// Gains one joule between consecutive readings; after `blind_after` readings it gives none.
+    struct OneJoulePerReading {
+        total: f64,
+        readings: usize,
+        blind_after: Option<usize>,
+    }
+
+    impl EnergyMeter for OneJoulePerReading {
+        fn joules(&mut self) -> Option<f64> {
+            self.readings += 1;
+            self.total += 1.0;
+            if self.blind_after.is_some_and(|n| self.readings > n) {
+                return None;
+            }
+            Some(self.total)
+        }
+    }
+
+    #[test]
+    fn the_meter_is_read_around_each_models_part_of_every_round() {
+        let data = texts(&[&[5], &[5, 5], &[1], &[5, 1], &[2]]);
+        let (mut a, mut b) = (CountingModel::new(false), CountingModel::new(false));
+        let mut models: Vec<&mut dyn Backend> = vec![&mut a, &mut b];
+        let settings = SpeedSettings { batch_sizes: vec![1, 2], examples: 4, warmup: 1, repetitions: 3, budget: SpeedBudget::Unlimited };
+        let mut meter = OneJoulePerReading { total: 0.0, readings: 0, blind_after: None };
+        let speed = measure_with_progress(&mut models, &data, &settings, 2, None, &indicatif::ProgressBar::hidden(), Some(&mut meter)).unwrap();
+        // Two readings per model per measured round: 2 sizes x 3 rounds x 2 models x 2.
+        assert_eq!(meter.readings, 24);
+        for s in &speed {
+            for t in &s.throughput {
+                // One joule per part, spread over the round's examples.
+                let e = t.energy.unwrap();
+                assert!((e.joules_per_example.median - 1.0 / t.examples_per_round as f64).abs() < 1e-12, "{e:?}");
+                assert!((e.wh_per_million_examples - e.joules_per_example.median * 1e6 / 3600.0).abs() < 1e-9);
+            }
+            assert_eq!(s.energy, s.throughput.iter().find(|t| t.batch_size == 2).unwrap().energy, "the headline figure is at the speedup batch size");
+        }
+        // A counter that stops answering leaves no figure rather than a wrong one.
+        let mut blind = OneJoulePerReading { total: 0.0, readings: 0, blind_after: Some(0) };
+        let speed = measure_with_progress(&mut models, &data, &settings, 2, None, &indicatif::ProgressBar::hidden(), Some(&mut blind)).unwrap();
+        assert!(speed.iter().all(|s| s.energy.is_none() && s.throughput.iter().all(|t| t.energy.is_none())));
+        assert!(measure(&mut models, &data, &settings, 2, None).unwrap().iter().all(|s| s.energy.is_none()), "no meter, no figure");
     }
 
     #[test]

@@ -82,6 +82,15 @@ fn html_report_renders_in_headless_chromium() {
         let chart = &chart[..chart.find("</svg>").unwrap()];
         assert_eq!(chart.matches("<polyline").count(), 4, "{kind}: one line per model");
     }
+    let roofline = dom.split("class=\"chart chart-roofline\"").nth(1).expect("a roofline chart");
+    let roofline = &roofline[..roofline.find("</svg>").unwrap()];
+    assert_eq!(roofline.matches("class=\"roof\"").count(), 2, "the fp32 and int8 roofs");
+    assert_eq!(roofline.matches("class=\"ridge\"").count(), 2, "a ridge point per roof");
+    let teacher_points = roofline.matches("data-model=\"teacher\"").count();
+    assert!(teacher_points >= 2, "a point per measured batch size");
+    for model in ["pruned", "distilled", "int8"] {
+        assert_eq!(roofline.matches(&format!("data-model=\"{model}\"")).count(), teacher_points, "{model}: a point per measured batch size");
+    }
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("Uncaught"), "script errors: {stderr}");
 }

@@ -20,6 +20,7 @@ mod parquet;
 mod populations;
 mod portability;
 mod reports;
+mod roofline;
 mod runtime_settings;
 mod serving;
 mod streaming;
