@@ -39,9 +39,11 @@ pub fn peaks_text(p: &crate::roofline::MachinePeaks) -> String {
         (None, _) => "measured now, not cached (no cache directory: set FIDELITY_CACHE_DIR)".to_string(),
     };
     format!(
-        "{}\nmethod: {}; intra-op threads {threads}; timed runs {fp32}, {int8} and {bandwidth}; ONNX Runtime {} on {}\n{cache}\n",
+        "{}\nmethod: {}; GEMM sizes {} (fp32) and {} (int8); intra-op threads {threads}; timed runs {fp32}, {int8} and {bandwidth}; ONNX Runtime {} on {}\n{cache}\n",
         peaks_summary(p),
         p.method.description,
+        p.method.gemm_size,
+        p.method.int8_gemm_size,
         p.method.onnxruntime_version,
         p.method.device
     )

@@ -28,16 +28,18 @@ pub struct NominalPeak {
 }
 
 impl NominalPeak {
-    /// "2 cores × 2.60 GHz (cpu MHz) × 64 FLOP/cycle (avx512f, two FMA units)".
+    /// "2 cores × 2.60 GHz (cpu MHz) × 64 FLOP/cycle (avx512f, two FMA units)"; without FMA, "a
+/// multiply and an add unit".
     pub fn basis(&self) -> String {
         format!(
-            "{} core{} × {:.2} GHz ({}) × {} FLOP/cycle ({}, two FMA units)",
+            "{} core{} × {:.2} GHz ({}) × {} FLOP/cycle ({}, {})",
             self.cores,
             if self.cores == 1 { "" } else { "s" },
             self.ghz,
             self.clock_source,
             self.fp32_flops_per_cycle,
-            self.vector_feature
+            self.vector_feature,
+            if matches!(self.vector_feature.as_str(), "avx" | "sse") { "a multiply and an add unit" } else { "two FMA units" }
         )
     }
 }
@@ -159,6 +161,8 @@ mod tests {
         let n = nominal("x86_64", &features(&["avx", "fma", "avx2", "avx512f"]), 2, Some((2.6, "cpu MHz"))).unwrap();
         assert!((n.fp32_flops_per_second - 2.0 * 2.6e9 * 64.0).abs() < 1.0);
         assert_eq!(n.basis(), "2 cores × 2.60 GHz (cpu MHz) × 64 FLOP/cycle (avx512f, two FMA units)");
+        let sse = nominal("x86_64", &features(&["sse4_1"]), 1, Some((3.0, "model name"))).unwrap();
+        assert_eq!(sse.basis(), "1 core × 3.00 GHz (model name) × 8 FLOP/cycle (sse, a multiply and an add unit)");
         assert_eq!(nominal("x86_64", &[], 2, None), None, "no clock, no figure");
         assert_eq!(nominal("x86_64", &[], 0, Some((2.0, "cpu MHz"))), None);
     }

@@ -16,12 +16,17 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 
-/// Square GEMM size: 2·1024³ ≈ 2.1 G operations a run, large enough to reach the kernels' peak.
+/// Largest square GEMM: 2·1024³ ≈ 2.1 G operations a run, large enough to reach the kernels' peak.
 pub const GEMM_SIZE: usize = 1024;
+/// The GEMMs start at this size and double while one run takes under [`PROBE_SECONDS`], up to
+/// [`GEMM_SIZE`]: every real CPU reaches 1024 (a run of a few milliseconds to a few hundred), while
+/// an emulator (qemu) or a very slow core stops early and keeps the measurement to seconds.
+const FIRST_GEMM_SIZE: usize = 128;
+const PROBE_SECONDS: f64 = 0.03;
 /// Bandwidth vector: 32 Mi floats, 128 MiB read and 128 MiB written a run, beyond any cache.
 pub const BANDWIDTH_ELEMENTS: usize = 32 << 20;
 /// Bumped whenever the method changes, so older cached figures are not reused.
-const METHOD_VERSION: u32 = 1;
+const METHOD_VERSION: u32 = 2;
 const WARMUP: usize = 1;
 const MIN_RUNS: usize = 3;
 const MAX_RUNS: usize = 50;
@@ -51,7 +56,10 @@ pub struct MachinePeaks {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PeakMethod {
     pub description: String,
+    /// The fp32 GEMM's size n (n × n times n × n).
     pub gemm_size: usize,
+    /// The int8 GEMM's size.
+    pub int8_gemm_size: usize,
     pub bandwidth_bytes_per_run: f64,
     /// Timed runs of the fp32 GEMM, the int8 GEMM and the bandwidth graph.
     pub runs: [usize; 3],
@@ -70,7 +78,7 @@ impl MachinePeaks {
     }
 }
 
-const DESCRIPTION: &str = "through ONNX Runtime on the evaluation device, default session settings, the evaluation's thread pool: fp32 MatMul of two 1024 x 1024 matrices (the second a weight), int8 MatMulInteger of the same size (uint8 x int8, weights in [-64, 63]), and Add of a scalar to 32 Mi floats (bytes read + written); each the fastest of its timed runs after one warm-up";
+const DESCRIPTION: &str = "through ONNX Runtime on the evaluation device, default session settings, the evaluation's thread pool: fp32 MatMul of two n x n matrices (the second a weight), int8 MatMulInteger (uint8 x int8, weights in [-64, 63]), n doubled from 128 to 1024 while a run takes under 30 ms, and Add of a scalar to 32 Mi floats (bytes read + written); each the fastest of its timed runs after one warm-up";
 
 fn cache_key(machine: &MachineInfo, runtime: &Runtime, device: Device) -> String {
     format!(
@@ -141,16 +149,34 @@ fn write_atomically(file: &std::path::Path, peaks: &MachinePeaks) -> std::io::Re
     std::fs::rename(tmp, file)
 }
 
-/// Measures the three peaks with GEMMs of `gemm_size` and a vector of `elements` floats.
-pub fn measure(runtime: &Runtime, device: Device, gemm_size: usize, elements: usize, cache_key: String) -> Result<MachinePeaks, String> {
+/// The GEMM size for `graph`: doubled from [`FIRST_GEMM_SIZE`] while one run takes under
+/// [`PROBE_SECONDS`], up to `largest`.
+fn gemm_size(runtime: &Runtime, device: Device, largest: usize, graph: fn(usize) -> MicroGraph, kind: MicroInput, what: &str) -> Result<usize, String> {
+    let mut n = FIRST_GEMM_SIZE.min(largest);
+    while n < largest {
+        let g = graph(n);
+        let seconds = timed_runs(runtime, device, &g.bytes, (g.input, kind, &g.shape), 0, (1, 1), 0.0)
+            .map_err(|e| format!("the {what} micro-benchmark failed in ONNX Runtime: {e}"))?;
+        if seconds.first().is_some_and(|&s| s >= PROBE_SECONDS) {
+            break;
+        }
+        n *= 2;
+    }
+    Ok(n.min(largest))
+}
+
+/// Measures the three peaks with GEMMs of at most `largest_gemm` and a vector of `elements` floats.
+pub fn measure(runtime: &Runtime, device: Device, largest_gemm: usize, elements: usize, cache_key: String) -> Result<MachinePeaks, String> {
     let best = |g: MicroGraph, kind: MicroInput, what: &str| -> Result<(f64, usize), String> {
         let seconds = timed_runs(runtime, device, &g.bytes, (g.input, kind, &g.shape), WARMUP, (MIN_RUNS, MAX_RUNS), SECONDS_PER_PEAK)
             .map_err(|e| format!("the {what} micro-benchmark failed in ONNX Runtime: {e}"))?;
         let fastest = seconds.iter().copied().fold(f64::INFINITY, f64::min).max(1e-9);
         Ok((g.work_per_run / fastest, seconds.len()))
     };
+    let gemm_size = self::gemm_size(runtime, device, largest_gemm, micro_graphs::fp32_gemm, MicroInput::Float, "fp32 GEMM")?;
     let (fp32, fp32_runs) = best(micro_graphs::fp32_gemm(gemm_size), MicroInput::Float, "fp32 GEMM")?;
-    let (int8, int8_runs) = best(micro_graphs::int8_gemm(gemm_size), MicroInput::Uint8, "int8 GEMM")?;
+    let int8_gemm_size = self::gemm_size(runtime, device, largest_gemm, micro_graphs::int8_gemm, MicroInput::Uint8, "int8 GEMM")?;
+    let (int8, int8_runs) = best(micro_graphs::int8_gemm(int8_gemm_size), MicroInput::Uint8, "int8 GEMM")?;
     let bandwidth_graph = micro_graphs::bandwidth(elements);
     let bandwidth_bytes_per_run = bandwidth_graph.work_per_run;
     let (bandwidth, bandwidth_runs) = best(bandwidth_graph, MicroInput::Float, "memory bandwidth")?;
@@ -161,6 +187,7 @@ pub fn measure(runtime: &Runtime, device: Device, gemm_size: usize, elements: us
         method: PeakMethod {
             description: DESCRIPTION.to_string(),
             gemm_size,
+            int8_gemm_size,
             bandwidth_bytes_per_run,
             runs: [fp32_runs, int8_runs, bandwidth_runs],
             device: device.to_string(),

@@ -30,6 +30,7 @@ fn peaks(fp32: f64, int8: f64, bandwidth: f64) -> MachinePeaks {
         method: peaks::PeakMethod {
             description: String::new(),
             gemm_size: 0,
+            int8_gemm_size: 0,
             bandwidth_bytes_per_run: 0.0,
             runs: [0; 3],
             device: "cpu".into(),

@@ -155,7 +155,7 @@ impl FakeRapl {
                 let tmp = counter.with_extension("tmp");
                 std::fs::write(&tmp, format!("{uj}\n")).unwrap();
                 std::fs::rename(&tmp, &counter).unwrap();
-                std::thread::sleep(std::time::Duration::from_micros(200));
+                std::thread::sleep(std::time::Duration::from_micros(50));
             }
         });
         Self { root, stop, feeder: Some(feeder) }
@@ -180,16 +180,22 @@ fn energy_comes_from_rapl_packages_where_the_counters_exist_and_says_why_not_whe
     assert_eq!(source["meter"], "intel-rapl", "{source}");
     assert_eq!(source["domains"], serde_json::json!(["package-0"]), "the core subzone is part of its package: {source}");
     assert!(source["reason"].is_null(), "{source}");
+    // The feeder thread advances the counter on its own clock, so a short round on a loaded machine
+    // may see no step (0 J): every figure is ≥ 0 and ordered, and the whole run saw joules. (The
+    // exact arithmetic is checked with a counting meter in src/speed's unit tests.)
+    let mut joules_seen = 0.0;
     for model in [&report["teacher"], &student(&report, "int8")["model"]] {
         let speed = &model["speed"];
         let e = &speed["energy"];
         let (median, lo, hi) = (f(&e["joules_per_example"]["median"]), f(&e["joules_per_example"]["min"]), f(&e["joules_per_example"]["max"]));
-        assert!(median > 0.0 && lo <= median && median <= hi, "{}: {e}", model["name"]);
+        assert!(0.0 <= lo && lo <= median && median <= hi, "{}: {e}", model["name"]);
+        joules_seen += speed["throughput"].as_array().unwrap().iter().map(|t| f(&t["energy"]["joules_per_example"]["max"])).sum::<f64>();
         assert!(close(f(&e["wh_per_million_examples"]), median * 1e6 / 3600.0), "{e}");
         let at = speed["speedup_batch_size"].as_u64().unwrap();
         let point = speed["throughput"].as_array().unwrap().iter().find(|t| t["batch_size"].as_u64() == Some(at)).unwrap();
         assert_eq!(&point["energy"], e, "the headline figure is the one at the speedup batch size");
     }
+    assert!(joules_seen > 0.0, "the counter advanced during the run, and the report saw it");
     assert!(stdout.contains("energy (intel-rapl: package-0): teacher ") && stdout.contains("mJ/example"), "{stdout}");
 
     let missing = tempfile::tempdir().unwrap();
