@@ -13,6 +13,14 @@ pub enum InputTensor {
 }
 
 impl InputTensor {
+    /// The rows at `rows` (in that order, repeats allowed).
+    pub fn select(&self, rows: &[usize]) -> Self {
+        match self {
+            InputTensor::Int64(a) => InputTensor::Int64(a.select(ndarray::Axis(0), rows)),
+            InputTensor::Float32(a) => InputTensor::Float32(a.select(ndarray::Axis(0), rows)),
+        }
+    }
+
     pub fn dtype_name(&self) -> &'static str {
         match self {
             InputTensor::Int64(_) => "int64",
@@ -26,6 +34,9 @@ impl InputTensor {
 pub struct Batch {
     pub rows: usize,
     pub tensors: Vec<(String, InputTensor)>,
+    /// For tokenized text, the tokenizer's pad id (a static-shape model's token inputs are padded
+    /// with it); `None` for tensor data, whose shapes are the data's own.
+    pub pad_id: Option<i64>,
 }
 
 impl Batch {

@@ -8,7 +8,7 @@ use super::npy::{parse_header, NpyData, NpyHeader, NpyKind};
 use super::source_error as err;
 use super::LabelNames;
 use super::{Batch, Columns, DataError, Example, InputTensor};
-use ndarray::{Array2, ArrayD, Axis, IxDyn};
+use ndarray::{Array2, ArrayD, IxDyn};
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -45,18 +45,8 @@ impl TensorData {
 
     /// The examples at `indices`, in that order.
     pub fn batch_of(&self, indices: &[usize]) -> Batch {
-        let tensors = self
-            .tensors
-            .iter()
-            .map(|(name, t)| {
-                let part = match t {
-                    InputTensor::Int64(a) => InputTensor::Int64(a.select(Axis(0), indices)),
-                    InputTensor::Float32(a) => InputTensor::Float32(a.select(Axis(0), indices)),
-                };
-                (name.clone(), part)
-            })
-            .collect();
-        Batch { rows: indices.len(), tensors }
+        let tensors = self.tensors.iter().map(|(name, t)| (name.clone(), t.select(indices))).collect();
+        Batch { rows: indices.len(), tensors, pad_id: None }
     }
 }
 

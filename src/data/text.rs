@@ -148,6 +148,7 @@ pub fn text_batch_of(all: &[EncodedText], indices: &[usize], pad_id: u32) -> Bat
             ("attention_mask".into(), InputTensor::Int64(mask)),
             ("token_type_ids".into(), InputTensor::Int64(types)),
         ],
+        pad_id: Some(i64::from(pad_id)),
     }
 }
 

@@ -33,7 +33,7 @@ pub fn timed_runs(
     budget_seconds: f64,
 ) -> Result<Vec<f64>, String> {
     let (name, kind, shape) = input;
-    let mut session = build_session(runtime, bytes, device, false, &RuntimeSettings::default()).map_err(|e| e.to_string())?;
+    let mut session = build_session(runtime, bytes, device, false, &RuntimeSettings::default(), None).map_err(|e| e.to_string())?;
     let elements: usize = shape.iter().product();
     // Small values that vary, as real activations do (an all-zero input could take shortcuts).
     let made = match kind {

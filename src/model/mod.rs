@@ -3,6 +3,7 @@
 
 pub mod cache_lock;
 pub mod device;
+pub mod external_data;
 pub mod hub;
 pub mod layout;
 pub mod micro;
@@ -11,6 +12,7 @@ mod output_reading;
 pub mod runtime_library;
 pub mod runtime_settings;
 pub mod session;
+pub mod static_shape;
 
 use crate::data::Batch;
 use ndarray::Array2;
@@ -27,12 +29,22 @@ pub struct ModelInfo {
     /// Short name used in tables ("teacher", or the file stem).
     pub name: String,
     pub path: PathBuf,
+    /// Of the model file itself (external data files are not hashed: see `external_data`).
     pub sha256: String,
+    /// The model file and its external data files together.
     pub bytes: u64,
+    /// External data files holding its weights, relative to the model's folder (empty: none).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub external_data: Vec<String>,
     /// Graph inputs fidelity feeds.
     pub inputs: Vec<InputInfo>,
     /// The graph output read as class scores.
     pub output: String,
+    /// Its ONNX element type, e.g. "float32", "float16" or "int64" (labels).
+    pub output_element_type: String,
+    /// The batch dimension and sequence length its graph fixes (absent: both dynamic).
+    #[serde(skip_serializing_if = "static_shape::StaticShape::is_dynamic", default)]
+    pub static_shape: static_shape::StaticShape,
     /// Why that output: the rule that chose it, and the others there were.
     pub output_selection: String,
     /// Class scores, or labels only.
@@ -89,6 +101,8 @@ pub enum ModelError {
     Load { model: String, path: PathBuf, message: String },
     #[error("model {model} {message}")]
     NoClassOutput { model: String, message: String },
+    #[error("model {model} ({}): {message}", path.display())]
+    Inputs { model: String, path: PathBuf, message: String },
     #[error("model {model} needs input '{input}', which the data does not provide (fidelity provides: {provided})")]
     MissingInput { model: String, input: String, provided: String },
     #[error("model {model}: input '{input}' must be {expected}, but the data gives {given}")]

@@ -28,10 +28,11 @@ pub struct OutputSignature {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Element {
-    Float32,
+    /// A floating-point tensor (float32, float16, bfloat16 or float64): class scores, when rank ≤ 2.
+    Float,
     /// An integer or string tensor: class labels, when rank ≤ 2.
     Label,
-    /// Anything else (other float types, sequences, maps).
+    /// Anything else (other element types, sequences, maps).
     Other,
 }
 
@@ -39,7 +40,7 @@ pub enum Element {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OutputLayout {
-    /// float32 scores: [batch, classes], or [batch, 1] / [batch] for a binary classifier.
+    /// float scores: [batch, classes], or [batch, 1] / [batch] for a binary classifier.
     Scores,
     /// Class labels only: [batch] or [batch, 1] integers or strings.
     Labels,
@@ -62,7 +63,7 @@ impl OutputSignature {
     }
 
     fn scores(&self) -> bool {
-        self.element == Element::Float32 && self.rank_fits()
+        self.element == Element::Float && self.rank_fits()
     }
 
     fn labels(&self) -> bool {
@@ -126,7 +127,7 @@ pub fn choose(outputs: &[OutputSignature], requested: Option<&str>) -> Result<Ou
     if let Some(o) = outputs.iter().find(|o| o.labels()) {
         return Ok(pick(o, "labels only: the graph has no float32 class-score output".into()));
     }
-    Err(format!("has no float32 output shaped [batch, classes], [batch, 1] or [batch], and no label output [batch]; its outputs are: {}", listing()))
+    Err(format!("has no float output (float32, float16, bfloat16 or float64) shaped [batch, classes], [batch, 1] or [batch], and no label output [batch]; its outputs are: {}", listing()))
 }
 
 #[cfg(test)]
@@ -139,7 +140,7 @@ mod tests {
 
     #[test]
     fn one_score_output_is_taken_whatever_else_there_is() {
-        let outs = [sig("label", Element::Label, &[-1]), sig("probabilities", Element::Float32, &[-1, 2])];
+        let outs = [sig("label", Element::Label, &[-1]), sig("probabilities", Element::Float, &[-1, 2])];
         let c = choose(&outs, None).unwrap();
         assert_eq!((c.name.as_str(), c.layout, c.columns), ("probabilities", OutputLayout::Scores, Some(2)));
         assert!(c.selection.contains("only"), "{}", c.selection);
@@ -147,21 +148,21 @@ mod tests {
 
     #[test]
     fn several_score_outputs_prefer_probabilities_then_logits_and_say_so() {
-        let outs = [sig("hidden", Element::Float32, &[-1, 8]), sig("logits", Element::Float32, &[-1, 2]), sig("Probs", Element::Float32, &[-1, 2])];
+        let outs = [sig("hidden", Element::Float, &[-1, 8]), sig("logits", Element::Float, &[-1, 2]), sig("Probs", Element::Float, &[-1, 2])];
         let c = choose(&outs, None).unwrap();
         assert_eq!(c.name, "Probs");
         assert!(c.selection.contains("hidden, logits") && c.selection.contains("--output"), "{}", c.selection);
         assert_eq!(choose(&outs[..2], None).unwrap().name, "logits");
-        let unnamed = [sig("a", Element::Float32, &[-1, 3]), sig("b", Element::Float32, &[-1, 3])];
+        let unnamed = [sig("a", Element::Float, &[-1, 3]), sig("b", Element::Float, &[-1, 3])];
         assert!(choose(&unnamed, None).unwrap().selection.contains("first"));
         assert_eq!(choose(&outs, Some("hidden")).unwrap().selection, "named by --output");
     }
 
     #[test]
     fn one_column_heads_and_label_only_graphs_are_read() {
-        let binary = choose(&[sig("dense", Element::Float32, &[-1, 1])], None).unwrap();
+        let binary = choose(&[sig("dense", Element::Float, &[-1, 1])], None).unwrap();
         assert_eq!((binary.layout, binary.columns), (OutputLayout::Scores, Some(1)));
-        assert_eq!(choose(&[sig("p", Element::Float32, &[-1])], None).unwrap().columns, Some(1));
+        assert_eq!(choose(&[sig("p", Element::Float, &[-1])], None).unwrap().columns, Some(1));
         let labels = choose(&[sig("output_label", Element::Label, &[-1])], None).unwrap();
         assert_eq!(labels.layout, OutputLayout::Labels);
         assert!(labels.selection.contains("labels only"));
@@ -169,7 +170,7 @@ mod tests {
 
     #[test]
     fn unreadable_or_unknown_outputs_are_errors_listing_the_outputs() {
-        let outs = [sig("hidden", Element::Float32, &[-1, 4, 8]), sig("map", Element::Other, &[])];
+        let outs = [sig("hidden", Element::Float, &[-1, 4, 8]), sig("map", Element::Other, &[])];
         let e = choose(&outs, None).unwrap_err();
         assert!(e.contains("hidden: ") && e.contains("map: "), "{e}");
         let e = choose(&outs, Some("logits")).unwrap_err();

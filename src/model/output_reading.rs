@@ -1,6 +1,8 @@
 //! One model's chosen output (see [`super::output_choice`]) and how a run's value of it becomes
-//! rows of raw class scores: float32 scores as they are ([batch] becomes [batch, 1], a binary
-//! head), labels as one-hot rows over the model's classes.
+//! rows of raw class scores: float scores as they are ([batch] becomes [batch, 1], a binary head),
+//! labels as one-hot rows over the model's classes. float16 and bfloat16 scores are widened to
+//! float32, which holds each of them exactly; float64 scores are rounded to float32, the precision
+//! every model's scores are carried at (metrics then compute in f64).
 
 use super::output_choice::{choose, Element, OutputLayout, OutputSignature};
 use super::session::SessionSettings;
@@ -19,7 +21,8 @@ pub(super) struct OutputReading {
     pub layout: OutputLayout,
     pub classes: Option<usize>,
     pub class_labels: Option<ClassLabels>,
-    label_element: TensorElementType,
+    /// The element type of the output read (scores or labels).
+    pub element: TensorElementType,
     labels: LabelIndex,
 }
 
@@ -33,7 +36,9 @@ enum LabelIndex {
 
 fn signature(name: &str, ty: &ValueType) -> OutputSignature {
     let (element, dims) = match ty {
-        ValueType::Tensor { ty: TensorElementType::Float32, shape, .. } => (Element::Float32, shape.to_vec()),
+        ValueType::Tensor { ty: TensorElementType::Float32 | TensorElementType::Float16 | TensorElementType::Bfloat16 | TensorElementType::Float64, shape, .. } => {
+            (Element::Float, shape.to_vec())
+        }
         ValueType::Tensor {
             ty: TensorElementType::Int64 | TensorElementType::Int32 | TensorElementType::String, shape, ..
         } => (Element::Label, shape.to_vec()),
@@ -86,18 +91,24 @@ impl OutputReading {
             })?),
             (None, OutputLayout::Scores) => LabelIndex::Indices(0),
         };
-        let label_element = session.outputs().iter().find(|o| o.name() == choice.name).and_then(|o| o.dtype().tensor_type()).unwrap_or(TensorElementType::Float32);
+        let element = session.outputs().iter().find(|o| o.name() == choice.name).and_then(|o| o.dtype().tensor_type()).unwrap_or(TensorElementType::Float32);
         let shown = through_zipmap.map_or(choice.name.clone(), |z| z.output.clone());
-        Ok(Self { read: choice.name, shown, selection, layout: choice.layout, classes, class_labels, label_element, labels })
+        Ok(Self { read: choice.name, shown, selection, layout: choice.layout, classes, class_labels, element, labels })
     }
 
     /// One run's value of the output as raw score rows.
     pub(super) fn scores(&self, value: &DynValue) -> Result<Array2<f32>, String> {
         match self.layout {
             OutputLayout::Scores => {
-                let array = value.try_extract_array::<f32>().map_err(|e| e.to_string())?;
+                let e = |e: ort::Error| e.to_string();
+                let array = match self.element {
+                    TensorElementType::Float16 => value.try_extract_array::<half::f16>().map_err(e)?.mapv(f32::from),
+                    TensorElementType::Bfloat16 => value.try_extract_array::<half::bf16>().map_err(e)?.mapv(f32::from),
+                    TensorElementType::Float64 => value.try_extract_array::<f64>().map_err(e)?.mapv(|x| x as f32),
+                    _ => value.try_extract_array::<f32>().map_err(e)?.to_owned(),
+                };
                 let array = if array.ndim() == 1 { array.insert_axis(Axis(1)) } else { array };
-                Ok(array.into_dimensionality::<Ix2>().map_err(|e| format!("output '{}': {e}", self.read))?.to_owned())
+                array.into_dimensionality::<Ix2>().map_err(|e| format!("output '{}': {e}", self.read))
             }
             OutputLayout::Labels => self.one_hot(value),
         }
@@ -105,7 +116,7 @@ impl OutputReading {
 
     fn one_hot(&self, value: &DynValue) -> Result<Array2<f32>, String> {
         let e = |e: ort::Error| e.to_string();
-        let indices: Vec<Result<usize, String>> = match self.label_element {
+        let indices: Vec<Result<usize, String>> = match self.element {
             TensorElementType::String => value.try_extract_string_array().map_err(e)?.iter().map(|l| self.index_of_name(l)).collect(),
             TensorElementType::Int32 => value.try_extract_array::<i32>().map_err(e)?.iter().map(|&l| self.index_of(l as i64)).collect(),
             _ => value.try_extract_array::<i64>().map_err(e)?.iter().map(|&l| self.index_of(l)).collect(),

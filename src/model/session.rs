@@ -84,6 +84,7 @@ fn element_type_name(t: TensorElementType) -> String {
         TensorElementType::Float32 => "float32".into(),
         TensorElementType::Float64 => "float64".into(),
         TensorElementType::Float16 => "float16".into(),
+        TensorElementType::Bfloat16 => "bfloat16".into(),
         TensorElementType::Int64 => "int64".into(),
         TensorElementType::Int32 => "int32".into(),
         other => format!("{other:?}").to_lowercase(),
@@ -99,15 +100,29 @@ pub struct OnnxBackend {
     reading: OutputReading,
     /// Time inside ONNX Runtime so far: building the session and every run.
     runtime_seconds: f64,
+    /// The folder its external data files are read from, kept while the session lives.
+    _external: Option<super::external_data::ExternalFolder>,
 }
 
 /// Builds the session in a function returning `ort::Result`: `SessionBuilder` errors are not
 /// `Send`, so they are turned into messages here and nowhere else. GPU providers are registered
 /// with `error_on_failure`: ONNX Runtime would otherwise fall back to the CPU without a word.
-pub(super) fn build_session(runtime: &Runtime, bytes: &[u8], device: Device, exact_integer: bool, settings: &RuntimeSettings) -> ort::Result<Session> {
+pub(super) fn build_session(
+    runtime: &Runtime,
+    bytes: &[u8],
+    device: Device,
+    exact_integer: bool,
+    settings: &RuntimeSettings,
+    external_data_dir: Option<&Path>,
+) -> ort::Result<Session> {
     // Threads come from the environment's global pool (see `Runtime::load`) unless the model's
     // settings give it its own.
     let mut builder = settings.apply(Session::builder(&runtime.environment)?)?;
+    if let Some(dir) = external_data_dir {
+        // A model given as bytes (fidelity may have rewritten its graph) finds its external
+        // tensors here; they stay in their files, read by ONNX Runtime alone.
+        builder = builder.with_config_entry(EXTERNAL_INITIALIZERS_FOLDER, dir.to_string_lossy())?;
+    }
     if exact_integer {
         // Read by ONNX Runtime's level-2 graph transformers (on by default) and only on x86-64
         // CPUs whose u8s8 and u8u8 dispatches differ; elsewhere it changes nothing.
@@ -129,6 +144,10 @@ pub(super) fn build_session(runtime: &Runtime, bytes: &[u8], device: Device, exa
 
 /// ONNX Runtime's `kOrtSessionOptionsAvx2PrecisionMode` (onnxruntime_session_options_config_keys.h).
 pub const X64_QUANT_PRECISION: &str = "session.x64quantprecision";
+
+/// ONNX Runtime's `kOrtSessionOptionsModelExternalInitializersFileFolderPath`: where a model loaded
+/// from bytes finds its external data files.
+pub const EXTERNAL_INITIALIZERS_FOLDER: &str = "session.model_external_initializers_file_folder_path";
 
 
 /// How one model's session is built.
@@ -157,6 +176,12 @@ impl OnnxBackend {
         let load_error = |message: String| ModelError::Load { model: name.into(), path: path.into(), message };
         // fidelity's own reader: integer kernels and output facts (absent when it cannot read the graph).
         let graph = crate::onnx::OnnxGraph::decode(bytes.clone()).ok();
+        let external_data = graph.as_ref().map(|g| g.external_files()).unwrap_or_default();
+        let model_dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        crate::onnx::external::check(model_dir, &external_data).map_err(&load_error)?;
+        let external = if external_data.is_empty() { None } else { Some(super::external_data::folder(model_dir, &external_data).map_err(&load_error)?) };
+        let external_dir = external.as_ref().map(|e| e.path.clone());
+        let external_bytes: u64 = external_data.iter().filter_map(|f| std::fs::metadata(model_dir.join(f)).ok()).map(|m| m.len()).sum();
         let zipmapless = crate::onnx::outputs::without_zipmap(&bytes).map_err(&load_error)?;
         let (session_bytes, zipmap) = match &zipmapless {
             Some((rewritten, zipmap)) => (rewritten.as_slice(), Some(zipmap)),
@@ -166,11 +191,11 @@ impl OnnxBackend {
         // only when a GPU provider fails, to tell the two apart.
         let started = std::time::Instant::now();
         let ort_load_error = |e: ort::Error| load_error(e.to_string());
-        let (session, provider, fallback) = match build_session(runtime, session_bytes, device, exact_integer, &settings.runtime) {
+        let (session, provider, fallback) = match build_session(runtime, session_bytes, device, exact_integer, &settings.runtime, external_dir.as_deref()) {
             Ok(session) => (session, device.provider().to_string(), None),
             Err(e) if device == Device::Cpu => return Err(ort_load_error(e)),
             Err(provider_error) => {
-                let cpu = build_session(runtime, session_bytes, Device::Cpu, exact_integer, &settings.runtime).map_err(ort_load_error)?;
+                let cpu = build_session(runtime, session_bytes, Device::Cpu, exact_integer, &settings.runtime, external_dir.as_deref()).map_err(ort_load_error)?;
                 let message = provider_error.to_string().trim_end_matches('.').to_string();
                 if !allow_fallback {
                     return Err(ModelError::Provider { model: name.into(), device, message });
@@ -182,13 +207,29 @@ impl OnnxBackend {
         let facts = graph.as_ref().map(|g| g.output_facts()).unwrap_or_default();
         let reading = OutputReading::new(&session, settings, zipmap, &facts).map_err(|message| ModelError::NoClassOutput { model: name.into(), message })?;
         let inputs = session.inputs().iter().map(|i| (i.name().to_string(), i.dtype().tensor_type().unwrap_or(TensorElementType::Float32))).collect::<Vec<_>>();
+        let declared: Vec<(String, bool, Vec<i64>)> = session
+            .inputs()
+            .iter()
+            .map(|i| {
+                let dims = match i.dtype() {
+                    ort::value::ValueType::Tensor { shape, .. } => shape.to_vec(),
+                    _ => vec![],
+                };
+                let int = matches!(i.dtype().tensor_type(), Some(TensorElementType::Int64 | TensorElementType::Int32));
+                (i.name().to_string(), int, dims)
+            })
+            .collect();
+        let static_shape = super::static_shape::StaticShape::from_inputs(&declared).map_err(&load_error)?;
         let info = ModelInfo {
             name: name.into(),
             path: path.into(),
             sha256: format!("{:x}", Sha256::digest(&bytes)),
-            bytes: bytes.len() as u64,
+            bytes: bytes.len() as u64 + external_bytes,
+            external_data,
             inputs: inputs.iter().map(|(n, t)| super::InputInfo { name: n.clone(), element_type: element_type_name(*t) }).collect(),
             output: reading.shown.clone(),
+            output_element_type: element_type_name(reading.element),
+            static_shape,
             output_selection: reading.selection.clone(),
             output_layout: reading.layout,
             output_producer: facts.producer(&reading.read).map(str::to_string),
@@ -202,7 +243,7 @@ impl OnnxBackend {
             twin_of: settings.twin_of.clone(),
             runtime_settings: settings.runtime.clone(),
         };
-        Ok(Self { session, info, inputs, reading, runtime_seconds })
+        Ok(Self { session, info, inputs, reading, runtime_seconds, _external: external })
     }
 
     /// The graph's inputs, each matched to a batch tensor of a compatible type.
@@ -222,6 +263,11 @@ impl OnnxBackend {
                     ort::value::Tensor::from_array(converted).map_err(ort_error)?.into()
                 }
                 (InputTensor::Float32(a), TensorElementType::Float32) => TensorRef::from_array_view(a.view()).map_err(ort_error)?.into(),
+                // Features for an fp16, bf16 or float64 model: rounded to nearest even (half's
+                // from_f32), or widened exactly.
+                (InputTensor::Float32(a), TensorElementType::Float16) => ort::value::Tensor::from_array(a.mapv(half::f16::from_f32)).map_err(ort_error)?.into(),
+                (InputTensor::Float32(a), TensorElementType::Bfloat16) => ort::value::Tensor::from_array(a.mapv(half::bf16::from_f32)).map_err(ort_error)?.into(),
+                (InputTensor::Float32(a), TensorElementType::Float64) => ort::value::Tensor::from_array(a.mapv(f64::from)).map_err(ort_error)?.into(),
                 _ => return Err(type_error()),
             };
             values.push((Cow::Owned(name.clone()), value));
@@ -240,6 +286,18 @@ impl Backend for OnnxBackend {
     }
 
     fn predict(&mut self, batch: &Batch) -> Result<Array2<f32>, ModelError> {
+        if self.info.static_shape.is_dynamic() {
+            return self.run(batch);
+        }
+        let runs = self.info.static_shape.fit(batch);
+        let parts = runs.iter().map(|(b, real)| Ok((self.run(b)?, *real))).collect::<Result<Vec<_>, ModelError>>()?;
+        super::static_shape::stack(parts).map_err(|message| ModelError::Inference { model: self.info.name.clone(), message })
+    }
+}
+
+impl OnnxBackend {
+    /// One session run on `batch` as it is.
+    fn run(&mut self, batch: &Batch) -> Result<Array2<f32>, ModelError> {
         let inputs = self.session_inputs(batch)?;
         let model = self.info.name.clone();
         let started = std::time::Instant::now();

@@ -26,6 +26,7 @@ pub mod proto {
     //! Generated from `onnx-ml.proto`; see `scripts/generate-onnx-proto.sh`.
     include!("proto/onnx.rs");
 }
+pub mod external;
 mod shapes;
 mod size;
 mod tensor;
@@ -60,19 +61,22 @@ pub struct GraphStats {
 /// A decoded model file: its top-level graph, ready to be measured.
 pub struct OnnxGraph {
     graph: decode::Graph,
+    /// The model's folder, where its external data files are (set by [`OnnxGraph::read`]).
+    folder: Option<std::path::PathBuf>,
 }
 
 impl OnnxGraph {
     /// Decodes a serialized `ModelProto`; tensor payloads stay slices of `bytes` (no copy).
     /// Errors name the problem but not the file, which the caller adds.
     pub fn decode(bytes: impl Into<Bytes>) -> Result<Self, String> {
-        Ok(Self { graph: decode::decode(bytes.into())? })
+        Ok(Self { graph: decode::decode(bytes.into())?, folder: None })
     }
 
     /// Reads and decodes a model file; errors name the file.
     pub fn read(path: &std::path::Path) -> Result<Self, String> {
         let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        Self::decode(bytes).map_err(|e| format!("{}: {e}", path.display()))
+        let folder = path.parent().map(|p| if p.as_os_str().is_empty() { std::path::PathBuf::from(".") } else { p.to_path_buf() });
+        Ok(Self { folder, ..Self::decode(bytes).map_err(|e| format!("{}: {e}", path.display()))? })
     }
 
     /// Size and cost; `sequence_length` is the number of tokens per example to cost sequence
@@ -83,7 +87,7 @@ impl OnnxGraph {
                 return Err(format!("sequence length must be a positive number, got {l}"));
             }
         }
-        analyse(&self.graph, sequence_length)
+        analyse(&self.graph, sequence_length, self.folder.as_deref())
     }
 
     /// The graph's integer kernels (see [`integer_kernels`]): the range of every int8 initializer
@@ -110,6 +114,11 @@ impl OnnxGraph {
         integer_kernels::find(&nodes, &ranges)
     }
 
+    /// The external data files the graph's initializers name, relative to the model's folder.
+    pub fn external_files(&self) -> Vec<String> {
+        external::files(&self.graph)
+    }
+
     /// What the graph says about its outputs (see [`outputs`]).
     pub fn output_facts(&self) -> outputs::OutputFacts {
         outputs::facts(&self.graph)
@@ -131,9 +140,9 @@ pub fn integer_kernels(bytes: &[u8]) -> Result<integer_kernels::IntegerKernels, 
     Ok(OnnxGraph::decode(Bytes::copy_from_slice(bytes))?.integer_kernels())
 }
 
-fn analyse(g: &decode::Graph, sequence_length: Option<f64>) -> Result<GraphStats, String> {
+fn analyse(g: &decode::Graph, sequence_length: Option<f64>, folder: Option<&std::path::Path>) -> Result<GraphStats, String> {
     let mut ctx = shapes::Shapes::default();
-    let size = size::count(g, &mut ctx)?;
+    let size = size::count(g, &mut ctx, folder)?;
     let mut ops: BTreeMap<&str, u64> = BTreeMap::new();
     for n in &g.nodes {
         *ops.entry(n.op_type.as_str()).or_default() += 1;

@@ -49,11 +49,15 @@ impl Size<'_> {
 }
 
 /// Counts every initializer and gives propagation their shapes (and small integer values).
-pub(super) fn count<'g>(g: &'g Graph, ctx: &mut Shapes) -> Result<Size<'g>, String> {
+/// External tensors are read from `folder` (the model's) for their nonzero counts, when given.
+pub(super) fn count<'g>(g: &'g Graph, ctx: &mut Shapes, folder: Option<&std::path::Path>) -> Result<Size<'g>, String> {
     let mut size = Size::default();
     for (i, t) in g.initializers.iter().enumerate() {
         let name = t.name();
-        let s = summarize(t).map_err(|e| format!("initializer {i} ('{name}'): {e}"))?;
+        let mut s = summarize(t).map_err(|e| format!("initializer {i} ('{name}'): {e}"))?;
+        if let Some(nonzero) = folder.filter(|_| s.external).and_then(|f| super::external::nonzero(t, f, s.elements)) {
+            (s.nonzero, s.external) = (nonzero, false);
+        }
         size.add(s.elements, s.nonzero, s.bytes)?;
         size.note(s.external, s.elements, s.unknown_type);
         size.initializer_names.insert(name);

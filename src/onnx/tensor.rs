@@ -178,7 +178,15 @@ fn from_raw(mut s: TensorSummary, raw: &[u8], kind: Kind, data_type: i64, dims: 
     Ok(s)
 }
 
-fn raw_nonzero(raw: &[u8], kind: Kind, n: u64) -> u64 {
+/// A data type whose nonzero elements can be counted byte-wise in pieces, and its element size.
+pub(super) fn element_bytes(data_type: i64) -> Option<(Kind, usize)> {
+    match kind_of(data_type) {
+        k @ (Kind::Int { size } | Kind::Float { size, .. }) => Some((k, size as usize)),
+        _ => None,
+    }
+}
+
+pub(super) fn raw_nonzero(raw: &[u8], kind: Kind, n: u64) -> u64 {
     match kind {
         Kind::Int { size } => raw.chunks_exact(size as usize).filter(|c| c.iter().any(|&b| b != 0)).count() as u64,
         Kind::Float { size, comp } => raw.chunks_exact(size as usize).filter(|e| !e.chunks_exact(comp as usize).all(float_bytes_zero)).count() as u64,

@@ -17,6 +17,7 @@ fn model_report(backend: &dyn Backend, track: &ModelTrack, accuracy: Option<f64>
         output_kind_detected: track.output_kind_detected,
         accuracy,
         batching: track.batching.clone(),
+        truncated_examples: track.truncated_examples,
         batch_invariance: track.invariance.clone(),
         inference_seconds: track.inference_seconds,
         onnxruntime_seconds: backend.runtime_seconds(),

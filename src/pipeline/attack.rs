@@ -72,7 +72,7 @@ impl<'a> TensorModel<'a> {
 
 impl TensorClassifier for TensorModel<'_> {
     fn classify(&mut self, inputs: ArrayViewD<'_, f32>) -> Result<Vec<Vec<f64>>, AttackError> {
-        let batch = Batch { rows: inputs.shape()[0], tensors: vec![(self.input.to_string(), InputTensor::Float32(inputs.to_owned()))] };
+        let batch = Batch { rows: inputs.shape()[0], tensors: vec![(self.input.to_string(), InputTensor::Float32(inputs.to_owned()))], pad_id: None };
         probabilities(self.backend, &batch, self.kind)
     }
 }

@@ -10,10 +10,11 @@ use super::inputs::{Chunk, ChunkReader};
 use super::CompareError;
 use crate::data::LabelNames;
 use crate::inference::invariance::{BatchInvariance, InvarianceSettings};
-use crate::inference::serving::{run_model, Batchings, ModelBatching};
+use crate::inference::serving::{run_model, Batchings, ModelBatching, ModelRun};
 use crate::inference::{compare, run_pass_with_progress, BatchOrder, BatchPlan, EvalError, ProbabilityTable};
 use crate::metrics::{ExampleComparison, FidelityAccumulator, FidelityMetrics, LogBase, OutputKind};
-use crate::model::Backend;
+use crate::model::static_shape::ShapeProblem;
+use crate::model::{Backend, ModelError};
 use crate::report::Disagreement;
 use crate::stats::PairedSamples;
 use crate::subgroups::{Group, GroupsBuilder};
@@ -50,6 +51,29 @@ pub struct ModelTrack {
     /// Time inside the backend's `predict`, all chunks.
     pub inference_seconds: f64,
     pub classes: usize,
+    /// Text examples cut to the model's fixed sequence length (`None`: it has none, or the data is
+    /// not text).
+    pub truncated_examples: Option<usize>,
+}
+
+/// Examples of `chunk` longer than a model's fixed sequence length (text data only).
+fn truncated(backend: &dyn Backend, chunk: &Chunk) -> Option<usize> {
+    let length = backend.info().static_shape.sequence?;
+    let source = chunk.source.as_ref();
+    let text = source.len() > 0 && source.batch_of(&[0]).pad_id.is_some();
+    text.then(|| (0..source.len()).filter(|&i| source.length(i) > length).count())
+}
+
+/// A model whose graph fixes its batch dimension runs in batches of exactly that size, in file
+/// order: it cannot run under another batching, so batch invariance is not checked.
+fn fixed_batch_run(backend: &mut dyn Backend, chunk: &Chunk, b: &Batching, size: usize, bar: &indicatif::ProgressBar) -> Result<ModelRun, EvalError> {
+    let plan = BatchPlan::new(chunk.source.as_ref(), size, BatchOrder::File);
+    let origin = |i: usize| chunk.examples[i].origin.clone();
+    let pass = run_pass_with_progress(backend, chunk.source.as_ref(), &plan, b.outputs, &origin, bar)?;
+    let reason = format!(
+        "its graph fixes the batch dimension at {size}: batches of exactly {size} in file order, the last filled with copies of its last row (their outputs dropped); batch invariance not checked, as it cannot run under another batching"
+    );
+    Ok(ModelRun { pass, invariance: None, batching: ModelBatching { batch_size: size, order: BatchOrder::File, reason } })
 }
 
 impl ModelTrack {
@@ -58,8 +82,12 @@ impl ModelTrack {
         let (evaluation, serving) = crate::inference::serving::plans(chunk.source.as_ref(), b.batch_size, b.order, b.serving_batch_size);
         let batchings = Batchings { source: chunk.source.as_ref(), evaluation, serving, invariance: b.invariance, outputs: b.outputs };
         let origin = |i: usize| chunk.examples[i].origin.clone();
-        let run = run_model(backend, &batchings, &origin, bar)?;
+        let run = match backend.info().static_shape.batch {
+            Some(size) => fixed_batch_run(backend, chunk, b, size, bar)?,
+            None => run_model(backend, &batchings, &origin, bar)?,
+        };
         let track = Self {
+            truncated_examples: truncated(backend, chunk),
             output_kind: run.pass.output_kind,
             output_kind_detected: run.pass.output_kind_detected,
             batching: run.batching,
@@ -76,6 +104,9 @@ impl ModelTrack {
         let origin = |i: usize| chunk.examples[i].origin.clone();
         let pass = run_pass_with_progress(backend, chunk.source.as_ref(), &plan, Some(self.output_kind), &origin, bar)?;
         self.inference_seconds += pass.inference_seconds;
+        if let (Some(total), Some(more)) = (self.truncated_examples.as_mut(), truncated(backend, chunk)) {
+            *total += more;
+        }
         if pass.probabilities.classes != self.classes {
             return Err(EvalError::ClassCount {
                 model: backend.info().name.clone(),
@@ -89,6 +120,7 @@ impl ModelTrack {
 }
 
 /// What is kept of one student's comparison with the teacher.
+#[derive(Default)]
 pub struct StudentTally {
     pub metrics: FidelityAccumulator,
     /// Per group, by the groups builder's discovery id.
@@ -156,20 +188,15 @@ pub fn evaluate(
     bar: &indicatif::ProgressBar,
 ) -> Result<Evaluation, CompareError> {
     let mut tracks: Vec<ModelTrack> = Vec::with_capacity(models.len());
-    let mut students: Vec<StudentTally> = (1..models.len())
-        .map(|_| StudentTally {
-            metrics: FidelityAccumulator::default(),
-            groups: vec![],
-            samples: PairedSamples::default(),
-            disagreements: vec![],
-            classes: Default::default(),
-        })
-        .collect();
+    let mut students: Vec<StudentTally> = (1..models.len()).map(|_| StudentTally::default()).collect();
     let mut teacher = FidelityAccumulator::default();
     let mut builder = GroupsBuilder::new(group_columns);
     let (mut labelled, mut examples, mut length_sum) = (Vec::new(), 0, 0.0);
     let mut first_chunk = None;
     while let Some(chunk) = reader.next_chunk(chunk_size)? {
+        if tracks.is_empty() {
+            check_input_shapes(models, &chunk)?;
+        }
         let mut tables = Vec::with_capacity(models.len());
         for (m, backend) in models.iter_mut().enumerate() {
             bar.set_message(format!("({})", backend.info().name));
@@ -223,6 +250,24 @@ pub fn evaluate(
     let (groups, position) = builder.finish();
     let group_metrics = students.iter().map(|tally| in_report_order(&tally.groups, &position, groups.len())).collect();
     Ok(Evaluation { models: tracks, students, teacher, groups, group_metrics, labelled, examples, length_sum, first_chunk })
+}
+
+/// Every model's declared inputs against the data's first example, before any model runs: a fixed
+/// dim the data cannot meet, or an input it does not give, is refused here, not by ONNX Runtime
+/// after the teacher's pass.
+fn check_input_shapes(models: &[&mut dyn Backend], chunk: &Chunk) -> Result<(), CompareError> {
+    if chunk.source.is_empty() {
+        return Ok(());
+    }
+    let sample = chunk.source.batch_of(&[0]);
+    for m in models {
+        let info = m.info();
+        info.static_shape.check(&sample, sample.pad_id.is_some()).map_err(|problem| match problem {
+            ShapeProblem::Missing { input } => ModelError::MissingInput { model: info.name.clone(), input, provided: sample.names().join(", ") },
+            ShapeProblem::Dims(message) => ModelError::Inputs { model: info.name.clone(), path: info.path.clone(), message },
+        })?;
+    }
+    Ok(())
 }
 
 /// Per-group metrics by discovery id, put in the groups' report order (`position[id]`).

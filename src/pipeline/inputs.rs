@@ -239,7 +239,7 @@ pub fn read_sample(
 
 /// The one float input that CSV feature columns feed.
 fn float_input(teacher: &ModelInfo) -> Result<String, CompareError> {
-    let floats: Vec<&str> = teacher.inputs.iter().filter(|i| i.element_type == "float32").map(|i| i.name.as_str()).collect();
+    let floats: Vec<&str> = teacher.inputs.iter().filter(|i| matches!(i.element_type.as_str(), "float32" | "float16" | "bfloat16" | "float64")).map(|i| i.name.as_str()).collect();
     match floats.as_slice() {
         [one] if teacher.inputs.len() == 1 => Ok(one.to_string()),
         _ => Err(CompareError::FeatureInput {

@@ -10,10 +10,8 @@ use crate::report::Report;
 /// Size and dense FLOPs read from the ONNX file; sequence models are costed at `sequence_length`
 /// tokens (the data's mean). The error is a note for the report.
 pub fn model_size(path: &std::path::Path, sequence_length: Option<f64>) -> Result<crate::onnx::GraphStats, String> {
-    let mut stats = std::fs::read(path)
-        .map_err(|e| e.to_string())
-        .and_then(|b| crate::onnx::OnnxGraph::decode(b)?.stats(sequence_length))
-        .map_err(|e| format!("size not read: {e}"))?;
+    // Read from its path, so a model's external data files are found beside it.
+    let mut stats = crate::onnx::OnnxGraph::read(path).and_then(|g| g.stats(sequence_length)).map_err(|e| format!("size not read: {e}"))?;
     if let Some(l) = sequence_length {
         stats.assumptions.iter_mut().filter(|a| a.contains("sequence length")).for_each(|a| a.push_str(&format!(" (data mean {l:.1} tokens)")));
     }

@@ -48,7 +48,7 @@ pub enum CompareError {
     Noise(String),
     #[error("attack: {0}")]
     Attack(#[from] crate::attack::AttackError),
-    #[error("model {model} must have exactly one float32 input for --feature-columns, but has: {inputs}; give the data as .npz with one array per input")]
+    #[error("model {model} must have exactly one float input (float32, float16, bfloat16 or float64) for --feature-columns, but has: {inputs}; give the data as .npz with one array per input")]
     FeatureInput { model: String, inputs: String },
     #[error("model {model}: its {config} orders the classes as [{student}] but the teacher's id2label is [{teacher}]; fidelity compares class i with class i, so it refuses. Re-export the student with the teacher's class order")]
     LabelOrder { model: String, config: String, student: String, teacher: String },

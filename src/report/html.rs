@@ -380,7 +380,12 @@ pub fn render(report: &Report) -> Vec<u8> {
         report.statistics.settings.bootstrap.resamples,
         report.statistics.settings.bootstrap.seed,
         if report.complete { String::new() } else { " · <strong>incomplete run</strong>".into() }
-    ) + &super::format::runtime_settings_line(report).map_or_else(String::new, |l| format!(" · {}", esc(&l)));
+    ) + &[super::format::runtime_settings_line(report), super::format_deployment::deployment_line(report)]
+        .into_iter()
+        .flatten()
+        .map(|l| format!(" · {}", esc(&l)))
+        .chain(super::format_deployment::truncation_warnings(report).into_iter().map(|w| format!(" · <strong class=\"warning\">warning: {}</strong>", esc(&w))))
+        .collect::<String>();
     let conventions = report.conventions.entries().iter().map(|(k, v)| format!("<li><strong>{k}</strong>: {}</li>", esc(v))).collect::<String>();
     let html = fill(
         TEMPLATE,

@@ -39,8 +39,11 @@ pub fn render(report: &Report) -> Vec<u8> {
         report.statistics.settings.bootstrap.resamples,
         report.statistics.settings.bootstrap.seed,
     );
-    if let Some(line) = super::format::runtime_settings_line(report) {
+    for line in [super::format::runtime_settings_line(report), super::format_deployment::deployment_line(report)].into_iter().flatten() {
         let _ = writeln!(out, "{}.\n", cell(&line));
+    }
+    for w in super::format_deployment::truncation_warnings(report) {
+        let _ = writeln!(out, "**Warning: {}.**\n", cell(&w));
     }
 
     let _ = writeln!(out, "{}", super::machine::MACHINE_START);

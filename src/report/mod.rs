@@ -8,6 +8,7 @@ pub mod files;
 pub mod format;
 pub mod format_classes;
 pub mod format_curves;
+pub mod format_deployment;
 pub mod format_noise;
 pub mod format_populations;
 pub mod format_roofline;
@@ -243,6 +244,10 @@ pub struct ModelReport {
     pub accuracy: Option<f64>,
     /// The batching this model's numbers come from.
     pub batching: crate::inference::serving::ModelBatching,
+    /// Text examples cut to the model's fixed sequence length (`info.static_shape.sequence`);
+    /// absent when it has none or the data is not text. Its numbers describe the cut inputs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub truncated_examples: Option<usize>,
     /// Whether the model's outputs depend on batch composition (absent when the check is off).
     pub batch_invariance: Option<crate::inference::invariance::BatchInvariance>,
     /// For a model with integer kernels: the kernel class its numbers hold for, and a warning

@@ -174,7 +174,7 @@ fn render_notes(report: &Report, out: &mut String) {
     if !sizes.is_empty() {
         let _ = writeln!(out, "size: {}.", sizes.join("; "));
     }
-    if let Some(line) = super::format::runtime_settings_line(report) {
+    for line in [super::format::runtime_settings_line(report), super::format_deployment::deployment_line(report)].into_iter().flatten() {
         let _ = writeln!(out, "{line}.");
     }
     if let Some(line) = super::format_curves::best_batch_line(report) {
@@ -193,6 +193,9 @@ fn render_input_warnings(report: &Report, out: &mut String) {
         if *empty_texts > 0 {
             let _ = writeln!(out, "warning: {empty_texts} examples have an empty text; they are kept, and the models see only special tokens.");
         }
+    }
+    for w in super::format_deployment::truncation_warnings(report) {
+        let _ = writeln!(out, "warning: {w}.");
     }
     if !report.complete {
         let _ = writeln!(out, "warning: the run did not finish; this report is incomplete.");

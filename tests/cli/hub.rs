@@ -96,7 +96,13 @@ fn repos() -> Vec<MockRepo> {
             id: "fidelity-test/external-data",
             sha: EXTERNAL_SHA,
             refs,
-            files: vec![("model.onnx", b"graph referring to model.onnx_data".to_vec()), ("model.onnx_data", b"external weights".to_vec())],
+            // optimum's layout for a large export: the graph and its weights in model.onnx_data.
+            files: vec![
+                ("model.onnx", read("deployed/external/model.onnx")),
+                ("model.onnx_data", read("deployed/external/model.onnx_data")),
+                ("tokenizer.json", read("tweets/tokenizer.json")),
+                ("config.json", read("tweets/config.json")),
+            ],
             token: None,
         },
         MockRepo {
@@ -447,10 +453,23 @@ fn hub_reference_downloads_external_data_next_to_the_model() {
     let cache = tempfile::tempdir().unwrap();
     let raw = "hf://fidelity-test/external-data";
     let r = resolve_with(&reference(raw), raw, &hub.settings(cache.path())).unwrap();
-    assert_eq!((r.tokenizer.as_ref(), r.config.as_ref()), (None, None));
     let data = r.model.with_file_name("model.onnx_data");
-    assert_eq!(std::fs::read(&data).unwrap(), b"external weights");
-    assert_eq!(std::fs::read(&r.model).unwrap(), b"graph referring to model.onnx_data");
+    assert_same_bytes(&data, "deployed/external/model.onnx_data");
+    assert_same_bytes(&r.model, "deployed/external/model.onnx");
+}
+
+#[test]
+fn compare_takes_a_hub_model_with_external_data() {
+    check_no_proxy();
+    let hub = MockHub::start();
+    let dir = tempfile::tempdir().unwrap();
+    let report = compare_through_hub(["hf://fidelity-test/tweets-teacher", "pruned=hf://fidelity-test/external-data"], dir.path(), &hub.endpoint(), false, "out.json");
+    let student = &report["students"][0];
+    assert_eq!(student["model"]["external_data"], serde_json::json!(["model.onnx_data"]));
+    // The same weights as the local single-file pruned student: the same numbers.
+    let f = |p: &str| crate::util::fixture(p);
+    let (_, local) = crate::util::compare_report(&[&f("tweets/teacher.onnx"), &f("tweets/pruned.onnx"), "--data", &f("tweets/test.jsonl"), "--bootstrap", "0", "--no-speed"]);
+    assert_eq!(student["fidelity"], local["students"][0]["fidelity"]);
 }
 
 #[test]

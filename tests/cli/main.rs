@@ -7,6 +7,7 @@ mod attacks;
 mod bench;
 mod browser;
 mod classes;
+mod deployed;
 mod errors;
 mod exporters;
 mod freshness;
