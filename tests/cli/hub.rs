@@ -32,6 +32,25 @@ const TORCH_SHA: &str = "4444444444444444444444444444444444444444";
 const GATED_SHA: &str = "5555555555555555555555555555555555555555";
 const JS_SHA: &str = "6666666666666666666666666666666666666666";
 const DATA_SHA: &str = "7777777777777777777777777777777777777777";
+const SHARD_SHA: &str = "8888888888888888888888888888888888888888";
+const NO_SHARD_SHA: &str = "9999999999999999999999999999999999999999";
+
+/// The external-data pruned student with its data file renamed in the graph to a name the layout
+/// does not guess, in a subfolder: `shard/weights.b` (as long as `model.onnx_data`, so the
+/// protobuf stays valid when the bytes are swapped).
+fn renamed_external_graph() -> Vec<u8> {
+    let (from, to) = (b"model.onnx_data", b"shard/weights.b");
+    let mut bytes = read("deployed/external/model.onnx");
+    let mut swapped = 0;
+    for i in 0..=bytes.len() - from.len() {
+        if &bytes[i..i + from.len()] == from {
+            bytes[i..i + from.len()].copy_from_slice(to);
+            swapped += 1;
+        }
+    }
+    assert!(swapped > 0, "the graph names model.onnx_data");
+    bytes
+}
 const TOKEN: &str = "hf_test_token";
 /// The mock stops after this many connections even if a test never drops it.
 const MAX_CONNECTIONS: usize = 200;
@@ -125,6 +144,19 @@ fn repos() -> Vec<MockRepo> {
             ],
             token: None,
         },
+        MockRepo {
+            id: "fidelity-test/external-shards",
+            sha: SHARD_SHA,
+            refs,
+            files: vec![
+                ("model.onnx", renamed_external_graph()),
+                ("shard/weights.b", read("deployed/external/model.onnx_data")),
+                ("tokenizer.json", read("tweets/tokenizer.json")),
+                ("config.json", read("tweets/config.json")),
+            ],
+            token: None,
+        },
+        MockRepo { id: "fidelity-test/external-missing", sha: NO_SHARD_SHA, refs, files: vec![("model.onnx", renamed_external_graph())], token: None },
         MockRepo { id: "fidelity-test/gated", sha: GATED_SHA, refs, files: vec![("model.onnx", b"gated".to_vec())], token: Some("hf_right") },
     ]
 }
@@ -459,17 +491,37 @@ fn hub_reference_downloads_external_data_next_to_the_model() {
 }
 
 #[test]
+fn the_external_data_files_a_graph_names_are_fetched_from_its_commit() {
+    let hub = MockHub::start();
+    let cache = tempfile::tempdir().unwrap();
+    let raw = "hf://fidelity-test/external-shards";
+    let r = resolve_with(&reference(raw), raw, &hub.settings(cache.path())).unwrap();
+    assert_same_bytes(&r.model.with_file_name("shard").join("weights.b"), "deployed/external/model.onnx_data");
+    // Offline, the snapshot has them too.
+    let offline = HubSettings { endpoint: "http://127.0.0.1:9".into(), cache: cache.path().into(), offline: true, token: None };
+    assert_eq!(resolve_with(&reference(raw), raw, &offline).unwrap(), ResolvedModel { offline: true, ..r });
+
+    let raw = "hf://fidelity-test/external-missing";
+    let e = resolve_with(&reference(raw), raw, &hub.settings(cache.path())).unwrap_err();
+    assert!(matches!(e, HubError::MissingExternal { .. }), "{e:?}");
+    assert_mentions(&e.to_string(), &[raw, "shard/weights.b", NO_SHARD_SHA, "upload them beside the graph"]);
+}
+
+#[test]
 fn compare_takes_a_hub_model_with_external_data() {
     check_no_proxy();
     let hub = MockHub::start();
     let dir = tempfile::tempdir().unwrap();
-    let report = compare_through_hub(["hf://fidelity-test/tweets-teacher", "pruned=hf://fidelity-test/external-data"], dir.path(), &hub.endpoint(), false, "out.json");
-    let student = &report["students"][0];
-    assert_eq!(student["model"]["external_data"], serde_json::json!(["model.onnx_data"]));
-    // The same weights as the local single-file pruned student: the same numbers.
     let f = |p: &str| crate::util::fixture(p);
     let (_, local) = crate::util::compare_report(&[&f("tweets/teacher.onnx"), &f("tweets/pruned.onnx"), "--data", &f("tweets/test.jsonl"), "--bootstrap", "0", "--no-speed"]);
-    assert_eq!(student["fidelity"], local["students"][0]["fidelity"]);
+    for (repo, data) in [("external-data", "model.onnx_data"), ("external-shards", "shard/weights.b")] {
+        let student = format!("pruned=hf://fidelity-test/{repo}");
+        let report = compare_through_hub(["hf://fidelity-test/tweets-teacher", &student], dir.path(), &hub.endpoint(), false, &format!("{repo}.json"));
+        let student = &report["students"][0];
+        assert_eq!(student["model"]["external_data"], serde_json::json!([data]));
+        // The same weights as the local single-file pruned student: the same numbers.
+        assert_eq!(student["fidelity"], local["students"][0]["fidelity"], "{repo}");
+    }
 }
 
 #[test]

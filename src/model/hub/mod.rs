@@ -278,6 +278,8 @@ pub struct ResolvedModel {
 pub enum HubError {
     #[error("{message}")]
     Reference { reference: String, message: String },
+    #[error("{reference}: its graph keeps weights in {files}, which the repository does not have at commit {revision} ({endpoint}/{repo}); the model cannot load without them: upload them beside the graph")]
+    MissingExternal { reference: String, files: String, revision: String, endpoint: String, repo: String },
     #[error("{reference}: offline mode is on (HF_HUB_OFFLINE) and the Hugging Face cache at {cache} has no {missing}. Run once without HF_HUB_OFFLINE to download it into that cache, or point HF_HUB_CACHE (or HF_HOME) at a cache that has it")]
     NotCached { reference: String, cache: PathBuf, missing: String },
     #[error("{reference}: cannot reach {endpoint} ({message}), and the Hugging Face cache at {cache} has no copy of it ({missing}). Check the connection and HF_ENDPOINT, or fill the cache on a connected machine and set HF_HUB_OFFLINE=1")]
@@ -344,7 +346,21 @@ pub fn resolve_with(reference: &HubRef, raw: &str, settings: &HubSettings) -> Re
             found: if onnx.is_empty() { "it has no .onnx file".into() } else { format!("its ONNX files are: {}", onnx.join(", ")) },
         }
     };
-    let (selection, fetched) = fetch(reference, raw, settings, pick, files, none)?;
+    let (selection, fetched) = fetch(reference, raw, settings, pick, &files, none)?;
+    let more = external::named_by_graph(&selection.model, &fetched.path(&selection.model), &files(&selection));
+    if !more.is_empty() {
+        // From the commit the graph came from, whatever the branch says now.
+        let at_commit = HubRef { revision: Some(fetched.sha.clone()), ..reference.clone() };
+        let all_of = |has: &dyn Fn(&str) -> bool| Some(more.clone()).filter(|m| m.iter().all(|f| has(f)));
+        let missing = |_: &[String], sha: &str| HubError::MissingExternal {
+            reference: raw.to_string(),
+            files: more.join(", "),
+            revision: sha.to_string(),
+            endpoint: settings.endpoint.clone(),
+            repo: reference.repo.clone(),
+        };
+        fetch(&at_commit, raw, settings, all_of, |m: &Vec<String>| m.clone(), missing)?;
+    }
     Ok(ResolvedModel {
         reference: raw.to_string(),
         repo: reference.repo.clone(),
@@ -406,6 +422,7 @@ fn wanted(reference: &HubRef) -> String {
     }
 }
 
+mod external;
 mod fetch;
 use fetch::fetch;
 
