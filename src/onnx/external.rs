@@ -1,6 +1,7 @@
 //! Initializers kept in external files (`model.onnx` + `model.onnx_data`, the only layout for
 //! models over 2 GB): which files the graph names, relative to the model's folder as the ONNX spec
-//! has them, read from the tensors' `external_data` entries without opening any of them.
+//! has them (read from the tensors' `external_data` entries, no file opened), whether they are
+//! there, and a tensor's nonzero count streamed from its file for the size table.
 
 use super::decode::Graph;
 use super::proto::TensorProto;

@@ -1,6 +1,7 @@
 //! How each model is deployed, where it is not the plain case (float32 scores, float32 or integer
-//! inputs, its weights inside the .onnx file): element types and external data files, as one line
-//! every writer shows.
+//! inputs, dynamic dims, its weights inside the .onnx file): element types, static dims and external
+//! data files as one line every writer shows, and a warning per model whose inputs were cut to its
+//! fixed sequence length.
 
 use super::{ModelReport, Report};
 
