@@ -26,6 +26,10 @@ pub enum Command {
     /// parameters and FLOPs, on the first examples of the data. Takes compare's options (a suite
     /// too); writes JSON only with --out.
     Bench(Box<CompareArgs>),
+    /// Merge the part files of `compare --shard K/N` runs into the report one run would have
+    /// written, and judge its gates (exit 0 passed, 1 a gate failed, 2 the parts do not belong
+    /// together).
+    Merge(MergeArgs),
     /// Print the JSON schema of the report (committed as reports/report.schema.json).
     Schema,
     /// Describe this machine: the CPU, its kernel-selecting features and the ONNX Runtime kernel
@@ -45,6 +49,28 @@ pub enum Command {
         #[arg(long, env = "ORT_DYLIB_PATH")]
         ort_lib: Option<PathBuf>,
     },
+}
+
+#[derive(Debug, Args, Default)]
+pub struct MergeArgs {
+    /// The part files, every shard's once, in any order.
+    #[arg(required = true)]
+    pub parts: Vec<PathBuf>,
+    /// Where to write the JSON report [default: the parts' name without .shard-K-of-N.part].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Also write a Markdown report here.
+    #[arg(long)]
+    pub markdown: Option<PathBuf>,
+    /// Also write a self-contained HTML fairness report here.
+    #[arg(long)]
+    pub html: Option<PathBuf>,
+    /// Also write a JUnit XML file here (one test case per gate check).
+    #[arg(long)]
+    pub junit: Option<PathBuf>,
+    /// Groups shown per student in the terminal table.
+    #[arg(long)]
+    pub show_groups: Option<usize>,
 }
 
 #[derive(Debug, Args, Default)]
@@ -226,6 +252,15 @@ pub struct CompareArgs {
     /// e.g. 'label_loyalty >= 0.97' or 'int8: accuracy_drop <= 0.03 per-group interval'.
     #[arg(long = "gate")]
     pub gates: Vec<String>,
+    /// Evaluate only shard K of N (1 <= K <= N: whole chunks of the data, in order) and write a
+    /// part file beside --out (NAME.shard-K-of-N.part) for `fidelity merge`. `--shard auto` reads
+    /// K/N from a Slurm job array or a Kubernetes Indexed Job (with --shards N); so does
+    /// `--shard` without a value (put it after the models).
+    #[arg(long, value_name = "K/N|auto", num_args = 0..=1, default_missing_value = "auto")]
+    pub shard: Option<String>,
+    /// The number of shards, for `--shard auto` under a Kubernetes Indexed Job (its completions).
+    #[arg(long, value_name = "N")]
+    pub shards: Option<usize>,
     /// Where to write the JSON report [default: reports/<suite name or teacher's folder>.json].
     #[arg(long)]
     pub out: Option<PathBuf>,

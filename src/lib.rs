@@ -23,6 +23,7 @@ pub mod plan;
 pub mod populations;
 pub mod progress;
 pub mod roofline;
+pub mod shard;
 pub mod report;
 pub mod speed;
 pub mod stats;

@@ -55,20 +55,37 @@ fn context_chain(e: &anyhow::Error) -> String {
     message
 }
 
+/// Prints the terminal table; exit 1 when a release gate failed (every check is in the table and
+/// the reports).
+fn table_and_verdict(report: &fidelity::report::Report, show_groups: usize) -> anyhow::Result<ExitCode> {
+    let table = fidelity::report::terminal::render_with(report, fidelity::report::terminal::TerminalOptions { show_groups });
+    print(&table)?;
+    Ok(if report.gate.all_passed() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Compare(args) => {
             let args = *args;
             let plan = fidelity::plan::ComparePlan::from_args(&args)?;
-            let report = fidelity::pipeline::run(&plan)?;
-            let table = fidelity::report::terminal::render_with(&report, fidelity::report::terminal::TerminalOptions { show_groups: plan.show_groups });
-            // A closed pipe (`fidelity compare ... | head`) is not an error.
-            match std::io::stdout().write_all(&table) {
-                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e.into()),
-                _ => {}
+            if let Some(shard) = plan.shard {
+                // A part is judged when merged: its exit code says only that it was written.
+                let part = fidelity::pipeline::shard::run(&plan, shard)?;
+                return print(format!("{}\n", part.path.display()).as_bytes());
             }
-            // Exit 1: a release gate failed (every check is in the table and the reports).
-            Ok(if report.gate.all_passed() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+            let report = fidelity::pipeline::run(&plan)?;
+            table_and_verdict(&report, plan.show_groups)
+        }
+        Command::Merge(args) => {
+            let reports = fidelity::plan::ReportPaths {
+                json: args.out.clone().unwrap_or_else(|| fidelity::pipeline::merge::default_report_path(&args.parts[0])),
+                markdown: args.markdown.clone(),
+                html: args.html.clone(),
+                junit: args.junit.clone(),
+            };
+            let report = fidelity::pipeline::merge::merge(&args.parts, &reports)?;
+            eprintln!("fidelity: merged {} parts; report written to {}", args.parts.len(), reports.json.display());
+            table_and_verdict(&report, args.show_groups.unwrap_or(20))
         }
         Command::Bench(args) => {
             let args = *args;

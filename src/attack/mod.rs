@@ -43,7 +43,7 @@ use thiserror::Error;
 
 /// One text input: a single text or a pair (NLI); attacks perturb `text` for singles and ONLY the
 /// second text (`pair`) for pairs.
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct TextInput {
     pub text: String,
     pub pair: Option<String>,

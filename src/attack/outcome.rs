@@ -17,7 +17,7 @@
 use serde::Serialize;
 
 /// What happened to one example.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AttackStatus {
     /// The prediction moved away from the gold label.
@@ -30,7 +30,7 @@ pub enum AttackStatus {
 
 /// One example's result. `A` is the input type: [`super::TextInput`] for texts, an
 /// `ndarray::ArrayD<f32>` (the example's shape, no batch axis) for tensors.
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct AttackOutcome<A = super::TextInput> {
     pub status: AttackStatus,
     /// Queries charged to this example (see the module doc of [`crate::attack`]).
@@ -57,7 +57,7 @@ impl<A> AttackOutcome<A> {
 
 /// Metrics over many outcomes (conventions in the module doc). Mergeable: [`AttackSummary::merge`]
 /// adds the counts of two summaries (e.g. groups or chunks) and recomputes the rates.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct AttackSummary {
     pub attacked: usize,
     pub originally_correct: usize,
@@ -115,7 +115,7 @@ impl AttackSummary {
 }
 
 /// The teacher's successful adversarial examples replayed on a student.
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Transfer {
     /// Teacher successes whose original the student classified correctly (the denominator).
     pub replayed: usize,
@@ -126,7 +126,7 @@ pub struct Transfer {
     pub queries: usize,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct GroupAttack {
     pub name: String,
     #[serde(flatten)]
@@ -134,7 +134,7 @@ pub struct GroupAttack {
 }
 
 /// One model's attack results.
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct ModelAttack {
     #[serde(flatten)]
     pub summary: AttackSummary,

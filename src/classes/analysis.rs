@@ -27,13 +27,13 @@ use crate::subgroups::SubgroupSettings;
 use rayon::prelude::*;
 use serde::Serialize;
 
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct ClassIntervals {
     pub recall_delta: Option<Interval>,
     pub precision_delta: Option<Interval>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct ClassRow {
     /// The class's name (`config.json`'s id2label) or its index.
     pub class: String,
@@ -58,14 +58,14 @@ pub struct ClassRow {
 }
 
 /// One cell of the label-transition matrix.
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Transition {
     pub teacher: String,
     pub student: String,
     pub count: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct ClassReport {
     /// Every class in class order; empty for unlabelled data.
     pub classes: Vec<ClassRow>,

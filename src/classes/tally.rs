@@ -55,6 +55,16 @@ impl ClassCells {
 }
 
 impl ClassTally {
+    /// Every (gold, teacher, student) triple with its count; an unlabelled gold is `u32::MAX`.
+    pub fn counts(&self) -> Vec<([u32; 3], u64)> {
+        self.triples.iter().map(|(k, v)| (*k, *v)).collect()
+    }
+
+    /// Adds `count` examples of one triple (a merge adding a shard's counts).
+    pub fn add_count(&mut self, triple: [u32; 3], count: u64) {
+        *self.triples.entry(triple).or_default() += count;
+    }
+
     pub fn add(&mut self, c: &ExampleComparison) {
         let gold = c.gold.map_or(UNLABELLED, |g| g as u32);
         *self.triples.entry([gold, c.teacher_label as u32, c.student_label as u32]).or_default() += 1;

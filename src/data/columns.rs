@@ -6,7 +6,7 @@ use super::LabelNames;
 use serde::Serialize;
 
 /// Column mapping, from flags or a suite file.
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Columns {
     /// Text column; `None` for tensor data (features instead of text).
     pub text: Option<String>,

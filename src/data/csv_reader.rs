@@ -39,6 +39,20 @@ impl<R: Read> CsvRows<R> {
     }
 }
 
+impl<R: Read + Send> super::stream::Rows for CsvRows<R> {
+    /// Records are split (quoted fields may hold line breaks) but not turned into examples.
+    fn skip_rows(&mut self, k: usize) -> Result<usize, DataError> {
+        for skipped in 0..k {
+            match self.records.next() {
+                None => return Ok(skipped),
+                Some((i, Err(e))) => return Err(DataError::Row { path: self.path.clone(), origin: format!("row {}", i + 1), message: format!("cannot parse: {e}") }),
+                Some(_) => {}
+            }
+        }
+        Ok(k)
+    }
+}
+
 impl<R: Read> Iterator for CsvRows<R> {
     type Item = Result<Example, DataError>;
 

@@ -58,6 +58,21 @@ impl<R: BufRead> JsonlRows<R> {
     }
 }
 
+impl<R: BufRead + Send> super::stream::Rows for JsonlRows<R> {
+    /// Lines are counted, not parsed: blank ones are not rows, as in [`Iterator::next`].
+    fn skip_rows(&mut self, k: usize) -> Result<usize, DataError> {
+        let mut skipped = 0;
+        while skipped < k {
+            match self.lines.next() {
+                None => break,
+                Some((_, Ok(line))) if line.trim().is_empty() => {}
+                Some(_) => skipped += 1,
+            }
+        }
+        Ok(skipped)
+    }
+}
+
 impl<R: BufRead> Iterator for JsonlRows<R> {
     type Item = Result<Example, DataError>;
 

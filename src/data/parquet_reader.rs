@@ -280,6 +280,31 @@ fn read_typed<T: DataType>(reader: &mut ColumnReaderImpl<T>, n: usize, nullable:
     Ok(levels.iter().map(|&l| if l > 0 { values.next().map_or(Cell::Null, &cell) } else { Cell::Null }).collect())
 }
 
+impl<R: ChunkReader + Send + Sync + 'static> super::stream::Rows for ParquetRows<R> {
+    /// Whole row groups are passed over by their footer counts without reading a page; only the
+    /// row group the range starts in is decoded.
+    fn skip_rows(&mut self, k: usize) -> Result<usize, DataError> {
+        let mut skipped = 0;
+        while skipped < k && self.at >= self.batch_len && self.left_in_group == 0 && self.next_group < self.file.num_row_groups() {
+            let rows = self.file.metadata().row_group(self.next_group).num_rows().max(0) as usize;
+            if rows > k - skipped {
+                break;
+            }
+            self.next_group += 1;
+            self.rows += rows;
+            skipped += rows;
+        }
+        while skipped < k {
+            match self.next() {
+                None => break,
+                Some(Err(e)) => return Err(e),
+                Some(Ok(_)) => skipped += 1,
+            }
+        }
+        Ok(skipped)
+    }
+}
+
 impl<R: ChunkReader + 'static> Iterator for ParquetRows<R> {
     type Item = Result<Example, DataError>;
 

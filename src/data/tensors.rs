@@ -210,6 +210,11 @@ impl NpzStream {
         Ok(self.members[k].header.decode(&bytes))
     }
 
+    /// Passes over the next `k` rows: stored arrays are then read from their row offset.
+    pub fn skip(&mut self, k: usize) {
+        self.next = (self.next + k).min(self.n);
+    }
+
     /// The next `max` examples (fewer at the end) and their model inputs; `None` after the last.
     pub fn next_chunk(&mut self, max: usize) -> Result<Option<(Vec<Example>, TensorData)>, DataError> {
         let (start, end) = (self.next, (self.next + max.max(1)).min(self.n));

@@ -21,7 +21,7 @@ pub trait EnergyMeter {
 }
 
 /// What measured energy in this run, or why nothing could.
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct EnergySource {
     /// The counters read, e.g. "intel-rapl" or "intel-rapl + nvml"; absent when none was readable.
     pub meter: Option<String>,

@@ -16,7 +16,7 @@ use crate::stats::Interval;
 use serde::Serialize;
 
 /// One evaluated threshold for one subject (a student, or a group of a student).
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Check {
     pub metric: GateMetric,
     pub student: String,
@@ -45,7 +45,7 @@ impl Check {
 
 /// A group a per-group gate did not judge, and why. With `unjudged = fail` it is also a failed
 /// check; with `skip` (the default) it is only listed.
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct NotJudged {
     pub metric: GateMetric,
     pub student: String,
@@ -64,7 +64,7 @@ impl NotJudged {
 }
 
 /// The gate's verdict over all checks.
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct GateOutcome {
     pub checks: Vec<Check>,
     pub passed: usize,

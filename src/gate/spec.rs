@@ -3,7 +3,7 @@
 use super::metric::GateMetric;
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub enum Op {
     #[serde(rename = ">=")]
     AtLeast,
@@ -57,7 +57,7 @@ pub enum Unjudged {
     Fail,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct GateSpec {
     pub metric: GateMetric,
     pub op: Op,

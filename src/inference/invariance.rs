@@ -31,7 +31,7 @@ pub const DEFAULT_SAMPLE: usize = 32;
 /// Examples beyond the tolerance after which a model is shown batch-dependent and the check stops.
 pub const DEPENDENT_EXAMPLES: usize = 8;
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct InvarianceSettings {
     /// Examples checked at most (0 turns the check off).
     pub sample: usize,
@@ -39,7 +39,7 @@ pub struct InvarianceSettings {
     pub tolerance: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct BatchInvariance {
     /// Examples run at batch size 1 and compared.
     pub sample: usize,

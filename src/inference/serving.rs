@@ -16,7 +16,7 @@ use crate::model::Backend;
 use serde::Serialize;
 
 /// The batching that produced a model's numbers.
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct ModelBatching {
     pub batch_size: usize,
     pub order: BatchOrder,

@@ -1,15 +1,17 @@
 //! Mergeable sums of [`ExampleComparison`]s and the metrics they yield.
 //!
-//! Accumulating two halves of a dataset and merging them equals one pass over the whole (up to
-//! floating-point summation order), so evaluation can stream and later be sharded.
+//! Accumulating two halves of a dataset and merging them equals one pass over the whole, bit for
+//! bit: counts are integers and the float sums are [`FixedSum`]s, so evaluation can stream and
+//! shards merge into exactly the single run's numbers.
 //!
 //! Denominators: loyalty metrics and the mean KL average over all compared examples; accuracies and
 //! flip rates over the labelled examples (all of them when the data has labels, none otherwise).
 
 use super::agreement::ExampleComparison;
+use super::fixed_sum::FixedSum;
 use serde::Serialize;
 
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct FidelityAccumulator {
     n: u64,
     labelled: u64,
@@ -18,13 +20,13 @@ pub struct FidelityAccumulator {
     agreements: u64,
     negative_flips: u64,
     positive_flips: u64,
-    loyalty_sum: f64,
-    kl_sum: f64,
+    loyalty_sum: FixedSum,
+    kl_sum: FixedSum,
     kl_infinite: u64,
 }
 
 /// The fidelity of one student to its teacher over a set of examples.
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct FidelityMetrics {
     /// Examples compared.
     pub n: u64,
@@ -75,9 +77,9 @@ impl FidelityAccumulator {
         self.agreements += u64::from(c.agrees());
         self.negative_flips += u64::from(c.negative_flip());
         self.positive_flips += u64::from(c.positive_flip());
-        self.loyalty_sum += c.probability_loyalty;
+        self.loyalty_sum.add(c.probability_loyalty);
         if c.kl.is_finite() {
-            self.kl_sum += c.kl;
+            self.kl_sum.add(c.kl);
         } else {
             self.kl_infinite += 1;
         }
@@ -91,8 +93,8 @@ impl FidelityAccumulator {
         self.agreements += other.agreements;
         self.negative_flips += other.negative_flips;
         self.positive_flips += other.positive_flips;
-        self.loyalty_sum += other.loyalty_sum;
-        self.kl_sum += other.kl_sum;
+        self.loyalty_sum.merge(other.loyalty_sum);
+        self.kl_sum.merge(other.kl_sum);
         self.kl_infinite += other.kl_infinite;
     }
 
@@ -116,8 +118,8 @@ impl FidelityAccumulator {
             student_accuracy,
             accuracy_delta: teacher_accuracy.zip(student_accuracy).map(|(t, s)| s - t),
             label_loyalty: ratio(self.agreements, self.n).unwrap_or(f64::NAN),
-            probability_loyalty: Some(if self.n > 0 { self.loyalty_sum / self.n as f64 } else { f64::NAN }),
-            mean_kl: (self.kl_infinite == 0 && self.n > 0).then(|| self.kl_sum / self.n as f64),
+            probability_loyalty: Some(if self.n > 0 { self.loyalty_sum.value() / self.n as f64 } else { f64::NAN }),
+            mean_kl: (self.kl_infinite == 0 && self.n > 0).then(|| self.kl_sum.value() / self.n as f64),
             kl_infinite: self.kl_infinite,
             negative_flip_rate: ratio(self.negative_flips, self.labelled),
             positive_flip_rate: ratio(self.positive_flips, self.labelled),
@@ -204,8 +206,7 @@ mod tests {
             prop_assert_eq!(a.agreements, b.agreements);
             prop_assert_eq!(a.teacher_accuracy, b.teacher_accuracy);
             prop_assert_eq!(a.negative_flip_rate, b.negative_flip_rate);
-            prop_assert!((a.probability_loyalty.unwrap() - b.probability_loyalty.unwrap()).abs() < 1e-12);
-            prop_assert!((a.mean_kl.unwrap() - b.mean_kl.unwrap()).abs() < 1e-12);
+            prop_assert_eq!(a, b);
         }
 
         #[test]

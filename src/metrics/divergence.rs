@@ -9,7 +9,7 @@ use serde::Serialize;
 /// The base of the logarithm used for divergences. Natural log by default, as in scipy.
 ///
 /// In base 2 the Jensen–Shannon divergence is bounded by 1; in base e by ln 2.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum LogBase {
     #[default]

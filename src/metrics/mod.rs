@@ -11,6 +11,7 @@
 pub mod accumulator;
 pub mod agreement;
 pub mod divergence;
+pub mod fixed_sum;
 pub mod probability;
 
 pub use accumulator::{FidelityAccumulator, FidelityMetrics};

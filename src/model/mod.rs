@@ -24,7 +24,7 @@ pub use device::Device;
 pub use session::{OnnxBackend, Runtime};
 
 /// What a loaded model is, for reports and messages.
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct ModelInfo {
     /// Short name used in tables ("teacher", or the file stem).
     pub name: String,
@@ -75,7 +75,7 @@ pub struct ModelInfo {
 }
 
 /// One graph input.
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct InputInfo {
     pub name: String,
     /// ONNX element type, e.g. "int64" or "float32".

@@ -37,7 +37,7 @@ pub enum Element {
 }
 
 /// How the chosen output is read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OutputLayout {
     /// float scores: [batch, classes], or [batch, 1] / [batch] for a binary classifier.

@@ -46,7 +46,7 @@ impl Optimization {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct RuntimeSettings {
     /// Absent: ONNX Runtime's default (all).
     pub optimization: Option<Optimization>,

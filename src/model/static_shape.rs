@@ -25,7 +25,7 @@ pub enum ShapeProblem {
 }
 
 /// What a model's graph fixes.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct StaticShape {
     /// The batch dimension every input declares, when it is a number.
     pub batch: Option<usize>,

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum NoiseKind {
     /// Text: keyboard slips on each letter with probability `rate` ([`super::text::characters`]).
@@ -28,7 +28,7 @@ impl NoiseKind {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct NoiseLevel {
     pub kind: NoiseKind,
     /// A probability for typos and dropout; a multiple of the standard deviation for Gaussian noise.

@@ -27,7 +27,7 @@ pub struct Labels<'a> {
 }
 
 /// One model under one noise level.
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct ModelNoise {
     pub level: NoiseLevel,
     pub clean_accuracy: Option<f64>,
@@ -38,7 +38,7 @@ pub struct ModelNoise {
     pub stability: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct NoiseIntervals {
     pub label_loyalty: Interval,
     pub noisy_accuracy_drop: Option<Interval>,
@@ -46,7 +46,7 @@ pub struct NoiseIntervals {
 }
 
 /// One student against the teacher under one noise level.
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct NoiseComparison {
     pub level: NoiseLevel,
     /// The student's noisy label = the teacher's noisy label.

@@ -37,7 +37,7 @@ mod tests;
 use prost::bytes::Bytes;
 use std::collections::{BTreeMap, HashMap};
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct GraphStats {
     /// Elements in all initializers (weights and biases), whatever their type.
     pub parameters: u64,

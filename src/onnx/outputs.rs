@@ -14,7 +14,7 @@ use prost::Message;
 use serde::Serialize;
 
 /// The classes a classifier node or ZipMap names, in output-column order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum ClassLabels {
     Ints(Vec<i64>),

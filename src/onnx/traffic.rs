@@ -25,7 +25,7 @@ use super::size::Size;
 use std::collections::{HashMap, HashSet};
 
 /// The traffic model's figures.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Traffic {
     /// Bytes of weights read once per batch.
     pub weight_bytes: u64,

@@ -38,7 +38,7 @@ pub fn report(plan: &ComparePlan, session: &Session, evaluated: &Evaluated) -> R
     let machine = MachineInfo::detect();
     let teacher = ModelReport {
         hub: plan.teacher.hub.clone(),
-        ..model_report(&models.teacher, &data.models[0], data.teacher.clone().finish().teacher_accuracy, models.memory[0], &machine)
+        ..model_report(&models.teacher, &data.models[0], data.teacher.finish().teacher_accuracy, models.memory[0], &machine)
     };
     Report {
         schema_version: report::SCHEMA_VERSION,
@@ -66,7 +66,7 @@ pub fn report(plan: &ComparePlan, session: &Session, evaluated: &Evaluated) -> R
             order: plan.batch_order,
             serving_batch_size: plan.serving_batch_size,
             chunk_size: evaluated.chunk_size,
-            padding: evaluated.padding,
+            padding: evaluated.padding.into(),
             invariance: plan.invariance,
         },
         conventions: Conventions::new(plan.js_base),
@@ -84,6 +84,7 @@ pub fn report(plan: &ComparePlan, session: &Session, evaluated: &Evaluated) -> R
         energy: None,
         teacher,
         students: students(plan, session, evaluated, &machine),
+        shards: None,
         gate: crate::gate::GateOutcome { checks: vec![], passed: 0, failed: 0, not_judged: vec![] },
         machine,
     }
@@ -91,37 +92,94 @@ pub fn report(plan: &ComparePlan, session: &Session, evaluated: &Evaluated) -> R
 
 fn students(plan: &ComparePlan, session: &Session, evaluated: &Evaluated, machine: &MachineInfo) -> Vec<StudentReport> {
     let data = &evaluated.data;
-    let js_upper = match plan.js_base {
-        crate::metrics::LogBase::E => std::f64::consts::LN_2.sqrt(),
-        crate::metrics::LogBase::Two => 1.0,
-    };
     let models = &session.models;
-    let finished: Vec<_> = data.students.iter().map(|t| t.metrics.clone().finish()).collect();
-    let samples: Vec<_> = data.students.iter().map(|t| &t.samples).collect();
-    let statistics = analyse_students(&samples, &finished, &data.groups, &data.group_metrics, plan.subgroups);
-    // Class names from config.json's id2label, else the teacher's own string class labels.
-    let class_names: Option<Vec<String>> = session.label_names.as_ref().map(|l| l.names().to_vec()).or_else(|| models.teacher.info().class_labels.as_ref().map(|c| c.names()));
+    let numbers = DataNumbers { teacher: &data.teacher, students: &data.students, groups: &data.groups, group_metrics: &data.group_metrics, classes: data.models[0].classes };
+    let names = class_names(session.label_names.as_ref().map(|l| l.names()), models.teacher.info());
     let mut out = Vec::with_capacity(models.students.len());
-    for (s, ((student, tally), (metrics, statistics))) in models.students.iter().zip(&data.students).zip(finished.into_iter().zip(statistics)).enumerate() {
+    for (s, (student, numbers)) in models.students.iter().zip(student_numbers(&numbers, plan.subgroups, plan.js_base, names.as_deref())).enumerate() {
+        let model = ModelReport { hub: plan.students[s].hub.clone(), ..model_report(student, &data.models[s + 1], None, models.memory[s + 1], machine) };
         let mut student_report = StudentReport {
-            model: ModelReport {
-                hub: plan.students[s].hub.clone(),
-                ..model_report(student, &data.models[s + 1], metrics.student_accuracy, models.memory[s + 1], machine)
-            },
-            js_histogram: Some(report::Histogram::new(tally.samples.loyalties().iter().map(|l| 1.0 - l), js_upper, 20)),
-            disagreements: tally.disagreements.clone(),
-            classes: crate::classes::analyse(&tally.classes, data.models[0].classes, class_names.as_deref(), plan.subgroups),
+            model,
+            js_histogram: numbers.js_histogram,
+            disagreements: numbers.disagreements,
+            classes: numbers.classes,
             noise: None,
             cie: None,
-            fidelity: metrics,
-            statistics,
+            fidelity: numbers.fidelity,
+            statistics: numbers.statistics,
         };
-        if !(data.models[0].output_kind.has_probabilities() && data.models[s + 1].output_kind.has_probabilities()) {
-            without_probabilities(&mut student_report);
-        }
+        settle(&mut student_report, data.models[0].output_kind.has_probabilities());
         out.push(student_report);
     }
     out
+}
+
+/// Class names from config.json's id2label, else the teacher's own string class labels.
+pub fn class_names(config: Option<&[String]>, teacher: &crate::model::ModelInfo) -> Option<Vec<String>> {
+    config.map(<[String]>::to_vec).or_else(|| teacher.class_labels.as_ref().map(|c| c.names()))
+}
+
+/// The sums a report's numbers come from: one run's, or `fidelity merge`'s over its parts.
+pub struct DataNumbers<'a> {
+    pub teacher: &'a crate::metrics::FidelityAccumulator,
+    pub students: &'a [super::evaluate::StudentTally],
+    pub groups: &'a [crate::subgroups::Group],
+    pub group_metrics: &'a [Vec<crate::metrics::FidelityMetrics>],
+    /// The teacher's class count.
+    pub classes: usize,
+}
+
+/// One student's numbers from the data.
+pub struct StudentNumbers {
+    pub fidelity: crate::metrics::FidelityMetrics,
+    pub statistics: crate::subgroups::SubgroupSummary,
+    pub js_histogram: Option<report::Histogram>,
+    pub disagreements: Vec<report::Disagreement>,
+    pub classes: crate::classes::ClassReport,
+}
+
+/// Every student's metrics, intervals, tests, groups, histogram and per-class table.
+pub fn student_numbers(n: &DataNumbers, settings: crate::subgroups::SubgroupSettings, js_base: crate::metrics::LogBase, class_names: Option<&[String]>) -> Vec<StudentNumbers> {
+    let js_upper = match js_base {
+        crate::metrics::LogBase::E => std::f64::consts::LN_2.sqrt(),
+        crate::metrics::LogBase::Two => 1.0,
+    };
+    let finished: Vec<_> = n.students.iter().map(|t| t.metrics.finish()).collect();
+    let samples: Vec<_> = n.students.iter().map(|t| &t.samples).collect();
+    let statistics = analyse_students(&samples, &finished, n.groups, n.group_metrics, settings);
+    n.students
+        .iter()
+        .zip(finished.into_iter().zip(statistics))
+        .map(|(tally, (fidelity, statistics))| StudentNumbers {
+            js_histogram: Some(report::Histogram::new(tally.samples.loyalties().iter().map(|l| 1.0 - l), js_upper, 20)),
+            disagreements: tally.disagreements.clone(),
+            classes: crate::classes::analyse(&tally.classes, n.classes, class_names, settings),
+            fidelity,
+            statistics,
+        })
+        .collect()
+}
+
+/// Puts a merge's numbers into a report made from one of its parts.
+pub fn set_numbers(report: &mut Report, teacher: &crate::metrics::FidelityAccumulator, numbers: Vec<StudentNumbers>) {
+    report.teacher.accuracy = teacher.finish().teacher_accuracy;
+    let teacher_probabilities = report.teacher.output_kind.has_probabilities();
+    for (student, numbers) in report.students.iter_mut().zip(numbers) {
+        student.fidelity = numbers.fidelity;
+        student.statistics = numbers.statistics;
+        student.js_histogram = numbers.js_histogram;
+        student.disagreements = numbers.disagreements;
+        student.classes = numbers.classes;
+        settle(student, teacher_probabilities);
+    }
+}
+
+/// The student's accuracy from its metrics; a pair without probabilities loses what needs them.
+fn settle(student: &mut StudentReport, teacher_probabilities: bool) {
+    student.model.accuracy = student.fidelity.student_accuracy;
+    if !(teacher_probabilities && student.model.output_kind.has_probabilities()) {
+        without_probabilities(student);
+    }
 }
 
 /// A pair where a model gives labels only: its one-hot rows were compared like probabilities (so

@@ -28,7 +28,7 @@ pub enum BenchError {
 }
 
 /// One model's cost.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct ModelCost {
     pub info: ModelInfo,
     pub speed: ModelSpeed,
@@ -41,7 +41,7 @@ pub struct ModelCost {
 }
 
 /// What `fidelity bench` measured; its JSON is this struct.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct BenchReport {
     /// Speed is the system's, not the model's: the CPU it was measured on.
     pub machine: crate::machine::MachineInfo,

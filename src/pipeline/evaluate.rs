@@ -76,6 +76,33 @@ fn fixed_batch_run(backend: &mut dyn Backend, chunk: &Chunk, b: &Batching, size:
     Ok(ModelRun { pass, invariance: None, batching: ModelBatching { batch_size: size, order: BatchOrder::File, reason } })
 }
 
+impl StudentTally {
+    /// Adds one chunk's comparisons (`memberships[j]`: example `j`'s groups by discovery id).
+    #[allow(clippy::too_many_arguments)]
+    fn add_chunk(&mut self, chunk: &Chunk, teacher: &ProbabilityTable, student: &ProbabilityTable, golds: &[Option<usize>], memberships: &[Vec<usize>], base: LogBase, names: Option<&LabelNames>) {
+        let comparison = compare(teacher, student, golds, base);
+        for (j, c) in comparison.examples.iter().enumerate() {
+            self.metrics.add(c);
+            self.classes.add(c);
+            for &id in &memberships[j] {
+                if id >= self.groups.len() {
+                    self.groups.resize(id + 1, FidelityAccumulator::default());
+                }
+                self.groups[id].add(c);
+            }
+            self.samples.push(&c.paired_sample());
+            if !c.agrees() && self.disagreements.len() < DISAGREEMENTS {
+                self.disagreements.push(disagreement(chunk, j, c, teacher, student, names));
+            }
+        }
+    }
+
+    /// A tally whose per-example records are `n` placeholders (a merge places each part's rows).
+    pub fn with_rows(n: usize) -> Self {
+        Self { samples: PairedSamples::with_len(n), ..Self::default() }
+    }
+}
+
 impl ModelTrack {
     /// Runs the first chunk under the serving-condition rules; they fix the model's batching.
     pub(super) fn first(backend: &mut dyn Backend, chunk: &Chunk, b: &Batching, bar: &indicatif::ProgressBar) -> Result<(Self, ProbabilityTable), EvalError> {
@@ -133,7 +160,7 @@ pub struct StudentTally {
     pub classes: crate::classes::ClassTally,
 }
 
-/// The whole streamed evaluation.
+/// The whole streamed evaluation (of a shard: its rows).
 pub struct Evaluation {
     /// Teacher first, then the students in order.
     pub models: Vec<ModelTrack>,
@@ -143,6 +170,10 @@ pub struct Evaluation {
     pub groups: Vec<Group>,
     /// Per student and group (report order), the group's metrics.
     pub group_metrics: Vec<Vec<FidelityMetrics>>,
+    /// Per student and group (report order), the sums behind `group_metrics` (what a shard keeps).
+    pub group_tallies: Vec<Vec<FidelityAccumulator>>,
+    /// Every example's group attribute values (what a merge rebuilds the groups from).
+    pub attributes: crate::subgroups::AttributeColumns,
     /// Per example: has a gold label.
     pub labelled: Vec<bool>,
     pub examples: usize,
@@ -150,6 +181,8 @@ pub struct Evaluation {
     pub length_sum: f64,
     /// The first chunk, kept for the speed measurement.
     pub first_chunk: Chunk,
+    /// A shard's: SHA-256 of the rows it read (see [`crate::shard::identity::RowsDigest`]).
+    pub rows_sha256: Option<String>,
 }
 
 /// Checks made once the teacher's class count is known.
@@ -173,7 +206,14 @@ fn check_group_columns(builder: &GroupsBuilder, rows: usize, finished: bool, che
 }
 
 /// Disagreements listed per student.
-const DISAGREEMENTS: usize = 10;
+pub const DISAGREEMENTS: usize = 10;
+
+/// Where a shard's evaluation starts: its reader stands at the shard's first row, it reads `rows`
+/// rows, and every model's batching was fixed on the data's first chunk (see `crate::shard`).
+pub struct Resume {
+    pub rows: usize,
+    pub tracks: Vec<ModelTrack>,
+}
 
 /// Streams the data through every model (`models[0]` is the teacher).
 #[allow(clippy::too_many_arguments)]
@@ -185,16 +225,24 @@ pub fn evaluate(
     group_columns: &[String],
     base: LogBase,
     checks: &ClassChecks,
+    resume: Option<Resume>,
     bar: &indicatif::ProgressBar,
 ) -> Result<Evaluation, CompareError> {
-    let mut tracks: Vec<ModelTrack> = Vec::with_capacity(models.len());
+    let mut digest = resume.is_some().then(crate::shard::identity::RowsDigest::default);
+    let (mut left, mut tracks) = match resume {
+        Some(r) => (r.rows, r.tracks),
+        None => (usize::MAX, Vec::with_capacity(models.len())),
+    };
     let mut students: Vec<StudentTally> = (1..models.len()).map(|_| StudentTally::default()).collect();
     let mut teacher = FidelityAccumulator::default();
     let mut builder = GroupsBuilder::new(group_columns);
+    let mut attributes = crate::subgroups::AttributeColumns::new(group_columns.len());
     let (mut labelled, mut examples, mut length_sum) = (Vec::new(), 0, 0.0);
     let mut first_chunk = None;
-    while let Some(chunk) = reader.next_chunk(chunk_size)? {
-        if tracks.is_empty() {
+    while left > 0 {
+        let Some(chunk) = reader.next_chunk(chunk_size.min(left))? else { break };
+        left -= chunk.examples.len();
+        if first_chunk.is_none() {
             check_input_shapes(models, &chunk)?;
         }
         let mut tables = Vec::with_capacity(models.len());
@@ -215,6 +263,10 @@ pub fn evaluate(
         check_labels(&chunk, classes, checks)?;
         let golds: Vec<Option<usize>> = chunk.examples.iter().map(|e| e.label).collect();
         let memberships: Vec<Vec<usize>> = chunk.examples.iter().map(|e| builder.add(&e.attributes)).collect();
+        chunk.examples.iter().for_each(|e| attributes.push(&e.attributes));
+        if let Some(d) = digest.as_mut() {
+            chunk.examples.iter().for_each(|e| d.add(e));
+        }
         check_group_columns(&builder, examples + chunk.examples.len(), false, checks)?;
         for (j, gold) in golds.iter().enumerate() {
             let row = tables[0].row(j);
@@ -223,21 +275,7 @@ pub fn evaluate(
         }
         labelled.extend(golds.iter().map(Option::is_some));
         for (tally, table) in students.iter_mut().zip(&tables[1..]) {
-            let comparison = compare(&tables[0], table, &golds, base);
-            for (j, c) in comparison.examples.iter().enumerate() {
-                tally.metrics.add(c);
-                tally.classes.add(c);
-                for &id in &memberships[j] {
-                    if id >= tally.groups.len() {
-                        tally.groups.resize(id + 1, FidelityAccumulator::default());
-                    }
-                    tally.groups[id].add(c);
-                }
-                tally.samples.push(&c.paired_sample());
-                if !c.agrees() && tally.disagreements.len() < DISAGREEMENTS {
-                    tally.disagreements.push(disagreement(&chunk, j, c, &tables[0], table, checks.label_names));
-                }
-            }
+            tally.add_chunk(&chunk, &tables[0], table, &golds, &memberships, base, checks.label_names);
         }
         examples += chunk.examples.len();
         if first_chunk.is_none() {
@@ -248,14 +286,15 @@ pub fn evaluate(
     let first_chunk = first_chunk.ok_or_else(|| crate::data::DataError::Empty { path: checks.data_path.to_path_buf() })?;
     check_group_columns(&builder, examples, true, checks)?;
     let (groups, position) = builder.finish();
-    let group_metrics = students.iter().map(|tally| in_report_order(&tally.groups, &position, groups.len())).collect();
-    Ok(Evaluation { models: tracks, students, teacher, groups, group_metrics, labelled, examples, length_sum, first_chunk })
+    let group_tallies: Vec<Vec<FidelityAccumulator>> = students.iter().map(|tally| in_report_order(&tally.groups, &position, groups.len())).collect();
+    let group_metrics = group_tallies.iter().map(|t| t.iter().map(FidelityAccumulator::finish).collect()).collect();
+    Ok(Evaluation { models: tracks, students, teacher, groups, group_metrics, group_tallies, attributes, labelled, examples, length_sum, first_chunk, rows_sha256: digest.map(|d| d.finish()) })
 }
 
 /// Every model's declared inputs against the data's first example, before any model runs: a fixed
 /// dim the data cannot meet, or an input it does not give, is refused here, not by ONNX Runtime
 /// after the teacher's pass.
-fn check_input_shapes(models: &[&mut dyn Backend], chunk: &Chunk) -> Result<(), CompareError> {
+pub(super) fn check_input_shapes(models: &[&mut dyn Backend], chunk: &Chunk) -> Result<(), CompareError> {
     if chunk.source.is_empty() {
         return Ok(());
     }
@@ -270,17 +309,17 @@ fn check_input_shapes(models: &[&mut dyn Backend], chunk: &Chunk) -> Result<(), 
     Ok(())
 }
 
-/// Per-group metrics by discovery id, put in the groups' report order (`position[id]`).
-fn in_report_order(by_id: &[FidelityAccumulator], position: &[usize], groups: usize) -> Vec<FidelityMetrics> {
-    let mut metrics = vec![FidelityAccumulator::default().finish(); groups];
+/// Per-group sums by discovery id, put in the groups' report order (`position[id]`).
+fn in_report_order(by_id: &[FidelityAccumulator], position: &[usize], groups: usize) -> Vec<FidelityAccumulator> {
+    let mut sums = vec![FidelityAccumulator::default(); groups];
     for (id, acc) in by_id.iter().enumerate() {
-        metrics[position[id]] = acc.finish();
+        sums[position[id]] = acc.clone();
     }
-    metrics
+    sums
 }
 
 /// A student's class count must be the teacher's; the config's names must count the teacher's classes.
-fn check_classes(track: &ModelTrack, name: &str, teacher: Option<&ModelTrack>, checks: &ClassChecks) -> Result<(), CompareError> {
+pub(super) fn check_classes(track: &ModelTrack, name: &str, teacher: Option<&ModelTrack>, checks: &ClassChecks) -> Result<(), CompareError> {
     match teacher {
         Some(t) if track.classes != t.classes => Err(EvalError::ClassCount {
             model: name.to_string(),
@@ -346,12 +385,21 @@ pub struct Evaluated {
     pub padding: &'static str,
 }
 
-/// Stage 2, evaluate: every model over the data, a chunk at a time.
-pub fn evaluate_all(plan: &crate::plan::ComparePlan, session: &mut super::load::Session, progress: &super::Progress) -> Result<Evaluated, CompareError> {
+/// A shard's slice: it starts at row `start`.
+pub struct Slice {
+    pub start: usize,
+    pub resume: Resume,
+}
+
+/// Stage 2, evaluate: every model over the data (a shard: over its slice), a chunk at a time.
+pub fn evaluate_all(plan: &crate::plan::ComparePlan, session: &mut super::load::Session, progress: &super::Progress, slice: Option<Slice>) -> Result<Evaluated, CompareError> {
     let encoder = super::inputs::text_encoder(plan)?;
     let label_names = session.label_names.as_ref();
     let models = &mut session.models;
     let mut reader = ChunkReader::open(plan, models.teacher.info(), label_names, encoder.as_ref())?;
+    if let Some(slice) = &slice {
+        reader.skip(slice.start)?;
+    }
     let chunk_size = super::inputs::chunk_size(plan.chunk_size, plan.batch_size, plan.serving_batch_size);
     let batching = Batching::of(plan);
     let checks = ClassChecks {
@@ -366,7 +414,7 @@ pub fn evaluate_all(plan: &crate::plan::ComparePlan, session: &mut super::load::
     let mut backends: Vec<&mut dyn Backend> =
         std::iter::once(&mut models.teacher as &mut dyn Backend).chain(models.students.iter_mut().map(|s| s as &mut dyn Backend)).collect();
     let started = std::time::Instant::now();
-    let data = evaluate(&mut reader, chunk_size, &mut backends, &batching, &plan.columns.groups, plan.js_base, &checks, &bar)?;
+    let data = evaluate(&mut reader, chunk_size, &mut backends, &batching, &plan.columns.groups, plan.js_base, &checks, slice.map(|s| s.resume), &bar)?;
     let seconds = started.elapsed().as_secs_f64();
     crate::progress::finish(bar);
     drop(backends);

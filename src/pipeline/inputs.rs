@@ -103,6 +103,20 @@ impl<'a> ChunkReader<'a> {
         Ok(Self { source, columns, read: 0, tally })
     }
 
+    /// Passes over the first `k` rows (a shard starting at row `k`); chunks after keep their
+    /// place in the whole file.
+    pub fn skip(&mut self, k: usize) -> Result<(), CompareError> {
+        let skipped = match &mut self.source {
+            Source::Text { stream, .. } | Source::Features { stream, .. } => stream.skip(k)?,
+            Source::Npz(npz) => {
+                npz.skip(k);
+                k.min(npz.len())
+            }
+        };
+        self.read += skipped;
+        Ok(())
+    }
+
     /// The columns as read (feature patterns expanded).
     pub fn columns(&self) -> &Columns {
         &self.columns

@@ -10,8 +10,10 @@ pub mod evaluate;
 pub mod inputs;
 pub mod load;
 pub mod measure;
+pub mod merge;
 pub mod noise;
 pub mod populations;
+pub mod shard;
 
 use crate::data::label_names::LabelNamesError;
 use crate::data::text::TextError;
@@ -46,6 +48,8 @@ pub enum CompareError {
     Write(#[from] WriteError),
     #[error("noise: {0}")]
     Noise(String),
+    #[error("{0}")]
+    Shard(String),
     #[error("attack: {0}")]
     Attack(#[from] crate::attack::AttackError),
     #[error("model {model} must have exactly one float input (float32, float16, bfloat16 or float64) for --feature-columns, but has: {inputs}; give the data as .npz with one array per input")]
@@ -77,7 +81,7 @@ impl Progress {
 pub fn run(plan: &ComparePlan) -> Result<Report, CompareError> {
     let progress = Progress { quiet: plan.quiet };
     let mut session = load::load(plan, &progress)?;
-    let evaluated = evaluate::evaluate_all(plan, &mut session, &progress)?;
+    let evaluated = evaluate::evaluate_all(plan, &mut session, &progress, None)?;
     let mut report = assemble::report(plan, &session, &evaluated);
     checkpoint(plan, &mut report)?;
     if let Some(settings) = &plan.attack {

@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 /// Attack settings from flags and suite.
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct AttackSettings {
     /// Examples attacked (a seeded sample of labelled examples, the same for every model).
     pub examples: usize,

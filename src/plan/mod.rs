@@ -78,6 +78,8 @@ pub enum PlanError {
     Speed,
     #[error("suite gate: {0}")]
     SuiteGate(String),
+    #[error("{0}")]
+    Shard(String),
 }
 
 /// A model to load.
@@ -230,6 +232,8 @@ pub struct ComparePlan {
     pub outputs: Option<OutputKind>,
     pub gates: Vec<GateSpec>,
     pub reports: ReportPaths,
+    /// `--shard`: evaluate one slice and write a part file instead of reports.
+    pub shard: Option<crate::shard::Shard>,
     pub ort_lib: Option<PathBuf>,
     pub allow_fallback: bool,
     /// Group columns with very many distinct values are taken as they are.

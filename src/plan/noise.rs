@@ -12,7 +12,7 @@ use std::path::PathBuf;
 pub const DEFAULT_EXAMPLES: usize = 1000;
 
 /// Noise settings from flags and suite.
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct NoiseSettings {
     /// Examples perturbed (a seeded sample of the data, the same for every model and level).
     pub examples: usize,

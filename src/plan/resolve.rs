@@ -166,7 +166,9 @@ impl ComparePlan {
             Some(_) => teacher.name.clone(),
             None => folder_name(&teacher.path),
         });
+        let shard = shard(args)?;
         Ok(Self {
+            shard,
             reports: reports(&src, &name),
             name,
             teacher,
@@ -265,6 +267,26 @@ fn models(src: &Sources) -> Result<(ModelSource, Vec<ModelSource>, IntegerNumeri
     let integer_numerics = args.integer_numerics.or(s.evaluation.integer_numerics).unwrap_or_default();
     apply_integer_numerics(integer_numerics, &mut teacher, &mut students)?;
     Ok((teacher, students, integer_numerics))
+}
+
+/// `--shard K/N`, or `--shard auto` from the batch engine's variables.
+fn shard(args: &CompareArgs) -> Result<Option<crate::shard::Shard>, PlanError> {
+    let shard = match (args.shard.as_deref(), args.shards) {
+        (None, None) => return Ok(None),
+        (None, Some(n)) => return Err(PlanError::Shard(format!("--shards {n} goes with --shard auto (it gives the number of shards of a Kubernetes Indexed Job)"))),
+        (Some("auto"), shards) => crate::shard::engine::from_env(|k| std::env::var(k).ok(), shards).map_err(PlanError::Shard)?,
+        (Some(text), shards) => {
+            let shard = crate::shard::Shard::parse(text).map_err(PlanError::Shard)?;
+            if let Some(n) = shards.filter(|&n| n != shard.count) {
+                return Err(PlanError::Shard(format!("--shard {text} says {} shards but --shards says {n}", shard.count)));
+            }
+            shard
+        }
+    };
+    if let Some(flag) = [("--markdown", args.markdown.is_some()), ("--html", args.html.is_some()), ("--junit", args.junit.is_some())].iter().find(|f| f.1).map(|f| f.0) {
+        return Err(PlanError::Shard(format!("--shard writes a part file, not reports: give {flag} to `fidelity merge`, which writes the report of all the parts")));
+    }
+    Ok(Some(shard))
 }
 
 fn numbers(src: &Sources) -> Result<Numbers, PlanError> {

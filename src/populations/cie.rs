@@ -12,7 +12,7 @@ use super::modal_labels;
 use crate::subgroups::Group;
 use serde::Serialize;
 
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct CieGroup {
     pub name: String,
     pub n: usize,
@@ -22,7 +22,7 @@ pub struct CieGroup {
     pub representation: Option<f64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct CieReport {
     pub teacher_members: usize,
     pub student_members: usize,

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct PopulationMember {
     pub name: String,
     pub path: std::path::PathBuf,
@@ -10,7 +10,7 @@ pub struct PopulationMember {
     pub accuracy: Option<f64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct PopulationSummary {
     /// The role's own model first.
     pub members: Vec<PopulationMember>,

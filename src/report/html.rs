@@ -97,7 +97,7 @@ fn heat_map(header: &[String], rows: &[Vec<String>]) -> String {
 fn students_table(report: &Report) -> String {
     let (header, rows) = super::format::student_rows(report);
     let rows: Vec<(String, Vec<String>)> = rows.iter().map(|r| (String::new(), r.iter().map(|c| esc(c)).collect())).collect();
-    let note = format!("<p class=\"note\">Percent. L-L: label loyalty; P-L: probability loyalty, mean 1 − √JS, log base {}; NFR/PFR: negative/positive flip rate; KL: mean KL(teacher‖student), nats.</p>", esc(report.conventions.js_log_base));
+    let note = format!("<p class=\"note\">Percent. L-L: label loyalty; P-L: probability loyalty, mean 1 − √JS, log base {}; NFR/PFR: negative/positive flip rate; KL: mean KL(teacher‖student), nats.</p>", esc(&report.conventions.js_log_base));
     table(&header, &rows) + &note
 }
 
@@ -110,7 +110,7 @@ fn attack_section(report: &Report) -> String {
     format!(
         "<section id=\"robustness\"><h2>Robustness (black-box attacks)</h2>{}<p class=\"note\">Percent. {}</p></section>",
         table(&header, &rows),
-        esc(report.conventions.attacks)
+        esc(&report.conventions.attacks)
     )
 }
 
@@ -380,7 +380,7 @@ pub fn render(report: &Report) -> Vec<u8> {
         report.statistics.settings.bootstrap.resamples,
         report.statistics.settings.bootstrap.seed,
         if report.complete { String::new() } else { " · <strong>incomplete run</strong>".into() }
-    ) + &[super::format::runtime_settings_line(report), super::format_deployment::deployment_line(report)]
+    ) + &[super::format::runtime_settings_line(report), super::format_deployment::deployment_line(report), super::format_shards::shards_line(report)]
         .into_iter()
         .flatten()
         .map(|l| format!(" · {}", esc(&l)))
@@ -410,7 +410,7 @@ pub fn render(report: &Report) -> Vec<u8> {
             ("worst_groups", worst_groups(report)),
             ("student_sections", report.students.iter().map(|s| student_section(report, s, &level)).collect()),
             ("conventions", format!("<ul>{conventions}</ul>")),
-            ("version", esc(report.tool.version)),
+            ("version", esc(&report.tool.version)),
             ("schema", report.schema_version.to_string()),
         ],
     );

@@ -12,7 +12,7 @@ pub const MACHINE_START: &str = "<!-- machine:start -->";
 pub const MACHINE_END: &str = "<!-- machine:end -->";
 
 /// How far a model's numbers depend on the CPU they were computed on.
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct KernelNote {
     /// The kernel class the numbers hold for.
     pub kernel_class: String,

@@ -39,7 +39,7 @@ pub fn render(report: &Report) -> Vec<u8> {
         report.statistics.settings.bootstrap.resamples,
         report.statistics.settings.bootstrap.seed,
     );
-    for line in [super::format::runtime_settings_line(report), super::format_deployment::deployment_line(report)].into_iter().flatten() {
+    for line in [super::format::runtime_settings_line(report), super::format_deployment::deployment_line(report), super::format_shards::shards_line(report)].into_iter().flatten() {
         let _ = writeln!(out, "{}.\n", cell(&line));
     }
     for w in super::format_deployment::truncation_warnings(report) {
@@ -77,7 +77,7 @@ fn robustness_and_speed(report: &Report, out: &mut String) {
         let header: Vec<&str> = header.iter().map(String::as_str).collect();
         let rows: Vec<Vec<String>> = rows.into_iter().map(|r| r.iter().map(|c| cell(c)).collect()).collect();
         table(out, &header, &rows);
-        let _ = writeln!(out, "Percent. {}\n", cell(report.conventions.attacks));
+        let _ = writeln!(out, "Percent. {}\n", cell(&report.conventions.attacks));
     }
 
     let (header, rows) = super::format_noise::noise_rows(report);

@@ -12,6 +12,7 @@ pub mod format_deployment;
 pub mod format_noise;
 pub mod format_populations;
 pub mod format_roofline;
+pub mod format_shards;
 pub mod gate_values;
 pub mod html;
 mod html_curves;
@@ -22,6 +23,7 @@ pub mod json;
 pub mod junit;
 pub mod machine;
 pub mod markdown;
+pub mod part;
 pub mod terminal;
 
 use crate::metrics::{FidelityMetrics, OutputKind};
@@ -36,7 +38,7 @@ use std::path::PathBuf;
 /// its interval, the JS histogram and disagreement probabilities may be null (label-only models).
 pub const SCHEMA_VERSION: u32 = 5;
 
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Report {
     pub schema_version: u32,
     /// The evaluation's name (suite name, or the teacher's folder).
@@ -68,6 +70,8 @@ pub struct Report {
     pub energy: Option<crate::energy::EnergySource>,
     pub teacher: ModelReport,
     pub students: Vec<StudentReport>,
+    /// Set by `fidelity merge`: the parts the report was merged from.
+    pub shards: Option<format_shards::ShardsInfo>,
     /// Every gate check, passed ones included; empty when no gate was set.
     pub gate: crate::gate::GateOutcome,
 }
@@ -86,7 +90,7 @@ impl Report {
 }
 
 /// How intervals, tests and groups were computed.
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct StatisticsInfo {
     #[serde(flatten)]
     pub settings: crate::subgroups::SubgroupSettings,
@@ -96,19 +100,19 @@ pub struct StatisticsInfo {
     pub interval_methods: Option<crate::stats::IntervalMethods>,
 }
 
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Tool {
-    pub name: &'static str,
-    pub version: &'static str,
+    pub name: std::borrow::Cow<'static, str>,
+    pub version: std::borrow::Cow<'static, str>,
 }
 
 impl Default for Tool {
     fn default() -> Self {
-        Self { name: env!("CARGO_PKG_NAME"), version: env!("CARGO_PKG_VERSION") }
+        Self { name: env!("CARGO_PKG_NAME").into(), version: env!("CARGO_PKG_VERSION").into() }
     }
 }
 
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct RuntimeInfo {
     pub onnxruntime_version: String,
     pub library: PathBuf,
@@ -117,7 +121,7 @@ pub struct RuntimeInfo {
     pub integer_numerics: crate::machine::IntegerNumerics,
 }
 
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct DataInfo {
     pub path: PathBuf,
     /// For data named `hf://datasets/org/name[@revision]/path`: the repository, the commit it came
@@ -132,7 +136,7 @@ pub struct DataInfo {
 }
 
 /// What the models were fed.
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum InputsInfo {
     Text {
@@ -152,7 +156,7 @@ pub enum InputsInfo {
 
 /// How examples were grouped into batches; dynamically quantized models depend on it. Each model
 /// also records the batching its own numbers come from (`ModelReport::batching`).
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Batching {
     /// Evaluation batch size.
     pub batch_size: usize,
@@ -162,80 +166,80 @@ pub struct Batching {
     /// Examples streamed through every model per step (a multiple of both batch sizes). The
     /// batch-invariance sample is drawn from the first chunk; length-sorted batches sort within a chunk.
     pub chunk_size: usize,
-    pub padding: &'static str,
+    pub padding: std::borrow::Cow<'static, str>,
     pub invariance: crate::inference::invariance::InvarianceSettings,
 }
 
 /// Every convention the numbers depend on, stated in the report itself.
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Conventions {
-    pub js_log_base: &'static str,
-    pub probability_loyalty: &'static str,
-    pub label_loyalty: &'static str,
-    pub argmax_ties: &'static str,
-    pub flip_rates: &'static str,
-    pub kl: &'static str,
-    pub probabilities: &'static str,
-    pub intervals: &'static str,
-    pub mcnemar: &'static str,
-    pub groups: &'static str,
-    pub representation: &'static str,
-    pub amplification: &'static str,
-    pub harm_ranking: &'static str,
-    pub classes: &'static str,
-    pub attacks: &'static str,
-    pub noise: &'static str,
-    pub populations: &'static str,
+    pub js_log_base: std::borrow::Cow<'static, str>,
+    pub probability_loyalty: std::borrow::Cow<'static, str>,
+    pub label_loyalty: std::borrow::Cow<'static, str>,
+    pub argmax_ties: std::borrow::Cow<'static, str>,
+    pub flip_rates: std::borrow::Cow<'static, str>,
+    pub kl: std::borrow::Cow<'static, str>,
+    pub probabilities: std::borrow::Cow<'static, str>,
+    pub intervals: std::borrow::Cow<'static, str>,
+    pub mcnemar: std::borrow::Cow<'static, str>,
+    pub groups: std::borrow::Cow<'static, str>,
+    pub representation: std::borrow::Cow<'static, str>,
+    pub amplification: std::borrow::Cow<'static, str>,
+    pub harm_ranking: std::borrow::Cow<'static, str>,
+    pub classes: std::borrow::Cow<'static, str>,
+    pub attacks: std::borrow::Cow<'static, str>,
+    pub noise: std::borrow::Cow<'static, str>,
+    pub populations: std::borrow::Cow<'static, str>,
 }
 
 impl Conventions {
     pub fn new(base: crate::metrics::LogBase) -> Self {
         Self {
-            js_log_base: base.label(),
-            probability_loyalty: "mean over examples of 1 - sqrt(JS(P_teacher || P_student)), JS in the stated log base (scipy.spatial.distance.jensenshannon)",
-            label_loyalty: "share of examples where argmax(student) = argmax(teacher)",
-            argmax_ties: "lowest class index wins (numpy.argmax)",
-            flip_rates: "negative flip: teacher right and student wrong; positive flip: teacher wrong and student right; both over labelled examples",
-            kl: "mean KL(P_teacher || P_student) in nats; null when a student gives zero probability to a class the teacher does not (counted in kl_infinite)",
-            probabilities: "logits go through a float64 softmax; probability outputs (rows non-negative, summing to 1 within 1e-4) are renormalised in float64",
-            intervals: "paired bootstrap, percentile method (numpy linear quantiles). Accuracies, their difference and label loyalty: the row bootstrap's distribution (n examples drawn with replacement, teacher and student outcomes taken together), drawn as multinomial counts of the teacher x student outcome table, the teacher's margin first and then each student's cells within it; group g uses seed + g + 1. Probability loyalty: Poisson bootstrap, each example weighted Poisson(1) from a hash of (seed, resample, example), the same weights for every student and group of a resample. Students share seeds, not rows: no interval compares two students",
-            mcnemar: "exact two-sided McNemar test on teacher-vs-student correctness: min(1, 2 P(X <= min(b, c))), X ~ Binomial(b + c, 1/2), b = teacher right & student wrong, c = teacher wrong & student right; p_adjusted across the judged groups of one student",
-            groups: "each attribute alone, then every pair of attributes crossed; groups below min_group_size are too small to judge: point metrics only, no interval, test or rank",
-            representation: "share of the teacher-student disagreements that fall in the group, divided by the group's share of the data",
-            amplification: "((err_s,g - err_t,g) / err_t,g) / ((err_s - err_t) / err_t), err = 1 - accuracy; null when a denominator is 0 (after Hooker et al. 2020)",
-            harm_ranking: "judged groups by accuracy change, most negative first; ties by lower label loyalty",
-            classes: "per class c over the labelled examples: support = gold c; recall = gold c and predicted c / support; precision = gold c and predicted c / predicted c; differences student - teacher; flip rates and McNemar's test on the class's examples, p_adjusted across the judged classes with the groups' correction; intervals of the differences: paired bootstrap drawn as multinomial counts of the class's cells (gold, teacher and student each c or not, and unlabelled), seed fixed by the seed and the class; classes below min_group_size get point values only; most hurt: the judged class whose recall fell most (ties: precision), named only when it fell; transitions: teacher label x student label counts over every example",
-            attacks: "TextAttack conventions: after-attack accuracy = (originally correct - successes) / attacked, examples already misclassified count as failures of the model and cost 0 queries; attack success rate = successes / originally correct; mean queries over originally-correct examples; perturbed share = changed words / words, mean over successes; every model row sent is one query; transfer success rate = teacher adversarial examples that also fool the student / teacher successes the student classified correctly before. Text: word importance by deletion, greedy synonym substitution (WordNet by default: no context or part-of-speech check, no inflections), stop words kept; pairs perturb the second text. Tensors: SimBA in an L-infinity ball",
-            noise: "natural noise on a seeded sample of the data, the same noisy inputs for every model; each example's noise from a stream of (seed, level, example index). Text: typos:r = each ASCII letter, with probability r, gets one of four slips chosen uniformly (a neighbouring QWERTY key instead, deleted, a neighbouring key inserted after it, swapped with the next character), in the text and its pair; dropout:r = each word dropped with probability r. Tensors: gaussian:m = N(0, (m sigma_j)^2) added to feature j, sigma_j its population standard deviation over the sample; an image-shaped input (rank > 2) takes one sigma over all its values. Clean and noisy copies run in the same batches (sample order). Per model: clean and noisy accuracy over the sample's labelled examples, accuracy drop = clean - noisy, stability = share whose noisy label is the model's own clean label. Per student: label loyalty on noisy inputs, noisy accuracy drop = teacher's noisy accuracy - student's, robustness gap = student's accuracy drop - teacher's; intervals: paired bootstrap drawn as multinomial counts of the 64 cells (labelled, teacher clean/noisy right, student clean/noisy right, noisy labels agree). Gates on noise metrics take the worst level, and for interval judging the worst bounds over levels",
-            populations: "a role naming several models (seeds of one method) is a population; its first model is the one compared pairwise, every member runs over the data with that model's settings and batching. Modal label: the class most members give, ties to the lowest class index. CIE (Compression Identified Exemplars, Hooker et al. 2020): examples where the teacher population's modal label differs from the student population's; CIE share over every example; accuracy on CIE and elsewhere: each member's accuracy over the labelled examples of the subset, averaged over the members; per group: its CIE share and representation = (group's share of the CIE) / (group's share of the data). Seed noise: the sample standard deviation (n - 1) of the members' accuracies",
+            js_log_base: base.label().into(),
+            probability_loyalty: "mean over examples of 1 - sqrt(JS(P_teacher || P_student)), JS in the stated log base (scipy.spatial.distance.jensenshannon)".into(),
+            label_loyalty: "share of examples where argmax(student) = argmax(teacher)".into(),
+            argmax_ties: "lowest class index wins (numpy.argmax)".into(),
+            flip_rates: "negative flip: teacher right and student wrong; positive flip: teacher wrong and student right; both over labelled examples".into(),
+            kl: "mean KL(P_teacher || P_student) in nats; null when a student gives zero probability to a class the teacher does not (counted in kl_infinite)".into(),
+            probabilities: "logits go through a float64 softmax; probability outputs (rows non-negative, summing to 1 within 1e-4) are renormalised in float64".into(),
+            intervals: "paired bootstrap, percentile method (numpy linear quantiles). Accuracies, their difference and label loyalty: the row bootstrap's distribution (n examples drawn with replacement, teacher and student outcomes taken together), drawn as multinomial counts of the teacher x student outcome table, the teacher's margin first and then each student's cells within it; group g uses seed + g + 1. Probability loyalty: Poisson bootstrap, each example weighted Poisson(1) from a hash of (seed, resample, example), the same weights for every student and group of a resample. Students share seeds, not rows: no interval compares two students".into(),
+            mcnemar: "exact two-sided McNemar test on teacher-vs-student correctness: min(1, 2 P(X <= min(b, c))), X ~ Binomial(b + c, 1/2), b = teacher right & student wrong, c = teacher wrong & student right; p_adjusted across the judged groups of one student".into(),
+            groups: "each attribute alone, then every pair of attributes crossed; groups below min_group_size are too small to judge: point metrics only, no interval, test or rank".into(),
+            representation: "share of the teacher-student disagreements that fall in the group, divided by the group's share of the data".into(),
+            amplification: "((err_s,g - err_t,g) / err_t,g) / ((err_s - err_t) / err_t), err = 1 - accuracy; null when a denominator is 0 (after Hooker et al. 2020)".into(),
+            harm_ranking: "judged groups by accuracy change, most negative first; ties by lower label loyalty".into(),
+            classes: "per class c over the labelled examples: support = gold c; recall = gold c and predicted c / support; precision = gold c and predicted c / predicted c; differences student - teacher; flip rates and McNemar's test on the class's examples, p_adjusted across the judged classes with the groups' correction; intervals of the differences: paired bootstrap drawn as multinomial counts of the class's cells (gold, teacher and student each c or not, and unlabelled), seed fixed by the seed and the class; classes below min_group_size get point values only; most hurt: the judged class whose recall fell most (ties: precision), named only when it fell; transitions: teacher label x student label counts over every example".into(),
+            attacks: "TextAttack conventions: after-attack accuracy = (originally correct - successes) / attacked, examples already misclassified count as failures of the model and cost 0 queries; attack success rate = successes / originally correct; mean queries over originally-correct examples; perturbed share = changed words / words, mean over successes; every model row sent is one query; transfer success rate = teacher adversarial examples that also fool the student / teacher successes the student classified correctly before. Text: word importance by deletion, greedy synonym substitution (WordNet by default: no context or part-of-speech check, no inflections), stop words kept; pairs perturb the second text. Tensors: SimBA in an L-infinity ball".into(),
+            noise: "natural noise on a seeded sample of the data, the same noisy inputs for every model; each example's noise from a stream of (seed, level, example index). Text: typos:r = each ASCII letter, with probability r, gets one of four slips chosen uniformly (a neighbouring QWERTY key instead, deleted, a neighbouring key inserted after it, swapped with the next character), in the text and its pair; dropout:r = each word dropped with probability r. Tensors: gaussian:m = N(0, (m sigma_j)^2) added to feature j, sigma_j its population standard deviation over the sample; an image-shaped input (rank > 2) takes one sigma over all its values. Clean and noisy copies run in the same batches (sample order). Per model: clean and noisy accuracy over the sample's labelled examples, accuracy drop = clean - noisy, stability = share whose noisy label is the model's own clean label. Per student: label loyalty on noisy inputs, noisy accuracy drop = teacher's noisy accuracy - student's, robustness gap = student's accuracy drop - teacher's; intervals: paired bootstrap drawn as multinomial counts of the 64 cells (labelled, teacher clean/noisy right, student clean/noisy right, noisy labels agree). Gates on noise metrics take the worst level, and for interval judging the worst bounds over levels".into(),
+            populations: "a role naming several models (seeds of one method) is a population; its first model is the one compared pairwise, every member runs over the data with that model's settings and batching. Modal label: the class most members give, ties to the lowest class index. CIE (Compression Identified Exemplars, Hooker et al. 2020): examples where the teacher population's modal label differs from the student population's; CIE share over every example; accuracy on CIE and elsewhere: each member's accuracy over the labelled examples of the subset, averaged over the members; per group: its CIE share and representation = (group's share of the CIE) / (group's share of the data). Seed noise: the sample standard deviation (n - 1) of the members' accuracies".into(),
         }
     }
 
     /// The conventions as (heading, text), in the order every writer lists them.
-    pub fn entries(&self) -> [(&'static str, &'static str); 16] {
+    pub fn entries(&self) -> [(&'static str, &str); 16] {
         [
-            ("probability loyalty", self.probability_loyalty),
-            ("label loyalty", self.label_loyalty),
-            ("ties", self.argmax_ties),
-            ("flip rates", self.flip_rates),
-            ("KL", self.kl),
-            ("probabilities", self.probabilities),
-            ("intervals", self.intervals),
-            ("McNemar", self.mcnemar),
-            ("groups", self.groups),
-            ("representation", self.representation),
-            ("amplification", self.amplification),
-            ("harm ranking", self.harm_ranking),
-            ("classes", self.classes),
-            ("attacks", self.attacks),
-            ("noise", self.noise),
-            ("populations", self.populations),
+            ("probability loyalty", self.probability_loyalty.as_ref()),
+            ("label loyalty", self.label_loyalty.as_ref()),
+            ("ties", self.argmax_ties.as_ref()),
+            ("flip rates", self.flip_rates.as_ref()),
+            ("KL", self.kl.as_ref()),
+            ("probabilities", self.probabilities.as_ref()),
+            ("intervals", self.intervals.as_ref()),
+            ("McNemar", self.mcnemar.as_ref()),
+            ("groups", self.groups.as_ref()),
+            ("representation", self.representation.as_ref()),
+            ("amplification", self.amplification.as_ref()),
+            ("harm ranking", self.harm_ranking.as_ref()),
+            ("classes", self.classes.as_ref()),
+            ("attacks", self.attacks.as_ref()),
+            ("noise", self.noise.as_ref()),
+            ("populations", self.populations.as_ref()),
         ]
     }
 }
 
 /// One model as run.
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct ModelReport {
     #[serde(flatten)]
     pub info: ModelInfo,
@@ -281,7 +285,7 @@ pub struct ModelReport {
 }
 
 /// One student compared with the teacher.
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct StudentReport {
     pub model: ModelReport,
     pub fidelity: FidelityMetrics,
@@ -301,7 +305,7 @@ pub struct StudentReport {
 }
 
 /// Equal-width bins over `[0, upper]`.
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Histogram {
     pub upper: f64,
     pub counts: Vec<u64>,
@@ -320,7 +324,7 @@ impl Histogram {
 }
 
 /// One example the student labels differently from the teacher.
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Disagreement {
     /// "line 12" / "row 12".
     pub origin: String,

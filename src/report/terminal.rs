@@ -174,7 +174,7 @@ fn render_notes(report: &Report, out: &mut String) {
     if !sizes.is_empty() {
         let _ = writeln!(out, "size: {}.", sizes.join("; "));
     }
-    for line in [super::format::runtime_settings_line(report), super::format_deployment::deployment_line(report)].into_iter().flatten() {
+    for line in [super::format::runtime_settings_line(report), super::format_deployment::deployment_line(report), super::format_shards::shards_line(report)].into_iter().flatten() {
         let _ = writeln!(out, "{line}.");
     }
     if let Some(line) = super::format_curves::best_batch_line(report) {

@@ -24,14 +24,14 @@ use crate::speed::Throughput;
 use serde::Serialize;
 
 /// Which compute roof a model is judged by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Roof {
     Fp32,
     Int8,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Bound {
     Memory,
@@ -48,7 +48,7 @@ impl Bound {
 }
 
 /// One model at one batch size.
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct RooflinePoint {
     pub batch_size: usize,
     /// Bytes moved per example at this batch size (weights shared by the batch).
@@ -65,7 +65,7 @@ pub struct RooflinePoint {
 }
 
 /// A model's place under the roofs.
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Roofline {
     pub roof: Roof,
     /// FLOP/s of the compute roof it is judged by.

@@ -5,7 +5,7 @@ use super::Spread;
 use serde::Serialize;
 
 /// One model's energy at one batch size.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct EnergyFigure {
     /// Joules per example over the measured rounds: median and range.
     pub joules_per_example: Spread,

@@ -26,7 +26,7 @@ use crate::model::Backend;
 use serde::Serialize;
 use std::time::Instant;
 
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct SpeedSettings {
     /// Batch sizes for throughput.
     pub batch_sizes: Vec<usize>,
@@ -49,7 +49,7 @@ impl Default for SpeedSettings {
 pub const DEFAULT_BATCH_SIZES: [usize; 9] = [1, 2, 4, 8, 16, 32, 64, 128, 256];
 
 /// Time allowed to the speed measurement.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SpeedBudget {
     /// The larger of [`AUTO_SHARE`] of the evaluation pass's wall time and [`AUTO_PER_MODEL`]
@@ -77,7 +77,7 @@ impl SpeedBudget {
 }
 
 /// Median and range of repeated measurements.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Spread {
     pub median: f64,
     pub min: f64,
@@ -99,7 +99,7 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
     crate::stats::quantile::quantile_sorted(sorted, q)
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Throughput {
     pub batch_size: usize,
     /// Examples per second.
@@ -117,7 +117,7 @@ pub struct Throughput {
 }
 
 /// One model's measured cost.
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct ModelSpeed {
     /// Examples timed alone (within the budget).
     pub latency_examples: usize,

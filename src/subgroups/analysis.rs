@@ -20,7 +20,7 @@ use crate::stats::{grouped_bootstrap, mcnemar_exact, BootstrapSettings, Correcti
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct SubgroupSettings {
     pub min_group_size: usize,
     /// `resamples == 0` turns intervals off.
@@ -28,7 +28,7 @@ pub struct SubgroupSettings {
     pub correction: Correction,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct McNemar {
     /// Teacher right, student wrong.
     pub b: u64,
@@ -39,7 +39,7 @@ pub struct McNemar {
     pub p_adjusted: Option<f64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct GroupReport {
     pub name: String,
     pub attributes: BTreeMap<String, String>,
@@ -57,7 +57,7 @@ pub struct GroupReport {
 }
 
 /// Statistics of one student: overall intervals and test, and every group.
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct SubgroupSummary {
     pub intervals: Option<PairedIntervals>,
     pub mcnemar: Option<McNemar>,

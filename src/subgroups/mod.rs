@@ -7,7 +7,9 @@
 //!   bootstrap intervals and the harm ranking.
 
 pub mod analysis;
+pub mod attribute_columns;
 pub mod groups;
 
 pub use analysis::{analyse, analyse_samples, analyse_students, GroupReport, SubgroupSettings, SubgroupSummary};
+pub use attribute_columns::AttributeColumns;
 pub use groups::{define_groups, too_many_values, Group, GroupsBuilder, MAX_DISTINCT_VALUES};

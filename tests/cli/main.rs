@@ -24,6 +24,7 @@ mod reports;
 mod roofline;
 mod runtime_settings;
 mod serving;
+mod shard;
 mod streaming;
 mod tokenization;
 mod tweets;

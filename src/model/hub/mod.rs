@@ -255,7 +255,7 @@ impl HubSettings {
 }
 
 /// A hub model directory resolved to local files.
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct ResolvedModel {
     /// The reference as given, e.g. "hf://org/name@main".
     pub reference: String,
@@ -306,7 +306,7 @@ pub fn resolve(reference: &HubRef, raw: &str) -> Result<ResolvedModel, HubError>
 }
 
 /// A data file in a dataset repository, resolved to a local file.
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct ResolvedData {
     /// The reference as given, e.g. "hf://datasets/org/name/data/test.parquet".
     pub reference: String,

@@ -30,7 +30,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 use table::OutcomeTable;
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct BootstrapSettings {
     pub resamples: usize,
     /// Two-sided confidence level, e.g. 0.95.
@@ -44,7 +44,7 @@ impl Default for BootstrapSettings {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Interval {
     pub lower: f64,
     pub upper: f64,
@@ -57,7 +57,7 @@ impl Interval {
 }
 
 /// Intervals for one student.
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct PairedIntervals {
     pub teacher_accuracy: Option<Interval>,
     pub student_accuracy: Option<Interval>,
@@ -88,17 +88,17 @@ pub(super) fn interval(values: &mut [f64], confidence: f64) -> Interval {
 }
 
 /// Which method each interval used, for the report.
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct IntervalMethods {
-    pub accuracy: &'static str,
-    pub label_loyalty: &'static str,
-    pub probability_loyalty: &'static str,
+    pub accuracy: std::borrow::Cow<'static, str>,
+    pub label_loyalty: std::borrow::Cow<'static, str>,
+    pub probability_loyalty: std::borrow::Cow<'static, str>,
 }
 
 pub const METHODS: IntervalMethods = IntervalMethods {
-    accuracy: "paired bootstrap drawn as multinomial counts of the teacher x student outcome table (same distribution as resampling rows)",
-    label_loyalty: "paired bootstrap drawn as multinomial counts of the teacher x student outcome table (same distribution as resampling rows)",
-    probability_loyalty: "Poisson bootstrap: per-example Poisson(1) weights from a hash of (seed, resample, example)",
+    accuracy: std::borrow::Cow::Borrowed("paired bootstrap drawn as multinomial counts of the teacher x student outcome table (same distribution as resampling rows)"),
+    label_loyalty: std::borrow::Cow::Borrowed("paired bootstrap drawn as multinomial counts of the teacher x student outcome table (same distribution as resampling rows)"),
+    probability_loyalty: std::borrow::Cow::Borrowed("Poisson bootstrap: per-example Poisson(1) weights from a hash of (seed, resample, example)"),
 };
 
 /// A group to bootstrap: its examples, and the seed of its outcome-table draws.

@@ -74,6 +74,29 @@ impl PairedSamples {
         out
     }
 
+    /// The three columns (teacher flags, student flags, loyalty), for a part file.
+    pub fn columns(&self) -> (&[u8], &[u8], &[f64]) {
+        (&self.shared, &self.flags, &self.loyalty)
+    }
+
+    /// Samples from the three columns of [`Self::columns`]; `None` when their lengths differ.
+    pub fn from_columns(shared: Vec<u8>, flags: Vec<u8>, loyalty: Vec<f64>) -> Option<Self> {
+        (shared.len() == loyalty.len() && flags.len() == loyalty.len()).then_some(Self { shared, flags, loyalty })
+    }
+
+    /// `n` placeholder examples, to be overwritten by [`Self::write_at`].
+    pub fn with_len(n: usize) -> Self {
+        Self { shared: vec![0; n], flags: vec![0; n], loyalty: vec![0.0; n] }
+    }
+
+    /// Puts `part`'s examples at `offset..offset + part.len()` (a merge places each shard's rows).
+    pub fn write_at(&mut self, offset: usize, part: &Self) {
+        let end = offset + part.len();
+        self.shared[offset..end].copy_from_slice(&part.shared);
+        self.flags[offset..end].copy_from_slice(&part.flags);
+        self.loyalty[offset..end].copy_from_slice(&part.loyalty);
+    }
+
     /// Every example's probability loyalty, in order.
     pub fn loyalties(&self) -> &[f64] {
         &self.loyalty
