@@ -198,7 +198,15 @@ pub fn read_sample(
         let mut stream = ExampleStream::open(&plan.data, plan.data_format, &plan.columns, labels)?;
         let mut kept = Vec::with_capacity(sample.len());
         let (mut offset, mut next) = (0, sample.iter().peekable());
-        while next.peek().is_some() {
+        while let Some(&&wanted) = next.peek() {
+            // Rows before the next wanted one are passed over, not parsed (a shard's sample sits
+            // far into the file).
+            if wanted > offset {
+                offset += stream.skip(wanted - offset)?;
+                if offset < wanted {
+                    break;
+                }
+            }
             let examples = stream.next_chunk(CHUNK_EXAMPLES)?;
             if examples.is_empty() {
                 break;

@@ -78,6 +78,8 @@ struct Merged {
     parts: Vec<PartInfo>,
     classes: usize,
     length_sum: f64,
+    /// Each part's noise labels, by the position in the noise sample of its first member.
+    noise: Vec<crate::pipeline::noise::NoiseLabels>,
 }
 
 impl Merged {
@@ -99,6 +101,7 @@ impl Merged {
             parts: vec![],
             classes: 0,
             length_sum: 0.0,
+            noise: vec![],
         };
         merged.take(path, part);
         merged
@@ -148,6 +151,7 @@ impl Merged {
             self.teacher.merge(&state.teacher);
             self.classes = state.classes;
             self.length_sum += state.length_sum;
+            self.noise.extend(state.noise);
             for (s, (sums, samples)) in state.students.into_iter().zip(&part.samples).enumerate() {
                 let tally = &mut self.students[s];
                 tally.metrics.merge(&sums.metrics);
@@ -192,6 +196,12 @@ impl Merged {
         report.data.examples = self.reference.total_rows;
         report.data.labelled = self.teacher.finish().labelled as usize;
         self.sum_per_part_fields(&mut report);
+        self.noise.sort_by_key(|n| n.first);
+        if let (Some(settings), false) = (report.noise.clone(), self.noise.is_empty()) {
+            let mut labels = crate::pipeline::noise::NoiseLabels::default();
+            std::mem::take(&mut self.noise).into_iter().for_each(|n| labels.extend(n));
+            labels.fill(&settings, report.statistics.settings.bootstrap, &mut report);
+        }
         let holder = self.parts.iter().find(|p| p.first_row == 0 && p.end_row > 0).map(|p| p.shard.clone()).unwrap_or_default();
         resize(&mut report, self.length_sum / self.reference.total_rows.max(1) as f64, &holder);
         self.parts.sort_by_key(|p| (p.first_row, p.end_row));

@@ -89,7 +89,7 @@ pub fn run(plan: &ComparePlan) -> Result<Report, CompareError> {
         checkpoint(plan, &mut report)?;
     }
     if let Some(settings) = &plan.noise {
-        noise::noise_all(plan, settings, &mut session, &evaluated, &mut report, &progress)?;
+        noise::noise_all(plan, settings, &mut session, &evaluated, &mut report, &progress, None)?;
         checkpoint(plan, &mut report)?;
     }
     if plan.has_populations() {

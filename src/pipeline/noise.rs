@@ -32,8 +32,9 @@ fn clean_inputs(inputs: &AttackInputs, examples: &[Example]) -> Result<SampleInp
     }
 }
 
-/// The clean inputs at `level`: example `sample[k]` draws from its own stream.
-fn perturb(clean: &SampleInputs, sample: &[usize], level: &NoiseLevel, seed: u64) -> SampleInputs {
+/// The clean inputs at `level`: example `sample[k]` draws from its own stream; tensors scale by
+/// `spread`, each feature's spread over the whole sample.
+fn perturb(clean: &SampleInputs, sample: &[usize], level: &NoiseLevel, seed: u64, spread: &[f64]) -> SampleInputs {
     match clean {
         SampleInputs::Text(texts) => SampleInputs::Text(
             texts
@@ -51,11 +52,10 @@ fn perturb(clean: &SampleInputs, sample: &[usize], level: &NoiseLevel, seed: u64
                 .collect(),
         ),
         SampleInputs::Tensor(values) => {
-            let spread = tensor::spread(values);
             let mut noisy = values.clone();
             for (mut row, &i) in noisy.axis_iter_mut(Axis(0)).zip(sample) {
                 let flat: Vec<f32> = row.iter().copied().collect();
-                let out = tensor::gaussian(&flat, &spread, level.rate, &mut example_rng(seed, level, i));
+                let out = tensor::gaussian(&flat, spread, level.rate, &mut example_rng(seed, level, i));
                 row.iter_mut().zip(out).for_each(|(x, v)| *x = v);
             }
             SampleInputs::Tensor(noisy)
@@ -108,8 +108,62 @@ fn saved_lines(out: &mut Vec<u8>, level: &NoiseLevel, sample: &[usize], noisy: &
     }
 }
 
-/// Runs every level on every model and fills in the teacher's, each model's and each student's
-/// noise results.
+/// What the noise stage keeps of the sample members a run (a shard: its slice) holds: every
+/// model's clean and noisy labels, from which the results are computed (and a merge concatenates).
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct NoiseLabels {
+    /// Position in the sample of the first member held.
+    pub first: usize,
+    pub gold: Vec<Option<usize>>,
+    /// Per model (teacher first), each member's clean label.
+    pub clean: Vec<Vec<usize>>,
+    /// Per level, per model, each member's noisy label.
+    pub noisy: Vec<Vec<Vec<usize>>>,
+}
+
+impl NoiseLabels {
+    /// Appends the members of `next`, the sample's next slice.
+    pub fn extend(&mut self, next: NoiseLabels) {
+        let cat = |a: &mut Vec<usize>, b: Vec<usize>| a.extend(b);
+        self.gold.extend(next.gold);
+        if self.clean.is_empty() {
+            (self.clean, self.noisy) = (next.clean, next.noisy);
+            return;
+        }
+        self.clean.iter_mut().zip(next.clean).for_each(|(a, b)| cat(a, b));
+        self.noisy.iter_mut().zip(next.noisy).for_each(|(a, b)| a.iter_mut().zip(b).for_each(|(x, y)| cat(x, y)));
+    }
+
+    /// Fills in the teacher's, each model's and each student's noise results.
+    pub fn fill(&self, settings: &NoiseSettings, bootstrap: crate::stats::BootstrapSettings, report: &mut crate::report::Report) {
+        let models = self.clean.len();
+        let (mut own, mut versus) = (vec![Vec::new(); models], vec![Vec::new(); models.saturating_sub(1)]);
+        for (level, noisy) in settings.levels.iter().zip(&self.noisy) {
+            let of = |m: usize| Labels { clean: &self.clean[m], noisy: &noisy[m] };
+            for (m, results) in own.iter_mut().enumerate() {
+                results.push(model_noise(*level, &self.gold, of(m)));
+            }
+            for (s, results) in versus.iter_mut().enumerate() {
+                results.push(compare(*level, &self.gold, of(0), of(s + 1), bootstrap));
+            }
+        }
+        let mut own = own.into_iter();
+        report.teacher.noise = own.next();
+        for ((student, mine), theirs) in report.students.iter_mut().zip(own).zip(versus) {
+            student.model.noise = Some(mine);
+            student.noise = Some(theirs);
+        }
+    }
+}
+
+/// The rows a run holds: `rows` of a file of `total_rows` (a single run: all of them).
+pub struct Scope {
+    pub total_rows: usize,
+    pub rows: std::ops::Range<usize>,
+}
+
+/// Runs every level on every model over the sample members in `scope` and fills in the noise
+/// results (a shard's are its part's; the merge fills them in from every part's).
 pub fn noise_all(
     plan: &crate::plan::ComparePlan,
     settings: &NoiseSettings,
@@ -117,41 +171,51 @@ pub fn noise_all(
     evaluated: &super::evaluate::Evaluated,
     report: &mut crate::report::Report,
     progress: &super::Progress,
-) -> Result<(), CompareError> {
+    scope: Option<Scope>,
+) -> Result<NoiseLabels, CompareError> {
     let data = &evaluated.data;
-    let sample = crate::inference::invariance::sample_indices(data.examples, settings.examples, settings.seed);
+    let scope = scope.unwrap_or(Scope { total_rows: data.examples, rows: 0..data.examples });
+    // Drawn from the whole data's rows, so every shard draws the single run's sample.
+    let sample = crate::inference::invariance::sample_indices(scope.total_rows, settings.examples, settings.seed);
+    let (first, end) = (sample.partition_point(|&i| i < scope.rows.start), sample.partition_point(|&i| i < scope.rows.end));
+    // Members run in the single run's batches (sample order): a shard also runs the members that
+    // share a batch with its first and last, outside its rows, and drops their labels.
+    let batch = plan.batch_size.max(1);
+    let run = (first / batch * batch)..(end.div_ceil(batch) * batch).min(sample.len());
     let models = &mut session.models;
-    let (examples, inputs) = super::inputs::read_sample(plan, models.teacher.info(), session.label_names.as_ref(), &sample)?;
-    let gold: Vec<Option<usize>> = examples.iter().map(|e| e.label).collect();
-    let clean = clean_inputs(&inputs, &examples)?;
+    let tensors = matches!(plan.inputs, crate::plan::InputPlan::Tensors);
+    // Tensors scale noise by each feature's spread over the whole sample: read all of it.
+    let read = if tensors { 0..sample.len() } else { run.clone() };
+    let (examples, inputs) = super::inputs::read_sample(plan, models.teacher.info(), session.label_names.as_ref(), &sample[read.clone()])?;
+    let all_clean = clean_inputs(&inputs, &examples)?;
+    let spread = match &all_clean {
+        SampleInputs::Tensor(values) => tensor::spread(values),
+        SampleInputs::Text(_) => vec![],
+    };
+    let local = (run.start - read.start)..(run.end - read.start);
+    let clean = match all_clean {
+        SampleInputs::Text(t) => SampleInputs::Text(t[local.clone()].to_vec()),
+        SampleInputs::Tensor(v) => SampleInputs::Tensor(v.slice_axis(Axis(0), local.clone().into()).to_owned()),
+    };
+    let kept = (first - run.start)..(end - run.start);
     let kinds: Vec<OutputKind> = data.models.iter().map(|m| m.output_kind).collect();
     let mut backends: Vec<&mut dyn Backend> = std::iter::once(&mut models.teacher as &mut dyn Backend).chain(models.students.iter_mut().map(|s| s as &mut dyn Backend)).collect();
-    progress.say(format!("noise: {} examples, {} levels, {} models", sample.len(), settings.levels.len(), backends.len()));
-    let clean_labels = backends.iter_mut().zip(&kinds).map(|(b, &k)| labels(&mut **b, k, &inputs, &clean, plan.batch_size)).collect::<Result<Vec<_>, _>>()?;
-    let (mut own, mut versus) = (vec![Vec::new(); backends.len()], vec![Vec::new(); backends.len() - 1]);
+    progress.say(format!("noise: {} examples, {} levels, {} models", end - first, settings.levels.len(), backends.len()));
+    let mut labels_of = |inputs_at: &SampleInputs| -> Result<Vec<Vec<usize>>, CompareError> {
+        backends.iter_mut().zip(&kinds).map(|(b, &k)| labels(&mut **b, k, &inputs, inputs_at, plan.batch_size).map(|l| l[kept.clone()].to_vec())).collect()
+    };
+    let mut held = NoiseLabels { first, gold: examples[local.clone()][kept.clone()].iter().map(|e| e.label).collect(), clean: labels_of(&clean)?, noisy: vec![] };
     let mut saved = Vec::new();
     for level in &settings.levels {
-        let noisy = perturb(&clean, &sample, level, settings.seed);
+        let noisy = perturb(&clean, &sample[run.clone()], level, settings.seed, &spread);
         if settings.save.is_some() {
-            saved_lines(&mut saved, level, &sample, &noisy);
+            saved_lines(&mut saved, level, &sample[run.clone()], &noisy);
         }
-        let noisy_labels = backends.iter_mut().zip(&kinds).map(|(b, &k)| labels(&mut **b, k, &inputs, &noisy, plan.batch_size)).collect::<Result<Vec<_>, _>>()?;
-        let of = |m: usize| Labels { clean: &clean_labels[m], noisy: &noisy_labels[m] };
-        for (m, results) in own.iter_mut().enumerate() {
-            results.push(model_noise(*level, &gold, of(m)));
-        }
-        for (s, results) in versus.iter_mut().enumerate() {
-            results.push(compare(*level, &gold, of(0), of(s + 1), plan.subgroups.bootstrap));
-        }
+        held.noisy.push(labels_of(&noisy)?);
     }
     if let Some(path) = &settings.save {
         crate::report::files::write_atomically(path, &saved)?;
     }
-    let mut own = own.into_iter();
-    report.teacher.noise = own.next();
-    for ((student, mine), theirs) in report.students.iter_mut().zip(own).zip(versus) {
-        student.model.noise = Some(mine);
-        student.noise = Some(theirs);
-    }
-    Ok(())
+    held.fill(settings, plan.subgroups.bootstrap, report);
+    Ok(held)
 }

@@ -29,10 +29,13 @@ pub fn part_path(json: &Path, shard: Shard) -> PathBuf {
 
 pub fn run(plan: &ComparePlan, shard: Shard) -> Result<PartWritten, CompareError> {
     let progress = Progress { quiet: plan.quiet };
-    if plan.attack.is_some() || plan.noise.is_some() || plan.has_populations() {
+    if plan.attack.is_some() || plan.has_populations() {
         return Err(CompareError::Shard(
-            "--shard evaluates the fidelity metrics, groups, classes and speed; attacks, noise and populations are not sharded yet: run them without --shard (--no-noise and leaving out the [attack] table and extra population members turn them off)".into(),
+            "--shard evaluates the fidelity metrics, groups, classes, batch invariance, natural noise and speed; attacks and populations are not sharded yet: run them without --shard (leave out the [attack] table and the extra population members)".into(),
         ));
+    }
+    if plan.noise.as_ref().is_some_and(|n| n.save.is_some()) {
+        return Err(CompareError::Shard("--noise-out writes the whole noise sample, which a shard does not hold: run --noise-out without --shard".into()));
     }
     let mut session = load::load(plan, &progress)?;
     let total_rows = crate::data::stream::count_rows(&plan.data, plan.data_format, &plan.columns)?;
@@ -65,6 +68,13 @@ pub fn run(plan: &ComparePlan, shard: Shard) -> Result<PartWritten, CompareError
     let tracks = if rows.start > 0 { first_chunk_tracks(plan, &mut session, chunk, &progress)? } else { vec![] };
     let evaluated = evaluate::evaluate_all(plan, &mut session, &progress, Some(Slice { start: rows.start, resume: Resume { rows: rows.len(), tracks } }))?;
     let mut report = assemble::report(plan, &session, &evaluated);
+    let noise = match &plan.noise {
+        Some(settings) => {
+            let scope = super::noise::Scope { total_rows, rows: rows.clone() };
+            Some(super::noise::noise_all(plan, settings, &mut session, &evaluated, &mut report, &progress, Some(scope))?)
+        }
+        None => None,
+    };
     measure::measure(plan, &mut session, &evaluated, &mut report, &progress)?;
     report.gate = crate::gate::evaluate(&plan.gates, &report.students);
     let data = evaluated.data;
@@ -80,7 +90,7 @@ pub fn run(plan: &ComparePlan, shard: Shard) -> Result<PartWritten, CompareError
             groups: data.groups.iter().zip(&data.group_tallies[s]).map(|(g, sums)| GroupSums { attributes: g.attributes.clone(), sums: sums.clone() }).collect(),
         })
         .collect();
-    header.state = Some(PartState { classes: data.models[0].classes, length_sum: data.length_sum, teacher: data.teacher.clone(), students, attribute_values: data.attributes.values.clone(), report });
+    header.state = Some(PartState { classes: data.models[0].classes, length_sum: data.length_sum, noise, teacher: data.teacher.clone(), students, attribute_values: data.attributes.values.clone(), report });
     let samples = data.students.into_iter().map(|t| t.samples).collect();
     Part { header, samples, attributes: data.attributes }.write(&path)?;
     progress.say(format!("shard {shard}: {} examples; part written to {}", rows.len(), path.display()));

@@ -78,8 +78,9 @@ fn strings(args: &[&str]) -> Vec<String> {
     args.iter().map(|s| s.to_string()).collect()
 }
 
-/// Text: a batch-dependent int8 student re-run at the serving batch size, length-sorted batches,
-/// topic groups, intervals; chunks of 96 rows make 21 chunks to share out.
+/// Text: a batch-dependent int8 student re-run at the serving batch size (its batch-invariance
+/// check made on the first chunk), length-sorted batches, topic groups, intervals, typo and
+/// word-dropout noise on a 300-example sample; chunks of 96 rows make 21 chunks to share out.
 #[test]
 fn tweets_merged_from_1_2_3_and_7_shards_is_the_single_run() {
     let args = strings(&[
@@ -97,6 +98,9 @@ fn tweets_merged_from_1_2_3_and_7_shards_is_the_single_run() {
         "--serving-batch-size",
         "8",
         "--no-speed",
+        "--noise",
+        "--noise-examples",
+        "300",
         "--gate",
         "int8: label_loyalty >= 0.99",
         "--gate",
@@ -105,7 +109,8 @@ fn tweets_merged_from_1_2_3_and_7_shards_is_the_single_run() {
     assert_merges_equal_the_single_run(&args, &[1, 2, 3, 7]);
 }
 
-/// Tensors from an .npz archive, two crossed group attributes, an int8 student and its exact twin.
+/// Tensors from an .npz archive, two crossed group attributes, an int8 student and its exact twin,
+/// Gaussian noise scaled by the whole sample's spread.
 #[test]
 fn adult_merged_from_1_2_3_and_7_shards_is_the_single_run() {
     let args = strings(&[
@@ -125,6 +130,9 @@ fn adult_merged_from_1_2_3_and_7_shards_is_the_single_run() {
         "--chunk-size",
         "64",
         "--no-speed",
+        "--noise",
+        "--noise-examples",
+        "500",
         "--gate",
         "label_loyalty >= 0.97",
     ]);
