@@ -79,7 +79,7 @@ struct Merged {
     classes: usize,
     length_sum: f64,
     /// Each part's noise labels, by the position in the noise sample of its first member.
-    noise: Vec<crate::pipeline::noise::NoiseLabels>,
+    noise: Vec<crate::noise::labels::NoiseLabels>,
 }
 
 impl Merged {
@@ -198,9 +198,9 @@ impl Merged {
         self.sum_per_part_fields(&mut report);
         self.noise.sort_by_key(|n| n.first);
         if let (Some(settings), false) = (report.noise.clone(), self.noise.is_empty()) {
-            let mut labels = crate::pipeline::noise::NoiseLabels::default();
+            let mut labels = crate::noise::labels::NoiseLabels::default();
             std::mem::take(&mut self.noise).into_iter().for_each(|n| labels.extend(n));
-            labels.fill(&settings, report.statistics.settings.bootstrap, &mut report);
+            crate::pipeline::noise::fill(&labels, &settings, report.statistics.settings.bootstrap, &mut report);
         }
         let holder = self.parts.iter().find(|p| p.first_row == 0 && p.end_row > 0).map(|p| p.shard.clone()).unwrap_or_default();
         resize(&mut report, self.length_sum / self.reference.total_rows.max(1) as f64, &holder);

@@ -11,7 +11,7 @@ use crate::attack::{TensorClassifier, TextClassifier, TextInput};
 use crate::data::Example;
 use crate::metrics::{argmax, OutputKind};
 use crate::model::Backend;
-use crate::noise::robustness::{compare, model_noise, Labels};
+use crate::noise::labels::NoiseLabels;
 use crate::noise::{example_rng, tensor, text, NoiseKind, NoiseLevel};
 use crate::plan::NoiseSettings;
 use ndarray::{ArrayD, Axis};
@@ -108,51 +108,14 @@ fn saved_lines(out: &mut Vec<u8>, level: &NoiseLevel, sample: &[usize], noisy: &
     }
 }
 
-/// What the noise stage keeps of the sample members a run (a shard: its slice) holds: every
-/// model's clean and noisy labels, from which the results are computed (and a merge concatenates).
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct NoiseLabels {
-    /// Position in the sample of the first member held.
-    pub first: usize,
-    pub gold: Vec<Option<usize>>,
-    /// Per model (teacher first), each member's clean label.
-    pub clean: Vec<Vec<usize>>,
-    /// Per level, per model, each member's noisy label.
-    pub noisy: Vec<Vec<Vec<usize>>>,
-}
-
-impl NoiseLabels {
-    /// Appends the members of `next`, the sample's next slice.
-    pub fn extend(&mut self, next: NoiseLabels) {
-        let cat = |a: &mut Vec<usize>, b: Vec<usize>| a.extend(b);
-        self.gold.extend(next.gold);
-        if self.clean.is_empty() {
-            (self.clean, self.noisy) = (next.clean, next.noisy);
-            return;
-        }
-        self.clean.iter_mut().zip(next.clean).for_each(|(a, b)| cat(a, b));
-        self.noisy.iter_mut().zip(next.noisy).for_each(|(a, b)| a.iter_mut().zip(b).for_each(|(x, y)| cat(x, y)));
-    }
-
-    /// Fills in the teacher's, each model's and each student's noise results.
-    pub fn fill(&self, settings: &NoiseSettings, bootstrap: crate::stats::BootstrapSettings, report: &mut crate::report::Report) {
-        let models = self.clean.len();
-        let (mut own, mut versus) = (vec![Vec::new(); models], vec![Vec::new(); models.saturating_sub(1)]);
-        for (level, noisy) in settings.levels.iter().zip(&self.noisy) {
-            let of = |m: usize| Labels { clean: &self.clean[m], noisy: &noisy[m] };
-            for (m, results) in own.iter_mut().enumerate() {
-                results.push(model_noise(*level, &self.gold, of(m)));
-            }
-            for (s, results) in versus.iter_mut().enumerate() {
-                results.push(compare(*level, &self.gold, of(0), of(s + 1), bootstrap));
-            }
-        }
-        let mut own = own.into_iter();
-        report.teacher.noise = own.next();
-        for ((student, mine), theirs) in report.students.iter_mut().zip(own).zip(versus) {
-            student.model.noise = Some(mine);
-            student.noise = Some(theirs);
-        }
+/// Fills in the teacher's, each model's and each student's noise results from every model's labels.
+pub fn fill(labels: &NoiseLabels, settings: &NoiseSettings, bootstrap: crate::stats::BootstrapSettings, report: &mut crate::report::Report) {
+    let (own, versus) = labels.results(&settings.levels, bootstrap);
+    let mut own = own.into_iter();
+    report.teacher.noise = own.next();
+    for ((student, mine), theirs) in report.students.iter_mut().zip(own).zip(versus) {
+        student.model.noise = Some(mine);
+        student.noise = Some(theirs);
     }
 }
 
@@ -216,6 +179,6 @@ pub fn noise_all(
     if let Some(path) = &settings.save {
         crate::report::files::write_atomically(path, &saved)?;
     }
-    held.fill(settings, plan.subgroups.bootstrap, report);
+    fill(&held, settings, plan.subgroups.bootstrap, report);
     Ok(held)
 }

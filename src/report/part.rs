@@ -66,7 +66,7 @@ pub struct PartState {
     /// Tokens over the slice's examples (0 for tensors): a merge costs sizes at the data's mean.
     pub length_sum: f64,
     /// With the noise stage: every model's labels on the noise sample's members in the slice.
-    pub noise: Option<crate::pipeline::noise::NoiseLabels>,
+    pub noise: Option<crate::noise::labels::NoiseLabels>,
     pub teacher: FidelityAccumulator,
     pub students: Vec<StudentSums>,
     /// Per group attribute, the distinct values the attribute columns index.
