@@ -28,6 +28,12 @@ pub fn chunk_size(wanted: usize, batch_size: usize, serving_batch_size: usize) -
     lcm * wanted.max(1).div_ceil(lcm)
 }
 
+/// The rows a run holds: `rows` of a file of `total_rows` (a single run: all of them).
+pub struct Scope {
+    pub total_rows: usize,
+    pub rows: std::ops::Range<usize>,
+}
+
 /// Consecutive examples and the model inputs built from them.
 pub struct Chunk {
     /// Index of the first example in the whole data.

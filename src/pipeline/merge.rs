@@ -78,6 +78,8 @@ struct Merged {
     parts: Vec<PartInfo>,
     classes: usize,
     length_sum: f64,
+    /// With populations: every member's label of every row, placed as parts come.
+    population: Option<crate::populations::PopulationLabels>,
     /// Each part's noise labels, by the position in the noise sample of its first member.
     noise: Vec<crate::noise::labels::NoiseLabels>,
 }
@@ -102,6 +104,7 @@ impl Merged {
             classes: 0,
             length_sum: 0.0,
             noise: vec![],
+            population: None,
         };
         merged.take(path, part);
         merged
@@ -163,6 +166,17 @@ impl Merged {
                 }
             }
             self.attributes.write_at(first, &part.attributes);
+            if let Some(p) = &part.population {
+                let rows = self.reference.total_rows;
+                let all = self.population.get_or_insert_with(|| crate::populations::PopulationLabels {
+                    gold: vec![None; rows],
+                    labels: p.labels.iter().map(|role| vec![vec![0; rows]; role.len()]).collect(),
+                });
+                all.gold[first..end].clone_from_slice(&p.gold);
+                for (role, theirs) in all.labels.iter_mut().zip(&p.labels) {
+                    role.iter_mut().zip(theirs).for_each(|(a, b)| a[first..end].copy_from_slice(b));
+                }
+            }
             let report = state.report;
             info.machine = Some(report.machine.summary());
             info.speed = std::iter::once(&report.teacher).chain(report.students.iter().map(|s| &s.model)).map(|m| PartSpeed { model: m.info.name.clone(), speed: m.speed.clone() }).collect();
@@ -183,6 +197,11 @@ impl Merged {
         let mut report = self.template.take().ok_or(MergeError::Missing { missing: "holding the first rows".into(), count })?;
         let allow_many = self.reference.plan.get("allow_many_groups").and_then(serde_json::Value::as_bool).unwrap_or(false);
         let (groups, group_metrics) = self.groups(&report, allow_many)?;
+        if let Some(population) = &self.population {
+            let names = |m: &crate::report::ModelReport| m.population.as_ref().map(|p| p.members.iter().map(|x| (x.name.clone(), x.path.clone())).collect::<Vec<_>>()).unwrap_or_default();
+            let names: Vec<_> = std::iter::once(names(&report.teacher)).chain(report.students.iter().map(|s| names(&s.model))).collect();
+            crate::pipeline::populations::fill(&mut report, population, &names, &groups);
+        }
         for (s, tally) in self.students.iter_mut().enumerate() {
             let mut parts = std::mem::take(&mut self.disagreements[s]);
             parts.sort_by_key(|(first, _)| *first);

@@ -93,7 +93,7 @@ pub fn run(plan: &ComparePlan) -> Result<Report, CompareError> {
         checkpoint(plan, &mut report)?;
     }
     if plan.has_populations() {
-        populations::populations_all(plan, &mut session, &evaluated, &mut report, &progress)?;
+        populations::populations_all(plan, &mut session, &evaluated, &mut report, &progress, None)?;
         checkpoint(plan, &mut report)?;
     }
     measure::measure(plan, &mut session, &evaluated, &mut report, &progress)?;

@@ -119,12 +119,6 @@ pub fn fill(labels: &NoiseLabels, settings: &NoiseSettings, bootstrap: crate::st
     }
 }
 
-/// The rows a run holds: `rows` of a file of `total_rows` (a single run: all of them).
-pub struct Scope {
-    pub total_rows: usize,
-    pub rows: std::ops::Range<usize>,
-}
-
 /// Runs every level on every model over the sample members in `scope` and fills in the noise
 /// results (a shard's are its part's; the merge fills them in from every part's).
 pub fn noise_all(
@@ -134,10 +128,10 @@ pub fn noise_all(
     evaluated: &super::evaluate::Evaluated,
     report: &mut crate::report::Report,
     progress: &super::Progress,
-    scope: Option<Scope>,
+    scope: Option<super::inputs::Scope>,
 ) -> Result<NoiseLabels, CompareError> {
     let data = &evaluated.data;
-    let scope = scope.unwrap_or(Scope { total_rows: data.examples, rows: 0..data.examples });
+    let scope = scope.unwrap_or(super::inputs::Scope { total_rows: data.examples, rows: 0..data.examples });
     // Drawn from the whole data's rows, so every shard draws the single run's sample.
     let sample = crate::inference::invariance::sample_indices(scope.total_rows, settings.examples, settings.seed);
     let (first, end) = (sample.partition_point(|&i| i < scope.rows.start), sample.partition_point(|&i| i < scope.rows.end));

@@ -11,7 +11,7 @@ use crate::inference::EvalError;
 use crate::metrics::argmax;
 use crate::model::{Backend, OnnxBackend};
 use crate::plan::ModelSource;
-use crate::populations::{cie, summary};
+use crate::populations::{cie, summary, PopulationLabels};
 use std::path::PathBuf;
 
 /// The name a member goes by: its file's stem (`teacher-seed1`), numbered if two stems agree.
@@ -25,13 +25,16 @@ fn member_names(role: &ModelSource) -> Vec<(String, PathBuf)> {
     names
 }
 
-/// Every member's label of every example: `[role][member][example]`, members in role order.
+/// Every member's label of every example in `scope` (all of them by default). A shard that does
+/// not hold the first chunk runs it first, labels dropped, for the batching decisions a single run
+/// takes there.
 fn run_members(
     plan: &crate::plan::ComparePlan,
     session: &mut super::load::Session,
     extras: &mut [Vec<OnnxBackend>],
     quiet: bool,
-) -> Result<(Vec<Option<usize>>, Vec<Vec<Vec<u16>>>), CompareError> {
+    scope: Option<&super::inputs::Scope>,
+) -> Result<PopulationLabels, CompareError> {
     let encoder = super::inputs::text_encoder(plan)?;
     let models = &mut session.models;
     let mut reader = super::inputs::ChunkReader::open(plan, models.teacher.info(), session.label_names.as_ref(), encoder.as_ref())?;
@@ -44,8 +47,16 @@ fn run_members(
     let mut labels: Vec<Vec<Vec<u16>>> = roles.iter().map(|r| vec![Vec::new(); r.len()]).collect();
     let mut gold = Vec::new();
     let bar = crate::progress::counter("populations", quiet);
-    while let Some(chunk) = reader.next_chunk(chunk_size)? {
-        gold.extend(chunk.examples.iter().map(|e| e.label));
+    let (start, mut left) = scope.map_or((0, usize::MAX), |s| (s.rows.start, s.rows.len()));
+    let mut read = 0;
+    while left > 0 {
+        let Some(chunk) = reader.next_chunk(if read < start { chunk_size } else { chunk_size.min(left) })? else { break };
+        read += chunk.examples.len();
+        let decide_only = read <= start;
+        if !decide_only {
+            left -= chunk.examples.len();
+            gold.extend(chunk.examples.iter().map(|e| e.label));
+        }
         for (r, members) in roles.iter_mut().enumerate() {
             for (k, backend) in members.iter_mut().enumerate() {
                 let table = match &mut tracks[r][k] {
@@ -61,12 +72,30 @@ fn run_members(
                         table
                     }
                 };
-                labels[r][k].extend((0..table.len()).map(|i| argmax(table.row(i)) as u16));
+                if !decide_only {
+                    labels[r][k].extend((0..table.len()).map(|i| argmax(table.row(i)) as u16));
+                }
             }
+        }
+        if decide_only && start > read {
+            reader.skip(start - read)?;
+            read = start;
         }
     }
     crate::progress::finish(bar);
-    Ok((gold, labels))
+    Ok(PopulationLabels { gold, labels })
+}
+
+/// Each role's summary and each student's CIE against the teacher's population; `names[r]`: role
+/// `r`'s members as (name, path).
+pub fn fill(report: &mut crate::report::Report, held: &PopulationLabels, names: &[Vec<(String, PathBuf)>], groups: &[crate::subgroups::Group]) {
+    let summaries: Vec<summary::PopulationSummary> = names.iter().zip(&held.labels).map(|(n, l)| summary::summarise(&held.gold, l, n)).collect();
+    let mut summaries = summaries.into_iter();
+    report.teacher.population = summaries.next();
+    for ((student, s), l) in report.students.iter_mut().zip(summaries).zip(&held.labels[1..]) {
+        student.model.population = Some(s);
+        student.cie = Some(cie::analyse(&held.gold, &held.labels[0], l, groups));
+    }
 }
 
 /// Runs the populations and fills in each role's summary and each student's CIE.
@@ -76,7 +105,8 @@ pub fn populations_all(
     evaluated: &super::evaluate::Evaluated,
     report: &mut crate::report::Report,
     progress: &super::Progress,
-) -> Result<(), CompareError> {
+    scope: Option<&super::inputs::Scope>,
+) -> Result<PopulationLabels, CompareError> {
     let roles: Vec<&ModelSource> = std::iter::once(&plan.teacher).chain(&plan.students).collect();
     let hint = session.models.teacher.info().classes;
     let mut extras = Vec::with_capacity(roles.len());
@@ -88,13 +118,8 @@ pub fn populations_all(
     }
     let sizes: Vec<String> = roles.iter().map(|r| format!("{} {}", r.name, r.population.len() + 1)).collect();
     progress.say(format!("populations: {}", sizes.join(", ")));
-    let (gold, labels) = run_members(plan, session, &mut extras, plan.quiet)?;
-    let summaries: Vec<summary::PopulationSummary> = roles.iter().zip(&labels).map(|(role, l)| summary::summarise(&gold, l, &member_names(role))).collect();
-    let mut summaries = summaries.into_iter();
-    report.teacher.population = summaries.next();
-    for ((student, s), l) in report.students.iter_mut().zip(summaries).zip(&labels[1..]) {
-        student.model.population = Some(s);
-        student.cie = Some(cie::analyse(&gold, &labels[0], l, &evaluated.data.groups));
-    }
-    Ok(())
+    let held = run_members(plan, session, &mut extras, plan.quiet, scope)?;
+    let names: Vec<_> = roles.iter().map(|role| member_names(role)).collect();
+    fill(report, &held, &names, &evaluated.data.groups);
+    Ok(held)
 }

@@ -29,9 +29,9 @@ pub fn part_path(json: &Path, shard: Shard) -> PathBuf {
 
 pub fn run(plan: &ComparePlan, shard: Shard) -> Result<PartWritten, CompareError> {
     let progress = Progress { quiet: plan.quiet };
-    if plan.attack.is_some() || plan.has_populations() {
+    if plan.attack.is_some() {
         return Err(CompareError::Shard(
-            "--shard evaluates the fidelity metrics, groups, classes, batch invariance, natural noise and speed; attacks and populations are not sharded yet: run them without --shard (leave out the [attack] table and the extra population members)".into(),
+            "--shard evaluates the fidelity metrics, groups, classes, batch invariance, natural noise, populations and speed; attacks are not sharded yet: run them without --shard (leave out the [attack] table)".into(),
         ));
     }
     if plan.noise.as_ref().is_some_and(|n| n.save.is_some()) {
@@ -62,7 +62,7 @@ pub fn run(plan: &ComparePlan, shard: Shard) -> Result<PartWritten, CompareError
     let written = PartWritten { path: path.clone(), shard, rows: rows.clone(), total_rows };
     if rows.is_empty() {
         progress.say(format!("shard {shard} holds no rows ({total_rows} rows make fewer chunks than shards); part written to {}", path.display()));
-        Part { header, samples: vec![], attributes: Default::default() }.write(&path)?;
+        Part { header, samples: vec![], attributes: Default::default(), population: None }.write(&path)?;
         return Ok(written);
     }
     let tracks = if rows.start > 0 { first_chunk_tracks(plan, &mut session, chunk, &progress)? } else { vec![] };
@@ -70,10 +70,17 @@ pub fn run(plan: &ComparePlan, shard: Shard) -> Result<PartWritten, CompareError
     let mut report = assemble::report(plan, &session, &evaluated);
     let noise = match &plan.noise {
         Some(settings) => {
-            let scope = super::noise::Scope { total_rows, rows: rows.clone() };
+            let scope = super::inputs::Scope { total_rows, rows: rows.clone() };
             Some(super::noise::noise_all(plan, settings, &mut session, &evaluated, &mut report, &progress, Some(scope))?)
         }
         None => None,
+    };
+    let population = match plan.has_populations() {
+        true => {
+            let scope = super::inputs::Scope { total_rows, rows: rows.clone() };
+            Some(super::populations::populations_all(plan, &mut session, &evaluated, &mut report, &progress, Some(&scope))?)
+        }
+        false => None,
     };
     measure::measure(plan, &mut session, &evaluated, &mut report, &progress)?;
     report.gate = crate::gate::evaluate(&plan.gates, &report.students);
@@ -90,9 +97,9 @@ pub fn run(plan: &ComparePlan, shard: Shard) -> Result<PartWritten, CompareError
             groups: data.groups.iter().zip(&data.group_tallies[s]).map(|(g, sums)| GroupSums { attributes: g.attributes.clone(), sums: sums.clone() }).collect(),
         })
         .collect();
-    header.state = Some(PartState { classes: data.models[0].classes, length_sum: data.length_sum, noise, teacher: data.teacher.clone(), students, attribute_values: data.attributes.values.clone(), report });
+    header.state = Some(PartState { classes: data.models[0].classes, length_sum: data.length_sum, noise, population_members: population.as_ref().map(|p| p.labels.iter().map(Vec::len).collect()), teacher: data.teacher.clone(), students, attribute_values: data.attributes.values.clone(), report });
     let samples = data.students.into_iter().map(|t| t.samples).collect();
-    Part { header, samples, attributes: data.attributes }.write(&path)?;
+    Part { header, samples, attributes: data.attributes, population }.write(&path)?;
     progress.say(format!("shard {shard}: {} examples; part written to {}", rows.len(), path.display()));
     Ok(written)
 }
@@ -146,7 +153,7 @@ pub fn plan_fingerprint(plan: &ComparePlan, session: &Session, chunk: usize) -> 
                 "exact_integer": source.exact_integer,
                 "output": source.output,
                 "runtime": source.runtime,
-                "population": source.population,
+                "population": source.population.iter().map(|p| json!({ "path": p, "sha256": file_sha256(p) })).collect::<Vec<_>>(),
             })
         })
         .collect();

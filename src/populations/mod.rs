@@ -8,6 +8,15 @@ pub mod cie;
 pub mod summary;
 
 pub use cie::{CieGroup, CieReport};
+
+/// Every member's label of every example a run holds (a shard: its rows): what the summaries and
+/// CIE are computed from, and what a shard's part keeps (2 bytes per example and member).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PopulationLabels {
+    pub gold: Vec<Option<usize>>,
+    /// `[role][member][example]`, members in role order.
+    pub labels: Vec<Vec<Vec<u16>>>,
+}
 pub use summary::{PopulationMember, PopulationSummary};
 
 /// Each example's modal label over a population (`members[m][i]`: member m's label of example i).

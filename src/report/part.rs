@@ -65,6 +65,9 @@ pub struct PartState {
     pub classes: usize,
     /// Tokens over the slice's examples (0 for tensors): a merge costs sizes at the data's mean.
     pub length_sum: f64,
+    /// With populations: the number of members of each role (teacher first); their labels and the
+    /// gold labels follow as columns.
+    pub population_members: Option<Vec<usize>>,
     /// With the noise stage: every model's labels on the noise sample's members in the slice.
     pub noise: Option<crate::noise::labels::NoiseLabels>,
     pub teacher: FidelityAccumulator,
@@ -98,6 +101,8 @@ pub struct Part {
     /// One per student.
     pub samples: Vec<PairedSamples>,
     pub attributes: AttributeColumns,
+    /// With populations: every member's label of the slice's rows.
+    pub population: Option<crate::populations::PopulationLabels>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -136,6 +141,14 @@ impl Part {
         for (a, ids) in self.attributes.ids.iter().enumerate() {
             out.push((format!("attribute{a}"), ids.iter().flat_map(|i| i.to_le_bytes()).collect()));
         }
+        if let Some(p) = &self.population {
+            out.push(("gold".into(), p.gold.iter().flat_map(|g| g.map_or(u32::MAX, |g| g as u32).to_le_bytes()).collect()));
+            for (r, members) in p.labels.iter().enumerate() {
+                for (m, labels) in members.iter().enumerate() {
+                    out.push((format!("population{r}.member{m}"), labels.iter().flat_map(|l| l.to_le_bytes()).collect()));
+                }
+            }
+        }
         out
     }
 
@@ -171,7 +184,9 @@ impl Part {
         };
         let students = header.models.len().saturating_sub(1);
         let attributes = header.state.as_ref().map_or(0, |s| s.attribute_values.len());
-        if header.state.is_some() && header.columns.len() != students * 3 + attributes {
+        let members = header.state.as_ref().and_then(|s| s.population_members.clone());
+        let population_columns = members.as_ref().map_or(0, |m| 1 + m.iter().sum::<usize>());
+        if header.state.is_some() && header.columns.len() != students * 3 + attributes + population_columns {
             return Err(not("its column list does not match its models and group attributes"));
         }
         let columns = header.columns.clone();
@@ -188,15 +203,33 @@ impl Part {
             samples.push(PairedSamples::from_columns(shared, flags, loyalty).ok_or_else(|| not("its columns differ in length"))?);
         }
         let mut ids = Vec::with_capacity(attributes);
-        for column in columns {
+        for column in columns.by_ref().take(attributes) {
             expect(column, 4)?;
             ids.push(take(column)?.chunks_exact(4).map(|b| u32::from_le_bytes(b.try_into().unwrap_or_default())).collect());
         }
+        let population = match &members {
+            Some(members) => {
+                let gold_column = columns.next().ok_or_else(|| not("its gold column is missing"))?;
+                expect(gold_column, 4)?;
+                let gold = take(gold_column)?.chunks_exact(4).map(|b| Some(u32::from_le_bytes(b.try_into().unwrap_or_default())).filter(|&g| g != u32::MAX).map(|g| g as usize)).collect();
+                let mut labels = Vec::with_capacity(members.len());
+                for &count in members {
+                    let mut role = Vec::with_capacity(count);
+                    for column in columns.by_ref().take(count) {
+                        expect(column, 2)?;
+                        role.push(take(column)?.chunks_exact(2).map(|b| u16::from_le_bytes(b.try_into().unwrap_or_default())).collect());
+                    }
+                    labels.push(role);
+                }
+                Some(crate::populations::PopulationLabels { gold, labels })
+            }
+            None => None,
+        };
         let values = header.state.as_ref().map(|s| s.attribute_values.clone()).unwrap_or_default();
         if ids.iter().zip(&values).any(|(ids, values): (&Vec<u32>, &Vec<String>)| ids.iter().any(|&i| i as usize >= values.len())) || ids.len() != values.len() {
             return Err(not("a group attribute column points past its values"));
         }
-        Ok(Self { header, samples, attributes: AttributeColumns::from_parts(values, ids) })
+        Ok(Self { header, samples, attributes: AttributeColumns::from_parts(values, ids), population })
     }
 }
 

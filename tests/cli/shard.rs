@@ -80,7 +80,8 @@ fn strings(args: &[&str]) -> Vec<String> {
 
 /// Text: a batch-dependent int8 student re-run at the serving batch size (its batch-invariance
 /// check made on the first chunk), length-sorted batches, topic groups, intervals, typo and
-/// word-dropout noise on a 300-example sample; chunks of 96 rows make 21 chunks to share out.
+/// word-dropout noise on a 300-example sample, populations of seeds (CIE against the teacher's);
+/// chunks of 96 rows make 21 chunks to share out.
 #[test]
 fn tweets_merged_from_1_2_3_and_7_shards_is_the_single_run() {
     let args = strings(&[
@@ -101,6 +102,16 @@ fn tweets_merged_from_1_2_3_and_7_shards_is_the_single_run() {
         "--noise",
         "--noise-examples",
         "300",
+        "--population",
+        &format!("teacher={}", tweets("populations/teacher-seed1.onnx")),
+        "--population",
+        &format!("teacher={}", tweets("populations/teacher-seed2.onnx")),
+        "--population",
+        &format!("int8={}", tweets("populations/int8-seed1.onnx")),
+        "--population",
+        &format!("int8={}", tweets("populations/int8-seed2.onnx")),
+        "--population",
+        &format!("pruned={}", tweets("populations/pruned-seed1.onnx")),
         "--gate",
         "int8: label_loyalty >= 0.99",
         "--gate",
