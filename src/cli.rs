@@ -196,7 +196,7 @@ pub struct CompareArgs {
     /// pass's time and 0.5 s per model].
     #[arg(long)]
     pub speed_budget: Option<f64>,
-    /// Attack this many examples (a seeded sample of labelled ones, the same for every model) with a
+    /// Attack this many examples (a seeded sample of the data's rows, the same for every model; rows without a gold label are left out) with a
     /// black-box attack; 0 turns attacks off [default: 0].
     #[arg(long)]
     pub attack_n: Option<usize>,

@@ -25,6 +25,7 @@
 //!   on the rest of its batch (dynamically quantized int8 models are not such models).
 
 pub mod outcome;
+pub mod records;
 pub mod stop_words;
 pub mod synonyms;
 pub mod tensor;

@@ -4,9 +4,10 @@
 //! is built here from the tokenizer or the tensor data and the model's [`Backend`].
 
 use super::inputs::AttackInputs;
+use crate::attack::records::{without_input, AttackRecords};
 use crate::attack::{
     AttackError, AttackOutcome, AttackStatus, AttackSummary, GroupAttack, ModelAttack, SynonymTable, TensorAttack, TensorAttackSettings, TensorClassifier,
-    TensorExample, TextAttack, TextAttackSettings, TextClassifier, TextExample, TextInput, Transfer,
+    TensorExample, TextAttack, TextAttackSettings, TextClassifier, TextExample, TextInput,
 };
 use crate::data::text::{text_batch, TextEncoder};
 use crate::data::{Batch, Example, InputTensor};
@@ -186,9 +187,10 @@ pub fn attack_model(ctx: &AttackContext, backend: &mut dyn Backend, kind: Output
     Ok((outcomes, ModelAttack { summary, groups, transfer: None }))
 }
 
-/// Replays the teacher's successful adversarial inputs on a student; `student_right[k]`: the
-/// student classifies attacked example `k` (sample order) correctly.
-pub fn transfer(ctx: &AttackContext, teacher: &Outcomes, backend: &mut dyn Backend, kind: OutputKind, student_right: &[bool]) -> Result<Transfer, AttackError> {
+/// Replays the teacher's successful adversarial inputs on a student, in batches of the evaluation
+/// batch size in sample order; `student_right[k]`: the student classified attacked example `k`
+/// correctly before its own attack. Per example: (replayed, fooled).
+pub fn transfer(ctx: &AttackContext, teacher: &Outcomes, backend: &mut dyn Backend, kind: OutputKind, student_right: &[bool]) -> Result<Vec<(bool, bool)>, AttackError> {
     // Teacher successes on examples the student got right.
     let chosen: Vec<usize> = (0..ctx.sample.len())
         .filter(|&k| {
@@ -199,7 +201,7 @@ pub fn transfer(ctx: &AttackContext, teacher: &Outcomes, backend: &mut dyn Backe
             success && student_right[k]
         })
         .collect();
-    let mut fooled = 0;
+    let mut flags = vec![(false, false); ctx.sample.len()];
     for chunk in chosen.chunks(ctx.batch_size.max(1)) {
         let rows = match (teacher, ctx.inputs) {
             (Outcomes::Text(o), AttackInputs::Text(encoder)) => {
@@ -214,19 +216,36 @@ pub fn transfer(ctx: &AttackContext, teacher: &Outcomes, backend: &mut dyn Backe
             _ => return Err(AttackError::Model("teacher outcomes and inputs differ in kind".into())),
         };
         for (row, &k) in rows.iter().zip(chunk) {
-            fooled += usize::from(Some(argmax(row)) != ctx.examples[k].label);
+            flags[k] = (true, Some(argmax(row)) != ctx.examples[k].label);
         }
     }
-    Ok(Transfer {
-        replayed: chosen.len(),
-        fooled,
-        transfer_success_rate: (!chosen.is_empty()).then(|| fooled as f64 / chosen.len() as f64),
-        queries: chosen.len(),
-    })
+    Ok(flags)
 }
 
-/// Stage 3, attack: the same seeded sample of labelled examples for every model; each student also
-/// replays the teacher's successful adversarial examples (transfer).
+/// Drawn examples attacked together: one model call never mixes two attack groups, so a shard
+/// that runs the whole groups around its rows sends the single run's batches.
+pub const ATTACK_GROUP: usize = 64;
+
+fn outcomes_without_inputs(o: &Outcomes) -> Vec<AttackOutcome<()>> {
+    match o {
+        Outcomes::Text(o) => o.iter().map(without_input).collect(),
+        Outcomes::Tensor(o) => o.iter().map(without_input).collect(),
+    }
+}
+
+/// Puts every model's attack results into the report.
+pub fn fill(report: &mut crate::report::Report, records: &AttackRecords, groups: &[Group]) {
+    let mut attacks = records.model_attacks(groups).into_iter();
+    report.teacher.attack = attacks.next();
+    for (entry, attack) in report.students.iter_mut().zip(attacks) {
+        entry.model.attack = Some(attack);
+    }
+}
+
+/// Stage 3, attack: a seeded sample of the data's rows (those with a gold label are attacked),
+/// the same for every model, attacked in groups of [`ATTACK_GROUP`] drawn rows; each student also
+/// replays the teacher's successful adversarial examples (transfer). A shard (`scope`) attacks the
+/// groups that hold its rows and keeps its rows' records.
 pub fn attack_all(
     plan: &crate::plan::ComparePlan,
     settings: &AttackSettings,
@@ -234,33 +253,64 @@ pub fn attack_all(
     evaluated: &super::evaluate::Evaluated,
     report: &mut crate::report::Report,
     progress: &super::Progress,
-) -> Result<(), super::CompareError> {
+    scope: Option<&super::inputs::Scope>,
+) -> Result<AttackRecords, super::CompareError> {
     let data = &evaluated.data;
-    let labelled: Vec<usize> = (0..data.labelled.len()).filter(|&i| data.labelled[i]).collect();
-    let sample: Vec<usize> =
-        crate::inference::invariance::sample_indices(labelled.len(), settings.examples, settings.seed).into_iter().map(|k| labelled[k]).collect();
+    let (total, rows) = scope.map_or((data.examples, 0..data.examples), |s| (s.total_rows, s.rows.clone()));
+    let drawn = crate::inference::invariance::sample_indices(total, settings.examples, settings.seed);
+    let (first, end) = (drawn.partition_point(|&i| i < rows.start), drawn.partition_point(|&i| i < rows.end));
+    let run = (first / ATTACK_GROUP * ATTACK_GROUP)..(end.div_ceil(ATTACK_GROUP) * ATTACK_GROUP).min(drawn.len());
     let models = &mut session.models;
-    let (examples, attack_inputs) = super::inputs::read_sample(plan, models.teacher.info(), session.label_names.as_ref(), &sample)?;
+    let (examples, attack_inputs) = super::inputs::read_sample(plan, models.teacher.info(), session.label_names.as_ref(), &drawn[run.clone()])?;
     let owned = settings.synonyms.as_deref().map(SynonymTable::from_json_file).transpose()?;
-    let ctx = AttackContext {
-        settings,
-        inputs: &attack_inputs,
-        examples: &examples,
-        sample,
-        groups: &data.groups,
-        batch_size: plan.batch_size,
-        synonyms: owned.as_ref().unwrap_or_else(|| SynonymTable::wordnet()),
-        quiet: plan.quiet,
-    };
-    progress.say(format!("attacking {} examples per model", ctx.sample.len()));
-    let (teacher_outcomes, teacher_attack) = attack_model(&ctx, &mut models.teacher, data.models[0].output_kind)?;
-    report.teacher.attack = Some(teacher_attack);
-    for (s, (student, entry)) in models.students.iter_mut().zip(report.students.iter_mut()).enumerate() {
-        let kind = data.models[s + 1].output_kind;
-        let (_, mut direct) = attack_model(&ctx, student, kind)?;
-        let right: Vec<bool> = ctx.sample.iter().map(|&i| data.students[s].samples.get(i).student_correct == Some(true)).collect();
-        direct.transfer = Some(transfer(&ctx, &teacher_outcomes, student, kind, &right)?);
-        entry.model.attack = Some(direct);
+    let synonyms = owned.as_ref().unwrap_or_else(|| SynonymTable::wordnet());
+    let kinds: Vec<OutputKind> = data.models.iter().map(|m| m.output_kind).collect();
+    let labelled = examples.iter().filter(|e| e.label.is_some()).count();
+    progress.say(format!("attacking {labelled} examples per model"));
+    let mut records = AttackRecords { first, outcomes: vec![vec![]; kinds.len()], transfer: vec![vec![]; kinds.len() - 1], ..Default::default() };
+    for start in run.clone().step_by(ATTACK_GROUP) {
+        let local: Vec<usize> = ((start - run.start)..(start + ATTACK_GROUP).min(run.end) - run.start).filter(|&j| examples[j].label.is_some()).collect();
+        if local.is_empty() {
+            continue;
+        }
+        let sliced;
+        let inputs = match &attack_inputs {
+            AttackInputs::Tensor { input, values } => {
+                sliced = AttackInputs::Tensor { input: input.clone(), values: values.select(Axis(0), &local) };
+                &sliced
+            }
+            other => other,
+        };
+        let group_examples: Vec<Example> = local.iter().map(|&j| examples[j].clone()).collect();
+        let ctx = AttackContext {
+            settings,
+            inputs,
+            examples: &group_examples,
+            sample: local.iter().map(|&j| drawn[run.start + j]).collect(),
+            groups: &[],
+            batch_size: plan.batch_size,
+            synonyms,
+            quiet: plan.quiet,
+        };
+        let (teacher, _) = attack_model(&ctx, &mut models.teacher, kinds[0])?;
+        let mut outcomes = vec![outcomes_without_inputs(&teacher)];
+        let mut transfers = Vec::with_capacity(models.students.len());
+        for (s, student) in models.students.iter_mut().enumerate() {
+            let (direct, _) = attack_model(&ctx, student, kinds[s + 1])?;
+            let direct = outcomes_without_inputs(&direct);
+            let right: Vec<bool> = direct.iter().map(|o| o.status != AttackStatus::Skipped).collect();
+            transfers.push(transfer(&ctx, &teacher, student, kinds[s + 1], &right)?);
+            outcomes.push(direct);
+        }
+        // Only the examples of this run's rows are kept (a shard's neighbours keep theirs).
+        for (k, &j) in local.iter().enumerate() {
+            if (first..end).contains(&(run.start + j)) {
+                records.rows.push(ctx.sample[k]);
+                records.outcomes.iter_mut().zip(&outcomes).for_each(|(r, o)| r.push(o[k].clone()));
+                records.transfer.iter_mut().zip(&transfers).for_each(|(r, t)| r.push(t[k]));
+            }
+        }
     }
-    Ok(())
+    fill(report, &records, &data.groups);
+    Ok(records)
 }

@@ -29,6 +29,7 @@ pub fn chunk_size(wanted: usize, batch_size: usize, serving_batch_size: usize) -
 }
 
 /// The rows a run holds: `rows` of a file of `total_rows` (a single run: all of them).
+#[derive(Debug, Clone)]
 pub struct Scope {
     pub total_rows: usize,
     pub rows: std::ops::Range<usize>,

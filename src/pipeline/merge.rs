@@ -80,6 +80,8 @@ struct Merged {
     length_sum: f64,
     /// With populations: every member's label of every row, placed as parts come.
     population: Option<crate::populations::PopulationLabels>,
+    /// Each part's attack records.
+    attack: Vec<crate::attack::records::AttackRecords>,
     /// Each part's noise labels, by the position in the noise sample of its first member.
     noise: Vec<crate::noise::labels::NoiseLabels>,
 }
@@ -104,6 +106,7 @@ impl Merged {
             classes: 0,
             length_sum: 0.0,
             noise: vec![],
+            attack: vec![],
             population: None,
         };
         merged.take(path, part);
@@ -155,6 +158,7 @@ impl Merged {
             self.classes = state.classes;
             self.length_sum += state.length_sum;
             self.noise.extend(state.noise);
+            self.attack.extend(state.attack);
             for (s, (sums, samples)) in state.students.into_iter().zip(&part.samples).enumerate() {
                 let tally = &mut self.students[s];
                 tally.metrics.merge(&sums.metrics);
@@ -197,6 +201,12 @@ impl Merged {
         let mut report = self.template.take().ok_or(MergeError::Missing { missing: "holding the first rows".into(), count })?;
         let allow_many = self.reference.plan.get("allow_many_groups").and_then(serde_json::Value::as_bool).unwrap_or(false);
         let (groups, group_metrics) = self.groups(&report, allow_many)?;
+        if report.attack.is_some() && !self.attack.is_empty() {
+            self.attack.sort_by_key(|a| a.first);
+            let mut records = crate::attack::records::AttackRecords::default();
+            std::mem::take(&mut self.attack).into_iter().for_each(|a| records.extend(a));
+            crate::pipeline::attack::fill(&mut report, &records, &groups);
+        }
         if let Some(population) = &self.population {
             let names = |m: &crate::report::ModelReport| m.population.as_ref().map(|p| p.members.iter().map(|x| (x.name.clone(), x.path.clone())).collect::<Vec<_>>()).unwrap_or_default();
             let names: Vec<_> = std::iter::once(names(&report.teacher)).chain(report.students.iter().map(|s| names(&s.model))).collect();

@@ -85,7 +85,7 @@ pub fn run(plan: &ComparePlan) -> Result<Report, CompareError> {
     let mut report = assemble::report(plan, &session, &evaluated);
     checkpoint(plan, &mut report)?;
     if let Some(settings) = &plan.attack {
-        attack::attack_all(plan, settings, &mut session, &evaluated, &mut report, &progress)?;
+        attack::attack_all(plan, settings, &mut session, &evaluated, &mut report, &progress, None)?;
         checkpoint(plan, &mut report)?;
     }
     if let Some(settings) = &plan.noise {

@@ -29,11 +29,6 @@ pub fn part_path(json: &Path, shard: Shard) -> PathBuf {
 
 pub fn run(plan: &ComparePlan, shard: Shard) -> Result<PartWritten, CompareError> {
     let progress = Progress { quiet: plan.quiet };
-    if plan.attack.is_some() {
-        return Err(CompareError::Shard(
-            "--shard evaluates the fidelity metrics, groups, classes, batch invariance, natural noise, populations and speed; attacks are not sharded yet: run them without --shard (leave out the [attack] table)".into(),
-        ));
-    }
     if plan.noise.as_ref().is_some_and(|n| n.save.is_some()) {
         return Err(CompareError::Shard("--noise-out writes the whole noise sample, which a shard does not hold: run --noise-out without --shard".into()));
     }
@@ -68,18 +63,17 @@ pub fn run(plan: &ComparePlan, shard: Shard) -> Result<PartWritten, CompareError
     let tracks = if rows.start > 0 { first_chunk_tracks(plan, &mut session, chunk, &progress)? } else { vec![] };
     let evaluated = evaluate::evaluate_all(plan, &mut session, &progress, Some(Slice { start: rows.start, resume: Resume { rows: rows.len(), tracks } }))?;
     let mut report = assemble::report(plan, &session, &evaluated);
+    let scope = super::inputs::Scope { total_rows, rows: rows.clone() };
+    let attack = match &plan.attack {
+        Some(settings) => Some(super::attack::attack_all(plan, settings, &mut session, &evaluated, &mut report, &progress, Some(&scope))?),
+        None => None,
+    };
     let noise = match &plan.noise {
-        Some(settings) => {
-            let scope = super::inputs::Scope { total_rows, rows: rows.clone() };
-            Some(super::noise::noise_all(plan, settings, &mut session, &evaluated, &mut report, &progress, Some(scope))?)
-        }
+        Some(settings) => Some(super::noise::noise_all(plan, settings, &mut session, &evaluated, &mut report, &progress, Some(scope.clone()))?),
         None => None,
     };
     let population = match plan.has_populations() {
-        true => {
-            let scope = super::inputs::Scope { total_rows, rows: rows.clone() };
-            Some(super::populations::populations_all(plan, &mut session, &evaluated, &mut report, &progress, Some(&scope))?)
-        }
+        true => Some(super::populations::populations_all(plan, &mut session, &evaluated, &mut report, &progress, Some(&scope))?),
         false => None,
     };
     measure::measure(plan, &mut session, &evaluated, &mut report, &progress)?;
@@ -97,7 +91,7 @@ pub fn run(plan: &ComparePlan, shard: Shard) -> Result<PartWritten, CompareError
             groups: data.groups.iter().zip(&data.group_tallies[s]).map(|(g, sums)| GroupSums { attributes: g.attributes.clone(), sums: sums.clone() }).collect(),
         })
         .collect();
-    header.state = Some(PartState { classes: data.models[0].classes, length_sum: data.length_sum, noise, population_members: population.as_ref().map(|p| p.labels.iter().map(Vec::len).collect()), teacher: data.teacher.clone(), students, attribute_values: data.attributes.values.clone(), report });
+    header.state = Some(PartState { classes: data.models[0].classes, length_sum: data.length_sum, attack, noise, population_members: population.as_ref().map(|p| p.labels.iter().map(Vec::len).collect()), teacher: data.teacher.clone(), students, attribute_values: data.attributes.values.clone(), report });
     let samples = data.students.into_iter().map(|t| t.samples).collect();
     Part { header, samples, attributes: data.attributes, population }.write(&path)?;
     progress.say(format!("shard {shard}: {} examples; part written to {}", rows.len(), path.display()));

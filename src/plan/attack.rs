@@ -5,7 +5,7 @@ use serde::Serialize;
 /// Attack settings from flags and suite.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct AttackSettings {
-    /// Examples attacked (a seeded sample of labelled examples, the same for every model).
+    /// Examples attacked (a seeded sample of the data's rows, the same for every model; rows without a gold label are left out).
     pub examples: usize,
     pub seed: u64,
     /// Per-example query budget.

@@ -68,6 +68,8 @@ pub struct PartState {
     /// With populations: the number of members of each role (teacher first); their labels and the
     /// gold labels follow as columns.
     pub population_members: Option<Vec<usize>>,
+    /// With attacks: every model's outcome on the attack sample's members in the slice.
+    pub attack: Option<crate::attack::records::AttackRecords>,
     /// With the noise stage: every model's labels on the noise sample's members in the slice.
     pub noise: Option<crate::noise::labels::NoiseLabels>,
     pub teacher: FidelityAccumulator,

@@ -150,6 +150,16 @@ fn adult_merged_from_1_2_3_and_7_shards_is_the_single_run() {
     assert_merges_equal_the_single_run(&args, &[1, 2, 3, 7]);
 }
 
+/// The shipped suites as they are (attacks, noise, populations, gates), in chunks of 96 rows.
+#[test]
+fn the_tweets_and_adult_suites_merged_from_1_2_3_and_7_shards_are_the_single_run() {
+    for suite in ["tweets", "adult"] {
+        let path = crate::util::root().join(format!("suites/{suite}.toml"));
+        let args = strings(&["--suite", &path.to_string_lossy(), "--chunk-size", "96", "--no-speed"]);
+        assert_merges_equal_the_single_run(&args, &[1, 2, 3, 7]);
+    }
+}
+
 /// Five rows in chunks of one: seven shards hold one row each or none.
 #[test]
 fn one_row_shards_and_empty_shards_merge_to_the_single_run() {
