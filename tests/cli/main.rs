@@ -25,6 +25,7 @@ mod roofline;
 mod runtime_settings;
 mod serving;
 mod shard;
+mod slurm;
 mod streaming;
 mod tokenization;
 mod tweets;
