@@ -118,7 +118,7 @@ impl Merged {
         let mismatch = |what: String| MergeError::Mismatch { path: path.clone(), reference: self.reference_path.clone(), what };
         let (r, h) = (&self.reference, &part.header);
         if r.models != h.models {
-            let show = |h: &PartHeader| h.models.iter().map(|m| format!("{} {}", m.name, &m.sha256[..m.sha256.len().min(12)])).collect::<Vec<_>>().join(", ");
+            let show = |h: &PartHeader| h.models.iter().map(|m| format!("{} {}", m.name, short(&m.sha256))).collect::<Vec<_>>().join(", ");
             return Err(mismatch(format!("other models ({} against {})", show(h), show(r))));
         }
         if r.data != h.data || r.total_rows != h.total_rows {
@@ -126,10 +126,10 @@ impl Merged {
                 "other data ({} bytes, {} rows, ends SHA-256 {} against {} bytes, {} rows, {})",
                 h.data.bytes,
                 h.total_rows,
-                &h.data.ends_sha256[..12],
+                short(&h.data.ends_sha256),
                 r.data.bytes,
                 r.total_rows,
-                &r.data.ends_sha256[..12]
+                short(&r.data.ends_sha256)
             )));
         }
         if let Some(what) = first_difference("", &h.plan, &r.plan) {
@@ -368,6 +368,11 @@ fn first_difference(at: &str, a: &serde_json::Value, b: &serde_json::Value) -> O
         _ if a == b => None,
         _ => Some(format!("{at}: {a} here, {b} in the reference")),
     }
+}
+
+/// The first 12 characters of a hash, for messages.
+fn short(hash: &str) -> String {
+    hash.chars().take(12).collect()
 }
 
 fn join(at: &str, key: &str) -> String {

@@ -177,6 +177,9 @@ impl Part {
             Ok(head)
         };
         let rows = header.end_row - header.start_row_checked().ok_or_else(|| not("its slice ends before it starts"))?;
+        if header.shard.index >= header.shard.count || header.end_row > header.total_rows {
+            return Err(not("its shard or slice lies outside the data it names"));
+        }
         let expect = |column: &Column, width: usize| {
             if column.bytes as usize == rows * width {
                 Ok(())
