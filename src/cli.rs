@@ -51,14 +51,9 @@ pub enum Command {
     },
 }
 
+/// The reports written beside the JSON one (`compare` and `merge` take the same flags).
 #[derive(Debug, Args, Default)]
-pub struct MergeArgs {
-    /// The part files, every shard's once, in any order.
-    #[arg(required = true)]
-    pub parts: Vec<PathBuf>,
-    /// Where to write the JSON report [default: the parts' name without .shard-K-of-N.part].
-    #[arg(long)]
-    pub out: Option<PathBuf>,
+pub struct ExtraReports {
     /// Also write a Markdown report here.
     #[arg(long)]
     pub markdown: Option<PathBuf>,
@@ -68,6 +63,18 @@ pub struct MergeArgs {
     /// Also write a JUnit XML file here (one test case per gate check).
     #[arg(long)]
     pub junit: Option<PathBuf>,
+}
+
+#[derive(Debug, Args, Default)]
+pub struct MergeArgs {
+    /// The part files, every shard's once, in any order.
+    #[arg(required = true)]
+    pub parts: Vec<PathBuf>,
+    /// Where to write the JSON report [default: the parts' name without .shard-K-of-N.part].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub also: ExtraReports,
     /// Groups shown per student in the terminal table.
     #[arg(long)]
     pub show_groups: Option<usize>,
@@ -264,15 +271,8 @@ pub struct CompareArgs {
     /// Where to write the JSON report [default: reports/<suite name or teacher's folder>.json].
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Also write a Markdown report here.
-    #[arg(long)]
-    pub markdown: Option<PathBuf>,
-    /// Also write a self-contained HTML fairness report here.
-    #[arg(long)]
-    pub html: Option<PathBuf>,
-    /// Also write a JUnit XML file here (one test case per gate check).
-    #[arg(long)]
-    pub junit: Option<PathBuf>,
+    #[command(flatten)]
+    pub also: ExtraReports,
     /// Device for every model: cpu, cuda[:N] or tensorrt[:N] [default: cpu, or each model's suite device].
     #[arg(long)]
     pub device: Option<String>,

@@ -79,9 +79,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Merge(args) => {
             let reports = fidelity::plan::ReportPaths {
                 json: args.out.clone().unwrap_or_else(|| fidelity::pipeline::merge::default_report_path(&args.parts[0])),
-                markdown: args.markdown.clone(),
-                html: args.html.clone(),
-                junit: args.junit.clone(),
+                markdown: args.also.markdown.clone(),
+                html: args.also.html.clone(),
+                junit: args.also.junit.clone(),
             };
             let report = fidelity::pipeline::merge::merge(&args.parts, &reports)?;
             eprintln!("fidelity: merged {} parts; report written to {}", args.parts.len(), reports.json.display());

@@ -283,7 +283,7 @@ fn shard(args: &CompareArgs) -> Result<Option<crate::shard::Shard>, PlanError> {
             shard
         }
     };
-    if let Some(flag) = [("--markdown", args.markdown.is_some()), ("--html", args.html.is_some()), ("--junit", args.junit.is_some())].iter().find(|f| f.1).map(|f| f.0) {
+    if let Some(flag) = [("--markdown", args.also.markdown.is_some()), ("--html", args.also.html.is_some()), ("--junit", args.also.junit.is_some())].iter().find(|f| f.1).map(|f| f.0) {
         return Err(PlanError::Shard(format!("--shard writes a part file, not reports: give {flag} to `fidelity merge`, which writes the report of all the parts")));
     }
     Ok(Some(shard))
@@ -487,8 +487,8 @@ fn reports(src: &Sources, name: &str) -> ReportPaths {
     };
     ReportPaths {
         json: report_path(&args.out, &s.output.json, "json").unwrap_or_else(|| default_report("json")),
-        markdown: report_path(&args.markdown, &s.output.markdown, "md"),
-        html: report_path(&args.html, &s.output.html, "html"),
-        junit: report_path(&args.junit, &s.output.junit, "junit.xml"),
+        markdown: report_path(&args.also.markdown, &s.output.markdown, "md"),
+        html: report_path(&args.also.html, &s.output.html, "html"),
+        junit: report_path(&args.also.junit, &s.output.junit, "junit.xml"),
     }
 }

@@ -213,21 +213,7 @@ impl Part {
             ids.push(take(column)?.chunks_exact(4).map(|b| u32::from_le_bytes(b.try_into().unwrap_or_default())).collect());
         }
         let population = match &members {
-            Some(members) => {
-                let gold_column = columns.next().ok_or_else(|| not("its gold column is missing"))?;
-                expect(gold_column, 4)?;
-                let gold = take(gold_column)?.chunks_exact(4).map(|b| Some(u32::from_le_bytes(b.try_into().unwrap_or_default())).filter(|&g| g != u32::MAX).map(|g| g as usize)).collect();
-                let mut labels = Vec::with_capacity(members.len());
-                for &count in members {
-                    let mut role = Vec::with_capacity(count);
-                    for column in columns.by_ref().take(count) {
-                        expect(column, 2)?;
-                        role.push(take(column)?.chunks_exact(2).map(|b| u16::from_le_bytes(b.try_into().unwrap_or_default())).collect());
-                    }
-                    labels.push(role);
-                }
-                Some(crate::populations::PopulationLabels { gold, labels })
-            }
+            Some(members) => Some(read_population(members, &mut columns, &mut take, &expect, &not)?),
             None => None,
         };
         let values = header.state.as_ref().map(|s| s.attribute_values.clone()).unwrap_or_default();
@@ -236,6 +222,29 @@ impl Part {
         }
         Ok(Self { header, samples, attributes: AttributeColumns::from_parts(values, ids), population })
     }
+}
+
+/// The gold column and every population member's labels, from the columns that follow.
+fn read_population<'c, 'b>(
+    members: &[usize],
+    columns: &mut impl Iterator<Item = &'c Column>,
+    take: &mut impl FnMut(&Column) -> Result<&'b [u8], PartError>,
+    expect: &impl Fn(&Column, usize) -> Result<(), PartError>,
+    not: &impl Fn(&str) -> PartError,
+) -> Result<crate::populations::PopulationLabels, PartError> {
+    let gold_column = columns.next().ok_or_else(|| not("its gold column is missing"))?;
+    expect(gold_column, 4)?;
+    let gold = take(gold_column)?.chunks_exact(4).map(|b| Some(u32::from_le_bytes(b.try_into().unwrap_or_default())).filter(|&g| g != u32::MAX).map(|g| g as usize)).collect();
+    let mut labels = Vec::with_capacity(members.len());
+    for &count in members {
+        let mut role = Vec::with_capacity(count);
+        for column in columns.by_ref().take(count) {
+            expect(column, 2)?;
+            role.push(take(column)?.chunks_exact(2).map(|b| u16::from_le_bytes(b.try_into().unwrap_or_default())).collect());
+        }
+        labels.push(role);
+    }
+    Ok(crate::populations::PopulationLabels { gold, labels })
 }
 
 impl PartHeader {
