@@ -9,6 +9,7 @@ mod browser;
 mod classes;
 mod deployed;
 mod errors;
+mod examples;
 mod exporters;
 mod freshness;
 mod guard_rails;
