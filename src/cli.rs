@@ -173,6 +173,23 @@ pub struct CompareArgs {
     /// Maximum tokens per example when the tokenizer sets no truncation itself [default: 512].
     #[arg(long)]
     pub max_length: Option<usize>,
+    /// What the models are: a causal language model's [batch, seq, vocab] logits are scored token
+    /// by token; `auto` tells it from the teacher's graph (past_key_values inputs, or logits as
+    /// wide as its tokenizer's vocabulary) [default: auto].
+    #[arg(long, value_enum)]
+    pub task: Option<Task>,
+    /// Language models: tokens per window [default: 512].
+    #[arg(long)]
+    pub context: Option<usize>,
+    /// Language models: tokens between window starts; below --context windows overlap and each
+    /// token is scored once [default: the context].
+    #[arg(long)]
+    pub stride: Option<usize>,
+    /// Language models: the first scored target in each window: `half` (llama.cpp's convention,
+    /// targets from context/2 + 1, so figures compare with llama-perplexity's), or an index, 1 for
+    /// every token [default: half].
+    #[arg(long)]
+    pub score_from: Option<String>,
     /// Log base of the Jensen-Shannon divergence in probability loyalty [default: e].
     #[arg(long, value_enum)]
     pub js_base: Option<JsBase>,
@@ -293,6 +310,15 @@ pub struct CompareArgs {
     /// Print nothing but the table and errors.
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Task {
+    Auto,
+    /// A classifier (text, pairs, tabular): the default before language models.
+    Classify,
+    CausalLm,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]

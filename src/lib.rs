@@ -13,6 +13,7 @@ pub mod data;
 pub mod energy;
 pub mod gate;
 pub mod inference;
+pub mod lm;
 pub mod machine;
 pub mod metrics;
 pub mod model;

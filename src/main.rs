@@ -67,6 +67,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Compare(args) => {
             let args = *args;
+            if fidelity::plan::language_model::is_language_model(&args)? {
+                let plan = fidelity::plan::language_model::LmPlan::from_args(&args)?;
+                let report = fidelity::pipeline::language_model::run(&plan)?;
+                return print(fidelity::report::language_model::render_terminal(&report).as_bytes());
+            }
             let plan = fidelity::plan::ComparePlan::from_args(&args)?;
             if let Some(shard) = plan.shard {
                 // A part is judged when merged: its exit code says only that it was written.

@@ -120,6 +120,23 @@ pub struct SuiteData {
     pub feature_columns: Vec<String>,
 }
 
+/// `score_from = "half"` or `score_from = 1`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum ScoreFromValue {
+    Index(usize),
+    Text(String),
+}
+
+impl ScoreFromValue {
+    pub fn text(&self) -> String {
+        match self {
+            Self::Index(k) => k.to_string(),
+            Self::Text(t) => t.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SuiteEvaluation {
@@ -132,6 +149,10 @@ pub struct SuiteEvaluation {
     pub serving_batch_size: Option<usize>,
     pub integer_numerics: Option<crate::machine::IntegerNumerics>,
     pub max_length: Option<usize>,
+    pub task: Option<crate::cli::Task>,
+    pub context: Option<usize>,
+    pub stride: Option<usize>,
+    pub score_from: Option<ScoreFromValue>,
     pub js_base: Option<JsBase>,
     pub outputs: Option<OutputsArg>,
     /// Measure speed (default true).

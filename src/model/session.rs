@@ -107,7 +107,7 @@ pub struct OnnxBackend {
 /// Builds the session in a function returning `ort::Result`: `SessionBuilder` errors are not
 /// `Send`, so they are turned into messages here and nowhere else. GPU providers are registered
 /// with `error_on_failure`: ONNX Runtime would otherwise fall back to the CPU without a word.
-pub(super) fn build_session(
+pub(crate) fn build_session(
     runtime: &Runtime,
     bytes: &[u8],
     device: Device,

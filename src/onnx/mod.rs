@@ -27,6 +27,7 @@ pub mod proto {
     include!("proto/onnx.rs");
 }
 pub mod external;
+pub mod interface;
 mod shapes;
 mod size;
 mod tensor;
@@ -117,6 +118,11 @@ impl OnnxGraph {
     /// The external data files the graph's initializers name, relative to the model's folder.
     pub fn external_files(&self) -> Vec<String> {
         external::files(&self.graph)
+    }
+
+    /// The declared inputs (initializers left out) and outputs.
+    pub fn interface(&self) -> interface::Interface {
+        interface::interface(&self.graph)
     }
 
     /// What the graph says about its outputs (see [`outputs`]).

@@ -13,6 +13,7 @@ pub mod measure;
 pub mod merge;
 pub mod noise;
 pub mod populations;
+pub mod language_model;
 pub mod shard;
 
 use crate::data::label_names::LabelNamesError;

@@ -1,6 +1,7 @@
 //! Raw arguments to a validated plan: paths resolved, defaults applied, contradictions refused.
 
 mod attack;
+pub mod language_model;
 mod noise;
 mod populations;
 mod resolve;
@@ -58,6 +59,8 @@ pub enum PlanError {
     NoData,
     #[error("{0}")]
     Gate(String),
+    #[error("{0}")]
+    LanguageModel(String),
     #[error("{0}")]
     Device(String),
     #[error("{0}")]

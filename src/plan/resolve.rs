@@ -17,12 +17,12 @@ use crate::subgroups::SubgroupSettings;
 use crate::suite::{self, LoadedSuite, Suite};
 use std::path::{Path, PathBuf};
 
-fn beside(model: &Path, file: &str) -> PathBuf {
+pub(super) fn beside(model: &Path, file: &str) -> PathBuf {
     model.parent().unwrap_or(Path::new(".")).join(file)
 }
 
 /// The teacher's folder name ("fixtures/tweets/teacher.onnx" -> "tweets").
-fn folder_name(teacher: &Path) -> String {
+pub(super) fn folder_name(teacher: &Path) -> String {
     teacher
         .canonicalize()
         .ok()
@@ -112,14 +112,14 @@ fn apply_integer_numerics(numerics: IntegerNumerics, teacher: &mut ModelSource, 
 }
 
 /// Where values come from: the flags, then the suite (paths relative to its file).
-struct Sources<'a> {
-    args: &'a CompareArgs,
-    s: &'a Suite,
-    loaded: Option<&'a LoadedSuite>,
+pub(super) struct Sources<'a> {
+    pub(super) args: &'a CompareArgs,
+    pub(super) s: &'a Suite,
+    pub(super) loaded: Option<&'a LoadedSuite>,
 }
 
 impl Sources<'_> {
-    fn resolve(&self, p: &Path) -> PathBuf {
+    pub(super) fn resolve(&self, p: &Path) -> PathBuf {
         self.loaded.map_or_else(|| p.to_path_buf(), |l| l.resolve(p))
     }
 }
@@ -143,6 +143,9 @@ impl ComparePlan {
     /// Merges the flags with the suite (if any): a flag given wins over the suite, the suite over
     /// the default.
     pub fn from_args(args: &CompareArgs) -> Result<Self, PlanError> {
+        if let Some(flag) = [("--context", args.context.is_some()), ("--stride", args.stride.is_some()), ("--score-from", args.score_from.is_some())].iter().find(|f| f.1) {
+            return Err(PlanError::LanguageModel(format!("{} is for causal language models, and the teacher is a classifier (pass --task causal-lm if it is a language model fidelity did not recognise)", flag.0)));
+        }
         let loaded = args.suite.as_deref().map(suite::load).transpose()?;
         let empty = Suite::default();
         let src = Sources { args, s: loaded.as_ref().map_or(&empty, |l| &l.suite), loaded: loaded.as_ref() };
@@ -217,7 +220,7 @@ impl ComparePlan {
 }
 
 /// The teacher and the students, with their devices and integer-numerics twins.
-fn models(src: &Sources) -> Result<(ModelSource, Vec<ModelSource>, IntegerNumerics), PlanError> {
+pub(super) fn models(src: &Sources) -> Result<(ModelSource, Vec<ModelSource>, IntegerNumerics), PlanError> {
     let (args, s) = (src.args, src.s);
     let global = match &args.device {
         Some(d) => Some(device(d, "--device")?),
@@ -478,7 +481,7 @@ fn speed(src: &Sources) -> Result<Option<SpeedSettings>, PlanError> {
 }
 
 /// Report paths: a flag, else the suite's key, else (in a suite) `reports/NAME.EXT`.
-fn reports(src: &Sources, name: &str) -> ReportPaths {
+pub(super) fn reports(src: &Sources, name: &str) -> ReportPaths {
     let (args, s) = (src.args, src.s);
     let in_suite = src.loaded.is_some();
     let default_report = |ext: &str| PathBuf::from("reports").join(format!("{name}.{ext}"));

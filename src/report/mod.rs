@@ -21,6 +21,7 @@ mod html_populations;
 mod html_roofline;
 pub mod json;
 pub mod junit;
+pub mod language_model;
 pub mod machine;
 pub mod markdown;
 pub mod part;

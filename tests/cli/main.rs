@@ -14,6 +14,7 @@ mod exporters;
 mod freshness;
 mod guard_rails;
 mod hub;
+mod language_model;
 mod layout;
 mod minilm;
 mod noise;

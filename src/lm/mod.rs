@@ -1,0 +1,18 @@
+//! Causal language models: token-level fidelity of a compressed LM to its teacher (issue 34).
+//!
+//! One file per step, in the order the work happens:
+//!
+//! - [`detect`]: is a graph a causal LM, and how is it fed (optimum decoders with an empty past,
+//!   plain `torch.onnx.export` graphs);
+//! - [`documents`]: plain text or table rows, a chunk at a time;
+//! - [`windows`]: documents cut into windows of `--context` tokens, and the positions scored;
+//! - [`model`]: a model's session, a batch of windows in, logits out;
+//! - [`position`]: the per-position metrics of a student against the teacher;
+//! - [`statistics`]: a student's positions summed up as llama.cpp and fidelity define them.
+
+pub mod detect;
+pub mod documents;
+pub mod model;
+pub mod position;
+pub mod statistics;
+pub mod windows;

@@ -1,0 +1,150 @@
+//! Flags and suite to a validated [`LmPlan`]: `compare` on causal language models. Which kind of
+//! comparison a run is comes first ([`is_language_model`]): `--task`, else the teacher's graph.
+
+use super::resolve::{beside, folder_name, models, reports, Sources};
+use super::{ModelSource, PlanError, ReportPaths};
+use crate::cli::{CompareArgs, JsBase, Task};
+use crate::data::Columns;
+use crate::lm::documents::DocumentFormat;
+use crate::lm::windows::ScoreFrom;
+use crate::metrics::LogBase;
+use crate::suite::{self, Suite};
+use std::path::PathBuf;
+
+/// Everything `compare` needs for language models, validated.
+#[derive(Debug, Clone)]
+pub struct LmPlan {
+    pub name: String,
+    pub teacher: ModelSource,
+    pub students: Vec<ModelSource>,
+    pub data: PathBuf,
+    pub format: DocumentFormat,
+    /// The text column and group columns of table data.
+    pub columns: Columns,
+    pub tokenizer: PathBuf,
+    pub context: usize,
+    pub stride: usize,
+    pub score_from: ScoreFrom,
+    /// Windows per batch.
+    pub batch_size: usize,
+    pub js_base: LogBase,
+    pub threads: Option<usize>,
+    pub ort_lib: Option<PathBuf>,
+    pub reports: ReportPaths,
+    pub quiet: bool,
+}
+
+/// Windows per batch unless `--batch-size` says: few, since a batch's logits are
+/// windows × context × vocabulary floats per model.
+const DEFAULT_WINDOWS_PER_BATCH: usize = 4;
+
+fn with_suite<T>(args: &CompareArgs, f: impl FnOnce(&Sources) -> Result<T, PlanError>) -> Result<T, PlanError> {
+    let loaded = args.suite.as_deref().map(suite::load).transpose()?;
+    let empty = Suite::default();
+    let src = Sources { args, s: loaded.as_ref().map_or(&empty, |l| &l.suite), loaded: loaded.as_ref() };
+    f(&src)
+}
+
+fn tokenizer_path(src: &Sources, teacher: &ModelSource) -> PathBuf {
+    let given = src.args.tokenizer.clone().or_else(|| src.s.data.tokenizer.as_deref().map(|p| src.resolve(p)));
+    given.unwrap_or_else(|| match (&teacher.hub, &teacher.folder) {
+        (Some(h), _) if h.tokenizer.is_some() => h.tokenizer.clone().unwrap_or_default(),
+        (_, Some(f)) => f.tokenizer.clone().unwrap_or_else(|| beside(&teacher.path, "tokenizer.json")),
+        _ => beside(&teacher.path, "tokenizer.json"),
+    })
+}
+
+/// Whether this `compare` is on causal language models: `--task` (or the suite's `task`) says,
+/// else the teacher's graph (see [`crate::lm::detect::looks_causal`]). When the teacher cannot be
+/// read, the classifier path runs and reports the problem as it always has.
+pub fn is_language_model(args: &CompareArgs) -> Result<bool, PlanError> {
+    with_suite(args, |src| {
+        match args.task.or(src.s.evaluation.task).unwrap_or(Task::Auto) {
+            Task::CausalLm => return Ok(true),
+            Task::Classify => return Ok(false),
+            Task::Auto => {}
+        }
+        let Ok((teacher, _, _)) = models(src) else { return Ok(false) };
+        let Ok(graph) = crate::onnx::OnnxGraph::read(&teacher.path) else { return Ok(false) };
+        let vocabulary = tokenizers::Tokenizer::from_file(tokenizer_path(src, &teacher)).ok().map(|t| t.get_vocab_size(true));
+        Ok(crate::lm::detect::looks_causal(&graph.interface(), vocabulary))
+    })
+}
+
+impl LmPlan {
+    /// ln of the JS base: divides nats into the report's base.
+    pub fn js_base_ln(&self) -> f64 {
+        match self.js_base {
+            LogBase::E => 1.0,
+            LogBase::Two => std::f64::consts::LN_2,
+        }
+    }
+
+    pub fn from_args(args: &CompareArgs) -> Result<Self, PlanError> {
+        with_suite(args, |src| {
+            let s = src.s;
+            let (teacher, students, _) = models(src)?;
+            if students.is_empty() {
+                return Err(PlanError::NoStudents);
+            }
+            let data = args.data.clone().or_else(|| s.data.path.as_deref().map(|p| src.resolve(p))).ok_or(PlanError::NoData)?;
+            if !data.exists() {
+                return Err(PlanError::MissingData { path: data });
+            }
+            let format = DocumentFormat::of(&data, args.data_format.or(s.data.format))?;
+            let columns = Columns {
+                text: Some(args.text_column.clone().or_else(|| s.data.text_column.clone()).unwrap_or_else(|| "text".into())),
+                text_pair: None,
+                label: None,
+                groups: if args.group_columns.is_empty() { s.data.group_columns.clone() } else { args.group_columns.clone() },
+                features: vec![],
+            };
+            if !matches!(format, DocumentFormat::Table(_)) && !columns.groups.is_empty() {
+                return Err(PlanError::LanguageModel(format!("--group-column needs table data (JSONL, CSV or Parquet, one document per row); {} is plain text", data.display())));
+            }
+            let tokenizer = tokenizer_path(src, &teacher);
+            if !tokenizer.is_file() {
+                return Err(PlanError::MissingTokenizer { path: tokenizer });
+            }
+            let context = args.context.or(s.evaluation.context).unwrap_or(512);
+            let stride = args.stride.or(s.evaluation.stride).unwrap_or(context);
+            let score_text = args.score_from.clone().or_else(|| s.evaluation.score_from.as_ref().map(|v| v.text())).unwrap_or_else(|| "half".into());
+            let score_from = ScoreFrom::parse(&score_text).map_err(PlanError::Gate)?;
+            if context < 2 || stride == 0 || stride > context {
+                return Err(PlanError::LanguageModel(format!("--context must be at least 2 and --stride between 1 and the context; got context {context}, stride {stride}")));
+            }
+            if score_from.first_target(context) >= context {
+                return Err(PlanError::LanguageModel(format!("--score-from {score_text} leaves nothing to score in a window of {context} tokens")));
+            }
+            let batch_size = args.batch_size.or(s.evaluation.batch_size).unwrap_or(DEFAULT_WINDOWS_PER_BATCH);
+            if batch_size == 0 {
+                return Err(PlanError::BatchSize);
+            }
+            let name = s.name.clone().unwrap_or_else(|| folder_name(&teacher.path));
+            Ok(Self {
+                reports: reports(src, &name),
+                name,
+                teacher,
+                students,
+                data,
+                format,
+                columns,
+                tokenizer,
+                context,
+                stride,
+                score_from,
+                batch_size,
+                js_base: match args.js_base.or(s.evaluation.js_base).unwrap_or(JsBase::E) {
+                    JsBase::E => LogBase::E,
+                    JsBase::Two => LogBase::Two,
+                },
+                threads: match args.threads {
+                    Some(0) => return Err(PlanError::Threads),
+                    t => t,
+                },
+                ort_lib: args.ort_lib.clone(),
+                quiet: args.quiet,
+            })
+        })
+    }
+}

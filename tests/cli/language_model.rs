@@ -1,0 +1,118 @@
+//! Causal language models (issue 34): the Jane Austen LM of fixtures/lm/ (fixtures/make_lm.py)
+//! against its int8, int4, fp16 and pruned students. Every statistic fidelity reports is checked
+//! against fixtures/lm_reference.py (onnxruntime + numpy, llama.cpp's formulas written from their
+//! definitions), made on this machine by scripts/golden.sh, to 1e-9.
+
+use crate::util::{fidelity, fixture, golden, root};
+use serde_json::Value;
+
+const STUDENTS: [&str; 4] = ["int8", "int4", "fp16", "pruned"];
+
+fn lm(file: &str) -> String {
+    fixture(&format!("lm/{file}"))
+}
+
+fn run(extra: &[&str]) -> (crate::util::Run, Option<Value>) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("lm.json");
+    let mut args: Vec<String> = vec!["compare".into(), lm("teacher.onnx")];
+    args.extend(STUDENTS.iter().map(|s| format!("{s}={}", lm(&format!("{s}.onnx")))));
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args.extend(["--out".into(), out.to_string_lossy().into_owned()]);
+    let run = fidelity(&args, &root());
+    let report = std::fs::read_to_string(&out).ok().map(|t| serde_json::from_str(&t).unwrap());
+    (run, report)
+}
+
+/// |a − b| ≤ 1e-9 · max(1, |b|): PPL is about 70, the rest below 1.
+#[track_caller]
+fn close(a: &Value, b: &Value, what: &str) {
+    let (x, y) = (a.as_f64().unwrap_or_else(|| panic!("{what}: {a} is not a number")), b.as_f64().unwrap());
+    assert!((x - y).abs() <= 1e-9 * y.abs().max(1.0), "{what}: fidelity {x}, reference {y}");
+}
+
+fn estimate(a: &Value, b: &Value, what: &str) {
+    close(&a["value"], &b[0], what);
+    close(&a["token_sigma"], &b[1], &format!("{what} ±"));
+}
+
+fn percentiles(a: &Value, b: &Value, what: &str) {
+    for key in ["max", "median", "min"] {
+        close(&a[key], &b[key], &format!("{what} {key}"));
+    }
+    let (a, b) = (a["at"].as_array().unwrap(), b["at"].as_array().unwrap());
+    assert_eq!(a.len(), b.len(), "{what}");
+    for (x, y) in a.iter().zip(b) {
+        close(&x[0], &y[0], &format!("{what} fraction"));
+        close(&x[1], &y[1], &format!("{what} at {}", y[0]));
+    }
+}
+
+fn check_case(case: &str, extra: &[&str]) {
+    let reference = &golden("lm")[case];
+    let (run, report) = run(extra);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let report = report.unwrap();
+    assert_eq!(report["task"], "causal_lm");
+    for key in ["documents", "windows", "scored_positions"] {
+        assert_eq!(report["data"][key], reference["data"][key], "{case}: {key}");
+    }
+    for name in STUDENTS {
+        let got = &report["students"].as_array().unwrap().iter().find(|s| s["name"] == name).unwrap_or_else(|| panic!("no student {name}"))["tokens"];
+        let want = &reference["students"][name];
+        let what = |k: &str| format!("{case} {name} {k}");
+        assert_eq!(got["tokens"], want["tokens"], "{}", what("tokens"));
+        for k in ["ppl", "ppl_teacher", "ln_ppl_ratio", "ppl_ratio", "ppl_difference", "mean_kld", "mean_delta_p", "rms_delta_p", "same_top_p"] {
+            estimate(&got[k], &want[k], &what(k));
+        }
+        for k in ["nll_correlation", "mean_reverse_kld", "mean_js", "probability_loyalty", "teacher_accuracy", "student_accuracy", "negative_flip_rate", "positive_flip_rate"] {
+            close(&got[k], &want[k], &what(k));
+        }
+        percentiles(&got["kld"], &want["kld"], &what("kld"));
+        percentiles(&got["delta_p"], &want["delta_p"], &what("delta_p"));
+    }
+}
+
+#[test]
+fn every_statistic_matches_the_reference_on_plain_text_scoring_every_token() {
+    // Detected from the graph (no --task): optimum-style teacher, a plain-export student.
+    check_case("txt_every_token", &["--data", &lm("persuasion.txt"), "--context", "128", "--score-from", "1", "--batch-size", "4"]);
+}
+
+#[test]
+fn every_statistic_matches_the_reference_on_jsonl_with_overlapping_windows_scored_from_half() {
+    check_case("jsonl_overlap_half", &["--task", "causal-lm", "--data", &lm("persuasion.jsonl"), "--context", "64", "--stride", "48", "--batch-size", "3"]);
+}
+
+#[test]
+fn the_terminal_table_names_llama_cpp_statistics() {
+    let (run, _) = run(&["--data", &lm("persuasion.txt"), "--context", "128", "--quiet"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for needle in ["causal LM, 90 documents", "PPL ratio", "mean KLD", "same top p", "Δp mean / RMS", "flips: negative"] {
+        assert!(run.stdout.contains(needle), "no '{needle}' in\n{}", run.stdout);
+    }
+}
+
+fn refused(args: &[&str], needle: &str) {
+    let mut all = vec!["compare"];
+    all.extend(args);
+    let run = fidelity(&all, &root());
+    assert_eq!(run.code, 2, "{args:?}\n{}\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains(needle), "{args:?}: the error should say '{needle}':\n{}", run.stderr);
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+}
+
+#[test]
+fn bad_input_is_refused_before_any_model_runs_naming_what_to_fix() {
+    let (teacher, data) = (lm("teacher.onnx"), lm("persuasion.txt"));
+    let other = lm("other-vocab.onnx");
+    refused(&[&teacher, &other, "--data", &data, "--context", "128"], "must share the teacher's vocabulary");
+    refused(&[&teacher, &lm("int8.onnx"), "--data", &data, "--score-from", "0"], "--score-from takes half");
+    refused(&[&teacher, &lm("int8.onnx"), "--data", &data, "--context", "16", "--stride", "17"], "--stride between 1 and the context");
+    refused(&[&teacher, &lm("int8.onnx"), "--data", &data, "--context", "2", "--score-from", "2"], "leaves nothing to score");
+    refused(&[&teacher, &lm("int8.onnx"), "--data", &lm("missing.txt")], "missing.txt");
+    refused(&[&teacher, &lm("int8.onnx"), "--data", &data, "--markdown", "x.md"], "--markdown");
+    refused(&[&fixture("tweets/teacher.onnx"), &fixture("tweets/int8.onnx"), "--data", &fixture("tweets/test.jsonl"), "--context", "64"], "--context is for causal language models");
+    // A classifier forced to be a language model: named, with what it lacks.
+    refused(&["--task", "causal-lm", &fixture("tweets/teacher.onnx"), &fixture("tweets/int8.onnx"), "--data", &data], "not a causal language model");
+}
