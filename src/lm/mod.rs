@@ -8,10 +8,12 @@
 //! - [`windows`]: documents cut into windows of `--context` tokens, and the positions scored;
 //! - [`model`]: a model's session, a batch of windows in, logits out;
 //! - [`position`]: the per-position metrics of a student against the teacher;
-//! - [`statistics`]: a student's positions summed up as llama.cpp and fidelity define them.
+//! - [`statistics`]: a student's positions summed up as llama.cpp and fidelity define them;
+//! - [`intervals`]: bootstrap intervals over windows, the same resamples for every student.
 
 pub mod detect;
 pub mod documents;
+pub mod intervals;
 pub mod model;
 pub mod position;
 pub mod statistics;

@@ -36,10 +36,12 @@ pub struct Percentiles {
 pub const KLD_FRACTIONS: [f64; 8] = [0.999, 0.99, 0.95, 0.90, 0.10, 0.05, 0.01, 0.001];
 pub const DELTA_P_FRACTIONS: [f64; 10] = [0.999, 0.99, 0.95, 0.90, 0.75, 0.25, 0.10, 0.05, 0.01, 0.001];
 
-/// Running sums of one student's scored positions.
-#[derive(Debug, Clone, Default)]
-pub struct Sums {
-    pub count: usize,
+/// Sums over scored positions, each position counted with a weight (1 in the run; a bootstrap
+/// resample's Poisson weight of the position's window): everything the statistics need but the
+/// percentiles.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Moments {
+    pub count: f64,
     nll: f64,
     nll2: f64,
     nll_base: f64,
@@ -50,94 +52,122 @@ pub struct Sums {
     p_diff: f64,
     p_diff2: f64,
     p_diff4: f64,
-    same_top: usize,
+    same_top: f64,
     reverse_kld: f64,
     js: f64,
     loyalty: f64,
-    teacher_right: usize,
-    student_right: usize,
-    negative_flips: usize,
-    positive_flips: usize,
-    kld_values: Vec<f64>,
-    p_diff_values: Vec<f64>,
+    teacher_right: f64,
+    student_right: f64,
+    negative_flips: f64,
+    positive_flips: f64,
+}
+
+impl Moments {
+    /// Adds one position; `js_scale` turns nats into the report's base (1 or 1/ln 2).
+    pub fn add(&mut self, p: &Position, js_scale: f64) {
+        let flag = |b: bool| if b { 1.0 } else { 0.0 };
+        let d = p.delta_p();
+        let js = p.js * js_scale;
+        let one = Moments {
+            count: 1.0,
+            nll: p.nll_student,
+            nll2: p.nll_student * p.nll_student,
+            nll_base: p.nll_teacher,
+            nll_base2: p.nll_teacher * p.nll_teacher,
+            nll_nll_base: p.nll_student * p.nll_teacher,
+            kld: p.kl_teacher_student,
+            kld2: p.kl_teacher_student * p.kl_teacher_student,
+            p_diff: d,
+            p_diff2: d * d,
+            p_diff4: d * d * d * d,
+            same_top: flag(p.same_top()),
+            reverse_kld: p.kl_student_teacher,
+            js,
+            loyalty: 1.0 - js.sqrt(),
+            teacher_right: flag(p.teacher_right()),
+            student_right: flag(p.student_right()),
+            negative_flips: flag(p.teacher_right() && !p.student_right()),
+            positive_flips: flag(!p.teacher_right() && p.student_right()),
+        };
+        self.add_weighted(&one, 1.0);
+    }
+
+    /// `self += w · other`, field by field.
+    pub fn add_weighted(&mut self, o: &Moments, w: f64) {
+        self.count += w * o.count;
+        self.nll += w * o.nll;
+        self.nll2 += w * o.nll2;
+        self.nll_base += w * o.nll_base;
+        self.nll_base2 += w * o.nll_base2;
+        self.nll_nll_base += w * o.nll_nll_base;
+        self.kld += w * o.kld;
+        self.kld2 += w * o.kld2;
+        self.p_diff += w * o.p_diff;
+        self.p_diff2 += w * o.p_diff2;
+        self.p_diff4 += w * o.p_diff4;
+        self.same_top += w * o.same_top;
+        self.reverse_kld += w * o.reverse_kld;
+        self.js += w * o.js;
+        self.loyalty += w * o.loyalty;
+        self.teacher_right += w * o.teacher_right;
+        self.student_right += w * o.student_right;
+        self.negative_flips += w * o.negative_flips;
+        self.positive_flips += w * o.positive_flips;
+    }
+}
+
+/// One student's scored positions: the sums of the whole run and of each window (the bootstrap's
+/// unit), and each position's KL and Δp with its window (for percentiles).
+#[derive(Debug, Clone, Default)]
+pub struct Sums {
+    pub total: Moments,
+    pub per_window: Vec<Moments>,
+    /// `(KL, window)` per position, in scoring order.
+    pub kld_values: Vec<(f64, u32)>,
+    pub p_diff_values: Vec<f64>,
 }
 
 impl Sums {
-    /// Adds one position; `js_scale` turns nats into the report's base (1 or 1/ln 2).
-    pub fn add(&mut self, p: &Position, js_scale: f64) {
-        self.count += 1;
-        self.nll += p.nll_student;
-        self.nll2 += p.nll_student * p.nll_student;
-        self.nll_base += p.nll_teacher;
-        self.nll_base2 += p.nll_teacher * p.nll_teacher;
-        self.nll_nll_base += p.nll_student * p.nll_teacher;
-        self.kld += p.kl_teacher_student;
-        self.kld2 += p.kl_teacher_student * p.kl_teacher_student;
-        let d = p.delta_p();
-        self.p_diff += d;
-        self.p_diff2 += d * d;
-        self.p_diff4 += d * d * d * d;
-        self.same_top += usize::from(p.same_top());
-        self.reverse_kld += p.kl_student_teacher;
-        let js = p.js * js_scale;
-        self.js += js;
-        self.loyalty += 1.0 - js.sqrt();
-        self.teacher_right += usize::from(p.teacher_right());
-        self.student_right += usize::from(p.student_right());
-        self.negative_flips += usize::from(p.teacher_right() && !p.student_right());
-        self.positive_flips += usize::from(!p.teacher_right() && p.student_right());
-        self.kld_values.push(p.kl_teacher_student);
-        self.p_diff_values.push(d);
+    /// Adds one position of window `window` (windows are numbered from 0 in scoring order).
+    pub fn add(&mut self, p: &Position, window: u32, js_scale: f64) {
+        self.total.add(p, js_scale);
+        if self.per_window.len() <= window as usize {
+            self.per_window.resize(window as usize + 1, Moments::default());
+        }
+        self.per_window[window as usize].add(p, js_scale);
+        self.kld_values.push((p.kl_teacher_student, window));
+        self.p_diff_values.push(p.delta_p());
     }
 }
 
 /// llama.cpp's `mean_and_uncertainty`.
-fn mean_and_sigma(sum: f64, sum2: f64, n: usize) -> Estimate {
-    if n < 1 {
+fn mean_and_sigma(sum: f64, sum2: f64, n: f64) -> Estimate {
+    if n < 1.0 {
         return Estimate { value: 0.0, token_sigma: 0.0 };
     }
-    let f = sum / n as f64;
-    let df = sum2 / n as f64 - f * f;
-    Estimate { value: f, token_sigma: if df > 0.0 && n > 10 { (df / (n - 1) as f64).sqrt() } else { 0.0 } }
+    let f = sum / n;
+    let df = sum2 / n - f * f;
+    Estimate { value: f, token_sigma: if df > 0.0 && n > 10.0 { (df / (n - 1.0)).sqrt() } else { 0.0 } }
 }
 
 /// llama.cpp's `covariance` (of the two means: divided by n − 1 once more).
-fn covariance(a: f64, b: f64, ab: f64, n: usize) -> f64 {
-    if n < 10 {
+fn covariance(a: f64, b: f64, ab: f64, n: f64) -> f64 {
+    if n < 10.0 {
         return 0.0;
     }
-    (ab / n as f64 - (a / n as f64) * (b / n as f64)) / (n - 1) as f64
+    (ab / n - (a / n) * (b / n)) / (n - 1.0)
 }
 
-/// Linear interpolation between sorted values at `fraction · (n − 1)`.
-pub fn percentile(sorted: &[f64], fraction: f64) -> f64 {
-    if fraction <= 0.0 {
-        return sorted[0];
-    }
-    if fraction >= 1.0 {
-        return sorted[sorted.len() - 1];
-    }
-    let p = fraction * (sorted.len() - 1) as f64;
-    let i = p.floor() as usize;
-    let w = p - i as f64;
-    (1.0 - w) * sorted[i] + w * sorted[(i + 1).min(sorted.len() - 1)]
-}
+/// llama.cpp's percentile: linear between sorted values at `fraction · (n − 1)` (numpy's
+/// default); its median (the middle value, or the mean of the two) is the same at 0.5.
+pub use crate::stats::quantile::quantile_sorted as percentile;
 
-fn median(sorted: &[f64]) -> f64 {
-    let n = sorted.len();
-    if n.is_multiple_of(2) {
-        0.5 * (sorted[n / 2] + sorted[n / 2 - 1])
-    } else {
-        sorted[n / 2]
-    }
-}
-
-fn percentiles(mut values: Vec<f64>, fractions: &[f64]) -> Option<Percentiles> {
-    if values.is_empty() {
+/// Percentiles of values sorted beforehand.
+pub fn percentiles(sorted: &[f64], fractions: &[f64]) -> Option<Percentiles> {
+    if sorted.is_empty() {
         return None;
     }
-    values.sort_by(f64::total_cmp);
-    Some(Percentiles { max: values[values.len() - 1], at: fractions.iter().map(|&f| (f, percentile(&values, f))).collect(), median: median(&values), min: values[0] })
+    Some(Percentiles { max: sorted[sorted.len() - 1], at: fractions.iter().map(|&f| (f, percentile(sorted, f))).collect(), median: percentile(sorted, 0.5), min: sorted[0] })
 }
 
 /// One student's statistics over the scored positions.
@@ -182,47 +212,62 @@ pub struct TokenStatistics {
     pub negative_flip_rate: f64,
     /// The reverse.
     pub positive_flip_rate: f64,
+    /// Bootstrap intervals over windows; absent with `--bootstrap 0`.
+    pub intervals: Option<super::intervals::TokenIntervals>,
 }
 
 impl Sums {
-    pub fn finish(self) -> TokenStatistics {
-        let n = self.count;
-        let per = |x: usize| if n == 0 { f64::NAN } else { x as f64 / n as f64 };
-        let mean = |x: f64| if n == 0 { f64::NAN } else { x / n as f64 };
-        let log_ppl = mean_and_sigma(self.nll, self.nll2, n);
-        let ppl = Estimate { value: log_ppl.value.exp(), token_sigma: log_ppl.value.exp() * log_ppl.token_sigma };
-        let log_base = mean_and_sigma(self.nll_base, self.nll_base2, n);
-        let ppl_teacher = Estimate { value: log_base.value.exp(), token_sigma: log_base.value.exp() * log_base.token_sigma };
-        let cov = covariance(self.nll, self.nll_base, self.nll_nll_base, n);
-        let ratio_sigma = (log_ppl.token_sigma.powi(2) + log_base.token_sigma.powi(2) - 2.0 * cov).sqrt();
-        let ln_ppl_ratio = Estimate { value: log_ppl.value - log_base.value, token_sigma: ratio_sigma };
-        let ratio = ln_ppl_ratio.value.exp();
-        let ppl_cov = ppl.value * ppl_teacher.value * cov;
-        let same_top = per(self.same_top);
-        let mse = mean_and_sigma(self.p_diff2, self.p_diff4, n);
-        let rms = mse.value.sqrt();
-        TokenStatistics {
-            tokens: n,
-            ppl,
-            ppl_teacher,
-            nll_correlation: cov / (log_ppl.token_sigma * log_base.token_sigma),
-            ln_ppl_ratio,
-            ppl_ratio: Estimate { value: ratio, token_sigma: ratio * ratio_sigma },
-            ppl_difference: Estimate { value: ppl.value - ppl_teacher.value, token_sigma: (ppl.token_sigma.powi(2) + ppl_teacher.token_sigma.powi(2) - 2.0 * ppl_cov).sqrt() },
-            mean_kld: mean_and_sigma(self.kld, self.kld2, n),
-            kld: percentiles(self.kld_values, &KLD_FRACTIONS),
-            mean_delta_p: mean_and_sigma(self.p_diff, self.p_diff2, n),
-            delta_p: percentiles(self.p_diff_values, &DELTA_P_FRACTIONS),
-            rms_delta_p: Estimate { value: rms, token_sigma: 0.5 / rms * mse.token_sigma },
-            same_top_p: Estimate { value: same_top, token_sigma: (same_top * (1.0 - same_top) / (n as f64 - 1.0)).sqrt() },
-            mean_reverse_kld: mean(self.reverse_kld),
-            mean_js: mean(self.js),
-            probability_loyalty: mean(self.loyalty),
-            teacher_accuracy: per(self.teacher_right),
-            student_accuracy: per(self.student_right),
-            negative_flip_rate: per(self.negative_flips),
-            positive_flip_rate: per(self.positive_flips),
-        }
+    /// The statistics of the whole run (intervals are added by [`super::intervals`]).
+    pub fn finish(&self) -> TokenStatistics {
+        let mut kld: Vec<f64> = self.kld_values.iter().map(|v| v.0).collect();
+        kld.sort_by(f64::total_cmp);
+        let mut dp = self.p_diff_values.clone();
+        dp.sort_by(f64::total_cmp);
+        let mut t = point_statistics(&self.total);
+        t.kld = percentiles(&kld, &KLD_FRACTIONS);
+        t.delta_p = percentiles(&dp, &DELTA_P_FRACTIONS);
+        t
+    }
+}
+
+/// Every statistic but the percentiles, from the (possibly weighted) sums.
+pub fn point_statistics(m: &Moments) -> TokenStatistics {
+    let n = m.count;
+    let per = |x: f64| if n == 0.0 { f64::NAN } else { x / n };
+    let log_ppl = mean_and_sigma(m.nll, m.nll2, n);
+    let ppl = Estimate { value: log_ppl.value.exp(), token_sigma: log_ppl.value.exp() * log_ppl.token_sigma };
+    let log_base = mean_and_sigma(m.nll_base, m.nll_base2, n);
+    let ppl_teacher = Estimate { value: log_base.value.exp(), token_sigma: log_base.value.exp() * log_base.token_sigma };
+    let cov = covariance(m.nll, m.nll_base, m.nll_nll_base, n);
+    let ratio_sigma = (log_ppl.token_sigma.powi(2) + log_base.token_sigma.powi(2) - 2.0 * cov).sqrt();
+    let ln_ppl_ratio = Estimate { value: log_ppl.value - log_base.value, token_sigma: ratio_sigma };
+    let ratio = ln_ppl_ratio.value.exp();
+    let ppl_cov = ppl.value * ppl_teacher.value * cov;
+    let same_top = per(m.same_top);
+    let mse = mean_and_sigma(m.p_diff2, m.p_diff4, n);
+    let rms = mse.value.sqrt();
+    TokenStatistics {
+        tokens: n as usize,
+        ppl,
+        ppl_teacher,
+        nll_correlation: cov / (log_ppl.token_sigma * log_base.token_sigma),
+        ln_ppl_ratio,
+        ppl_ratio: Estimate { value: ratio, token_sigma: ratio * ratio_sigma },
+        ppl_difference: Estimate { value: ppl.value - ppl_teacher.value, token_sigma: (ppl.token_sigma.powi(2) + ppl_teacher.token_sigma.powi(2) - 2.0 * ppl_cov).sqrt() },
+        mean_kld: mean_and_sigma(m.kld, m.kld2, n),
+        kld: None,
+        mean_delta_p: mean_and_sigma(m.p_diff, m.p_diff2, n),
+        delta_p: None,
+        rms_delta_p: Estimate { value: rms, token_sigma: 0.5 / rms * mse.token_sigma },
+        same_top_p: Estimate { value: same_top, token_sigma: (same_top * (1.0 - same_top) / (n - 1.0)).sqrt() },
+        mean_reverse_kld: per(m.reverse_kld),
+        mean_js: per(m.js),
+        probability_loyalty: per(m.loyalty),
+        teacher_accuracy: per(m.teacher_right),
+        student_accuracy: per(m.student_right),
+        negative_flip_rate: per(m.negative_flips),
+        positive_flip_rate: per(m.positive_flips),
+        intervals: None,
     }
 }
 
@@ -236,14 +281,13 @@ mod tests {
         assert_eq!(percentile(&v, 0.5), 3.0);
         assert!((percentile(&v, 0.9) - 6.8).abs() < 1e-12);
         assert_eq!(percentile(&v, 1.0), 8.0);
-        assert_eq!(median(&v), 3.0);
-        assert_eq!(median(&[1.0, 2.0, 9.0]), 2.0);
+        assert_eq!(percentile(&[1.0, 2.0, 9.0], 0.5), 2.0, "llama.cpp's median");
     }
 
     #[test]
     fn uncertainty_is_zero_for_ten_tokens_or_fewer_as_in_llama_cpp() {
-        assert_eq!(mean_and_sigma(10.0, 30.0, 10).token_sigma, 0.0);
-        let e = mean_and_sigma(11.0, 22.0, 11);
+        assert_eq!(mean_and_sigma(10.0, 30.0, 10.0).token_sigma, 0.0);
+        let e = mean_and_sigma(11.0, 22.0, 11.0);
         assert!((e.value - 1.0).abs() < 1e-15 && (e.token_sigma - (1.0f64 / 10.0).sqrt()).abs() < 1e-12);
     }
 }

@@ -86,7 +86,9 @@ pub fn run(plan: &LmPlan) -> anyhow::Result<LmReport> {
             counts.without_windows += usize::from(w.is_empty());
             chunk_windows.extend(w);
         }
-        for batch in chunk_windows.chunks(plan.batch_size) {
+        for (b, batch) in chunk_windows.chunks(plan.batch_size).enumerate() {
+            // Windows are numbered in scoring order across the run: the bootstrap's units.
+            let first_window = counts.windows + b * plan.batch_size;
             let refs: Vec<&Window> = batch.iter().collect();
             let scored: Vec<(usize, usize)> = batch.iter().enumerate().flat_map(|(w, win)| win.scored.clone().map(move |j| (w, j))).collect();
             if scored.is_empty() {
@@ -109,7 +111,7 @@ pub fn run(plan: &LmPlan) -> anyhow::Result<LmReport> {
                     let p = p.as_ref().ok_or_else(|| {
                         anyhow!("model {} or the teacher returned a NaN or infinite logit at document {} (token {} of the document): fidelity cannot compare distributions there", student.info.name, chunk[batch[w].document - counts.documents].origin, batch[w].start + j - 1)
                     })?;
-                    sums.add(p, js_scale);
+                    sums.add(p, (first_window + w) as u32, js_scale);
                 }
             }
             counts.scored += scored.len();
@@ -170,7 +172,15 @@ fn assemble(plan: &LmPlan, runtime: &Runtime, tokenizer_sha256: String, teacher:
         },
         conventions: LmConventions::new(plan.js_base),
         teacher: model_report(teacher),
-        students: students.iter().zip(sums).map(|(m, s)| LmStudentReport { model: model_report(m), tokens: s.finish() }).collect(),
+        students: students
+            .iter()
+            .zip(sums)
+            .map(|(m, s)| {
+                let mut tokens = s.finish();
+                tokens.intervals = crate::lm::intervals::intervals(&s, &plan.bootstrap);
+                LmStudentReport { model: model_report(m), tokens }
+            })
+            .collect(),
         seconds,
     }
 }

@@ -28,6 +28,8 @@ pub struct LmPlan {
     /// Windows per batch.
     pub batch_size: usize,
     pub js_base: LogBase,
+    /// Resamples (0: no intervals), confidence and seed of the intervals over windows.
+    pub bootstrap: crate::stats::BootstrapSettings,
     pub threads: Option<usize>,
     pub ort_lib: Option<PathBuf>,
     pub reports: ReportPaths,
@@ -120,6 +122,11 @@ impl LmPlan {
             if batch_size == 0 {
                 return Err(PlanError::BatchSize);
             }
+            let confidence = args.confidence.or(s.statistics.confidence).unwrap_or(0.95);
+            if !(confidence > 0.0 && confidence < 1.0) {
+                return Err(PlanError::Confidence(confidence));
+            }
+            let bootstrap = crate::stats::BootstrapSettings { resamples: args.bootstrap.or(s.statistics.bootstrap).unwrap_or(1000), confidence, seed: args.seed.or(s.statistics.seed).unwrap_or(0) };
             let name = s.name.clone().unwrap_or_else(|| folder_name(&teacher.path));
             Ok(Self {
                 reports: reports(src, &name),
@@ -134,6 +141,7 @@ impl LmPlan {
                 stride,
                 score_from,
                 batch_size,
+                bootstrap,
                 js_base: match args.js_base.or(s.evaluation.js_base).unwrap_or(JsBase::E) {
                     JsBase::E => LogBase::E,
                     JsBase::Two => LogBase::Two,

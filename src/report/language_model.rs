@@ -92,6 +92,11 @@ fn pm(e: &Estimate, scale: f64, digits: usize) -> String {
     format!("{:.digits$} ± {:.digits$}", e.value * scale, e.token_sigma * scale)
 }
 
+/// " [lo, hi]" at the run's confidence, or nothing without intervals.
+fn ci(i: Option<&crate::stats::Interval>, scale: f64, digits: usize) -> String {
+    i.map(|i| format!("  [{:.digits$}, {:.digits$}]", i.lower * scale, i.upper * scale)).unwrap_or_default()
+}
+
 fn percentile_line(p: &Option<Percentiles>, scale: f64, unit: &str) -> String {
     match p {
         None => "-".into(),
@@ -108,14 +113,19 @@ pub fn render_terminal(r: &LmReport) -> String {
     let d = &r.data;
     let _ = writeln!(out, "{}: causal LM, {} documents, {} windows of up to {} tokens (stride {}), {} positions scored from {}", r.name, d.documents, d.windows, d.context, d.stride, d.scored_positions, d.score_from);
     let _ = writeln!(out, "teacher {}: {}", r.teacher.model.name, r.teacher.model.interface);
+    if let Some(i) = r.students.first().and_then(|s| s.tokens.intervals.as_ref()) {
+        let _ = writeln!(out, "± is llama.cpp's token σ (tokens as independent); [..] the {:.0} % interval of a bootstrap over {} windows ({} resamples)", 100.0 * i.confidence, i.units, i.resamples);
+    }
     for s in &r.students {
         let t = &s.tokens;
+        let i = t.intervals.as_ref();
         let _ = writeln!(out, "\nstudent {}: {}", s.model.model.name, s.model.model.interface);
-        let _ = writeln!(out, "  PPL student / teacher      {} / {}", pm(&t.ppl, 1.0, 4), pm(&t.ppl_teacher, 1.0, 4));
-        let _ = writeln!(out, "  PPL ratio                  {}   ln ratio {}   Cor(ln PPL) {:.2}%", pm(&t.ppl_ratio, 1.0, 5), pm(&t.ln_ppl_ratio, 1.0, 5), 100.0 * t.nll_correlation);
-        let _ = writeln!(out, "  mean KLD                   {}   (reverse {:.6})", pm(&t.mean_kld, 1.0, 6), t.mean_reverse_kld);
+        let _ = writeln!(out, "  PPL student / teacher      {}{} / {}", pm(&t.ppl, 1.0, 4), ci(i.and_then(|i| i.ppl.as_ref()), 1.0, 4), pm(&t.ppl_teacher, 1.0, 4));
+        let _ = writeln!(out, "  PPL ratio                  {}{}   Cor(ln PPL) {:.2}%", pm(&t.ppl_ratio, 1.0, 5), ci(i.and_then(|i| i.ppl_ratio.as_ref()), 1.0, 5), 100.0 * t.nll_correlation);
+        let wider = i.and_then(|i| i.mean_kld_half_width_in_token_sigmas).map(|x| format!(" (half-width {x:.1} token σ)")).unwrap_or_default();
+        let _ = writeln!(out, "  mean KLD                   {}{}{wider}   reverse {:.6}", pm(&t.mean_kld, 1.0, 6), ci(i.and_then(|i| i.mean_kld.as_ref()), 1.0, 6), t.mean_reverse_kld);
         let _ = writeln!(out, "  KLD                        {}", percentile_line(&t.kld, 1.0, ""));
-        let _ = writeln!(out, "  same top p                 {} %", pm(&t.same_top_p, 100.0, 3));
+        let _ = writeln!(out, "  same top p                 {} %{}", pm(&t.same_top_p, 100.0, 3), ci(i.and_then(|i| i.same_top_p.as_ref()), 100.0, 3));
         let _ = writeln!(out, "  Δp mean / RMS              {} % / {} %", pm(&t.mean_delta_p, 100.0, 3), pm(&t.rms_delta_p, 100.0, 3));
         let _ = writeln!(out, "  Δp                         {}", percentile_line(&t.delta_p, 100.0, "%"));
         let _ = writeln!(out, "  probability loyalty        {:.6} (JS base {})", t.probability_loyalty, r.conventions.js_base.label());

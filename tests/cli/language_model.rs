@@ -1,7 +1,8 @@
 //! Causal language models (issue 34): the Jane Austen LM of fixtures/lm/ (fixtures/make_lm.py)
 //! against its int8, int4, fp16 and pruned students. Every statistic fidelity reports is checked
 //! against fixtures/lm_reference.py (onnxruntime + numpy, llama.cpp's formulas written from their
-//! definitions), made on this machine by scripts/golden.sh, to 1e-9.
+//! definitions), made on this machine by scripts/golden.sh, to 1e-9; the bootstrap intervals over
+//! windows too (the reference redraws fidelity's Poisson weights from the same hash).
 
 use crate::util::{fidelity, fixture, golden, root};
 use serde_json::Value;
@@ -48,6 +49,26 @@ fn percentiles(a: &Value, b: &Value, what: &str) {
     }
 }
 
+fn interval(got: &Value, want: &Value, what: &str) {
+    close(&got["lower"], &want[0], &format!("{what} lower"));
+    close(&got["upper"], &want[1], &format!("{what} upper"));
+}
+
+/// The bootstrap over windows, against the reference's resamples (the same Poisson hash).
+fn intervals(got: &Value, want: &Value, what: &str) {
+    assert_eq!(got["unit"], "window", "{what}");
+    for (k, w) in want.as_object().unwrap() {
+        if k == "kld" {
+            for (g, w) in got["kld"].as_array().unwrap().iter().zip(w.as_array().unwrap()) {
+                close(&g[0], &w[0], &format!("{what} kld fraction"));
+                interval(&g[1], &w[1], &format!("{what} kld at {}", w[0]));
+            }
+        } else {
+            interval(&got[k], w, &format!("{what} {k}"));
+        }
+    }
+}
+
 fn check_case(case: &str, extra: &[&str]) {
     let reference = &golden("lm")[case];
     let (run, report) = run(extra);
@@ -70,13 +91,16 @@ fn check_case(case: &str, extra: &[&str]) {
         }
         percentiles(&got["kld"], &want["kld"], &what("kld"));
         percentiles(&got["delta_p"], &want["delta_p"], &what("delta_p"));
+        if let Some(want) = want.get("intervals") {
+            intervals(&got["intervals"], want, &what("interval"));
+        }
     }
 }
 
 #[test]
 fn every_statistic_matches_the_reference_on_plain_text_scoring_every_token() {
     // Detected from the graph (no --task): optimum-style teacher, a plain-export student.
-    check_case("txt_every_token", &["--data", &lm("persuasion.txt"), "--context", "128", "--score-from", "1", "--batch-size", "4"]);
+    check_case("txt_every_token", &["--data", &lm("persuasion.txt"), "--context", "128", "--score-from", "1", "--batch-size", "4", "--bootstrap", "200"]);
 }
 
 #[test]

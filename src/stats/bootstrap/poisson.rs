@@ -71,6 +71,12 @@ fn uniform(h: u32, (k1, k2): (u32, u32)) -> u32 {
     x ^ (x >> 15)
 }
 
+/// The Poisson(1) weight of unit `index` in resample `resample`: what this module draws for an
+/// example, for callers that resample other units (a language model's windows).
+pub fn unit_weight(seed: u64, resample: u64, index: u32) -> u32 {
+    weight(example_hash(index), keys(seed, resample))
+}
+
 /// The weight: how many thresholds the example's uniform reaches.
 #[inline(always)]
 fn weight(h: u32, keys: (u32, u32)) -> u32 {
