@@ -190,6 +190,10 @@ pub struct CompareArgs {
     /// every token [default: half].
     #[arg(long)]
     pub score_from: Option<String>,
+    /// Language models: token counts for the head/torso/tail buckets, a JSON array indexed by
+    /// token id (e.g. counted on the training corpus) [default: counted on the evaluated text].
+    #[arg(long)]
+    pub token_counts: Option<PathBuf>,
     /// Log base of the Jensen-Shannon divergence in probability loyalty [default: e].
     #[arg(long, value_enum)]
     pub js_base: Option<JsBase>,

@@ -153,6 +153,7 @@ pub struct SuiteEvaluation {
     pub context: Option<usize>,
     pub stride: Option<usize>,
     pub score_from: Option<ScoreFromValue>,
+    pub token_counts: Option<PathBuf>,
     pub js_base: Option<JsBase>,
     pub outputs: Option<OutputsArg>,
     /// Measure speed (default true).

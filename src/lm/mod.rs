@@ -8,13 +8,17 @@
 //! - [`windows`]: documents cut into windows of `--context` tokens, and the positions scored;
 //! - [`model`]: a model's session, a batch of windows in, logits out;
 //! - [`position`]: the per-position metrics of a student against the teacher;
+//! - [`scoring`]: the pass over batches of windows that feeds every sum below;
 //! - [`statistics`]: a student's positions summed up as llama.cpp and fidelity define them;
-//! - [`intervals`]: bootstrap intervals over windows, the same resamples for every student.
+//! - [`intervals`]: bootstrap intervals over windows, the same resamples for every student;
+//! - [`breakdown`]: the long tail: by token frequency, position, teacher entropy and group.
 
+pub mod breakdown;
 pub mod detect;
 pub mod documents;
 pub mod intervals;
 pub mod model;
 pub mod position;
+pub mod scoring;
 pub mod statistics;
 pub mod windows;

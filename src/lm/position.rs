@@ -18,6 +18,8 @@ pub struct Position {
     pub top_teacher: u32,
     pub top_student: u32,
     pub target: u32,
+    /// The teacher's entropy −Σ p ln p, nats: how sure the teacher is.
+    pub teacher_entropy: f64,
 }
 
 impl Position {
@@ -74,12 +76,13 @@ pub fn position(teacher: &TeacherRow, student: &[f32], target: u32) -> Option<Po
         return None;
     }
     let (student_normaliser, top_student) = log_normaliser(student);
-    let (mut kl_ts, mut kl_st, mut js) = (0.0, 0.0, 0.0);
+    let (mut kl_ts, mut kl_st, mut js, mut entropy) = (0.0, 0.0, 0.0, 0.0);
     for (&t, &s) in teacher.logits.iter().zip(student) {
         let lp = f64::from(t) - teacher.log_normaliser;
         let lq = f64::from(s) - student_normaliser;
         let (p, q) = (lp.exp(), lq.exp());
         kl_ts += p * (lp - lq);
+        entropy -= p * lp;
         kl_st += q * (lq - lp);
         let m = 0.5 * (p + q);
         if m > 0.0 {
@@ -98,6 +101,7 @@ pub fn position(teacher: &TeacherRow, student: &[f32], target: u32) -> Option<Po
         top_teacher: teacher.top,
         top_student,
         target,
+        teacher_entropy: entropy.max(0.0),
     })
 }
 
@@ -124,6 +128,7 @@ mod tests {
         approx::assert_relative_eq!(got.js, js_divergence(&p, &q, crate::metrics::LogBase::E), epsilon = 1e-14);
         approx::assert_relative_eq!(got.nll_teacher, -p[2].ln(), epsilon = 1e-14);
         approx::assert_relative_eq!(got.delta_p(), q[2] - p[2], epsilon = 1e-14);
+        approx::assert_relative_eq!(got.teacher_entropy, -p.iter().map(|x| x * x.ln()).sum::<f64>(), epsilon = 1e-14);
         assert_eq!((got.top_teacher, got.top_student), (3, 3));
     }
 
@@ -146,6 +151,7 @@ mod tests {
             let p = position(&row, &s, y).unwrap();
             prop_assert!(p.kl_teacher_student >= 0.0 && p.kl_student_teacher >= 0.0);
             prop_assert!(p.js <= std::f64::consts::LN_2 + 1e-12);
+            prop_assert!(p.teacher_entropy >= 0.0 && p.teacher_entropy <= (t.len() as f64).ln() + 1e-9);
             // JS never exceeds either KL's half-mean bound: JS <= (KL(p||q) + KL(q||p)) / 4.
             prop_assert!(p.js <= (p.kl_teacher_student + p.kl_student_teacher) / 4.0 + 1e-12);
             prop_assert!(p.nll_teacher >= 0.0 && p.nll_student >= 0.0);

@@ -28,6 +28,10 @@ pub struct LmPlan {
     /// Windows per batch.
     pub batch_size: usize,
     pub js_base: LogBase,
+    /// Token counts for the frequency buckets; `None`: counted on the evaluated text.
+    pub token_counts: Option<PathBuf>,
+    /// Buckets with fewer scored positions are not named the worst.
+    pub min_positions: usize,
     /// Resamples (0: no intervals), confidence and seed of the intervals over windows.
     pub bootstrap: crate::stats::BootstrapSettings,
     pub threads: Option<usize>,
@@ -127,6 +131,10 @@ impl LmPlan {
                 return Err(PlanError::Confidence(confidence));
             }
             let bootstrap = crate::stats::BootstrapSettings { resamples: args.bootstrap.or(s.statistics.bootstrap).unwrap_or(1000), confidence, seed: args.seed.or(s.statistics.seed).unwrap_or(0) };
+            let token_counts = args.token_counts.clone().or_else(|| s.evaluation.token_counts.as_deref().map(|p| src.resolve(p)));
+            if let Some(p) = token_counts.as_ref().filter(|p| !p.is_file()) {
+                return Err(PlanError::LanguageModel(format!("--token-counts {}: no such file", p.display())));
+            }
             let name = s.name.clone().unwrap_or_else(|| folder_name(&teacher.path));
             Ok(Self {
                 reports: reports(src, &name),
@@ -142,6 +150,8 @@ impl LmPlan {
                 score_from,
                 batch_size,
                 bootstrap,
+                token_counts,
+                min_positions: args.min_group_size.or(s.statistics.min_group_size).unwrap_or(30),
                 js_base: match args.js_base.or(s.evaluation.js_base).unwrap_or(JsBase::E) {
                     JsBase::E => LogBase::E,
                     JsBase::Two => LogBase::Two,

@@ -48,6 +48,8 @@ pub struct LmDataInfo {
     pub stride: usize,
     pub score_from: String,
     pub windows_per_batch: usize,
+    /// Where the head/torso/tail token counts come from.
+    pub token_counts: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
@@ -86,6 +88,8 @@ pub struct LmStudentReport {
     #[serde(flatten)]
     pub model: LmModelReport,
     pub tokens: TokenStatistics,
+    /// The long tail: by target frequency, position, teacher entropy and group.
+    pub breakdowns: Vec<crate::lm::breakdown::Breakdown>,
 }
 
 fn pm(e: &Estimate, scale: f64, digits: usize) -> String {
@@ -134,6 +138,11 @@ pub fn render_terminal(r: &LmReport) -> String {
             "  top-1 = target             teacher {:.4}, student {:.4}; flips: negative {:.4}, positive {:.4}",
             t.teacher_accuracy, t.student_accuracy, t.negative_flip_rate, t.positive_flip_rate
         );
+        for b in &s.breakdowns {
+            let cells: Vec<String> = b.buckets.iter().map(|k| format!("{} {:.4} (n={})", k.name, k.statistics.mean_kld.value, k.positions)).collect();
+            let worst = b.worst.as_deref().map(|w| format!("; worst: {w}")).unwrap_or_default();
+            let _ = writeln!(out, "  mean KLD by {:<16} {}{worst}", b.by.replace('_', " "), cells.join(", "));
+        }
     }
     out
 }

@@ -79,22 +79,43 @@ fn check_case(case: &str, extra: &[&str]) {
         assert_eq!(report["data"][key], reference["data"][key], "{case}: {key}");
     }
     for name in STUDENTS {
-        let got = &report["students"].as_array().unwrap().iter().find(|s| s["name"] == name).unwrap_or_else(|| panic!("no student {name}"))["tokens"];
+        let student = report["students"].as_array().unwrap().iter().find(|s| s["name"] == name).unwrap_or_else(|| panic!("no student {name}"));
         let want = &reference["students"][name];
-        let what = |k: &str| format!("{case} {name} {k}");
-        assert_eq!(got["tokens"], want["tokens"], "{}", what("tokens"));
-        for k in ["ppl", "ppl_teacher", "ln_ppl_ratio", "ppl_ratio", "ppl_difference", "mean_kld", "mean_delta_p", "rms_delta_p", "same_top_p"] {
-            estimate(&got[k], &want[k], &what(k));
-        }
-        for k in ["nll_correlation", "mean_reverse_kld", "mean_js", "probability_loyalty", "teacher_accuracy", "student_accuracy", "negative_flip_rate", "positive_flip_rate"] {
-            close(&got[k], &want[k], &what(k));
-        }
-        percentiles(&got["kld"], &want["kld"], &what("kld"));
-        percentiles(&got["delta_p"], &want["delta_p"], &what("delta_p"));
+        statistics(&student["tokens"], want, &format!("{case} {name}"));
         if let Some(want) = want.get("intervals") {
-            intervals(&got["intervals"], want, &what("interval"));
+            intervals(&student["tokens"]["intervals"], want, &format!("{case} {name} interval"));
+        }
+        // The long tail: every bucket of every breakdown, and the worst one named.
+        let got: Vec<&Value> = student["breakdowns"].as_array().unwrap().iter().collect();
+        let want = want["breakdowns"].as_object().unwrap();
+        let by: std::collections::BTreeSet<&str> = got.iter().map(|b| b["by"].as_str().unwrap()).collect();
+        assert_eq!(by, want.keys().map(String::as_str).collect(), "{case} {name}: breakdowns");
+        for b in got {
+            let by = b["by"].as_str().unwrap();
+            let w = &want[by];
+            assert_eq!(b["worst"], w["worst"], "{case} {name} worst by {by}");
+            let (gb, wb) = (b["buckets"].as_array().unwrap(), w["buckets"].as_array().unwrap());
+            assert_eq!(gb.iter().map(|x| &x["name"]).collect::<Vec<_>>(), wb.iter().map(|x| &x["name"]).collect::<Vec<_>>(), "{case} {name} buckets by {by}");
+            for (g, w) in gb.iter().zip(wb) {
+                assert_eq!(g["positions"], w["positions"], "{case} {name} {by} {}", w["name"]);
+                statistics(&g["statistics"], &w["statistics"], &format!("{case} {name} {by} {}", w["name"]));
+            }
         }
     }
+}
+
+/// Every point statistic and percentile of one student (or one bucket).
+fn statistics(got: &Value, want: &Value, context: &str) {
+    let what = |k: &str| format!("{context} {k}");
+    assert_eq!(got["tokens"], want["tokens"], "{}", what("tokens"));
+    for k in ["ppl", "ppl_teacher", "ln_ppl_ratio", "ppl_ratio", "ppl_difference", "mean_kld", "mean_delta_p", "rms_delta_p", "same_top_p"] {
+        estimate(&got[k], &want[k], &what(k));
+    }
+    for k in ["nll_correlation", "mean_reverse_kld", "mean_js", "probability_loyalty", "teacher_accuracy", "student_accuracy", "negative_flip_rate", "positive_flip_rate"] {
+        close(&got[k], &want[k], &what(k));
+    }
+    percentiles(&got["kld"], &want["kld"], &what("kld"));
+    percentiles(&got["delta_p"], &want["delta_p"], &what("delta_p"));
 }
 
 #[test]
@@ -105,7 +126,7 @@ fn every_statistic_matches_the_reference_on_plain_text_scoring_every_token() {
 
 #[test]
 fn every_statistic_matches_the_reference_on_jsonl_with_overlapping_windows_scored_from_half() {
-    check_case("jsonl_overlap_half", &["--task", "causal-lm", "--data", &lm("persuasion.jsonl"), "--context", "64", "--stride", "48", "--batch-size", "3"]);
+    check_case("jsonl_overlap_half", &["--task", "causal-lm", "--data", &lm("persuasion.jsonl"), "--context", "64", "--stride", "48", "--batch-size", "3", "--group-column", "chapter"]);
 }
 
 #[test]
@@ -115,6 +136,25 @@ fn the_terminal_table_names_llama_cpp_statistics() {
     for needle in ["causal LM, 90 documents", "PPL ratio", "mean KLD", "same top p", "Δp mean / RMS", "flips: negative"] {
         assert!(run.stdout.contains(needle), "no '{needle}' in\n{}", run.stdout);
     }
+}
+
+#[test]
+fn a_token_counts_file_sets_the_frequency_classes() {
+    let dir = tempfile::tempdir().unwrap();
+    // No token counted: every target is tail.
+    let counts = dir.path().join("counts.json");
+    std::fs::write(&counts, serde_json::to_string(&vec![0u64; 2048]).unwrap()).unwrap();
+    let (run, report) = run(&["--data", &lm("persuasion.txt"), "--context", "128", "--bootstrap", "0", "--token-counts", counts.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report = report.unwrap();
+    assert_eq!(report["data"]["token_counts"], counts.to_str().unwrap());
+    let frequency = &report["students"][0]["breakdowns"].as_array().unwrap().iter().find(|b| b["by"] == "target_frequency").unwrap()["buckets"];
+    assert_eq!(frequency.as_array().unwrap().len(), 1, "{frequency}");
+    assert_eq!(frequency[0]["name"], "tail");
+    assert_eq!(frequency[0]["positions"], report["data"]["scored_positions"]);
+    assert!(report["students"][0]["tokens"]["intervals"].is_null(), "--bootstrap 0: no intervals");
+    std::fs::write(&counts, "{\"the\": 3}").unwrap();
+    refused(&[&lm("teacher.onnx"), &lm("int8.onnx"), "--data", &lm("persuasion.txt"), "--token-counts", counts.to_str().unwrap()], "not a JSON array of counts");
 }
 
 fn refused(args: &[&str], needle: &str) {
