@@ -194,6 +194,10 @@ pub struct CompareArgs {
     /// token id (e.g. counted on the training corpus) [default: counted on the evaluated text].
     #[arg(long)]
     pub token_counts: Option<PathBuf>,
+    /// Language models: write the N positions where each student departs most from the teacher
+    /// (largest KL) to NAME.worst.jsonl beside the report, with context and both top-5s.
+    #[arg(long, value_name = "N")]
+    pub dump_worst: Option<usize>,
     /// Log base of the Jensen-Shannon divergence in probability loyalty [default: e].
     #[arg(long, value_enum)]
     pub js_base: Option<JsBase>,

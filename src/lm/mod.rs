@@ -11,7 +11,8 @@
 //! - [`scoring`]: the pass over batches of windows that feeds every sum below;
 //! - [`statistics`]: a student's positions summed up as llama.cpp and fidelity define them;
 //! - [`intervals`]: bootstrap intervals over windows, the same resamples for every student;
-//! - [`breakdown`]: the long tail: by token frequency, position, teacher entropy and group.
+//! - [`breakdown`]: the long tail: by token frequency, position, teacher entropy and group;
+//! - [`worst`]: the positions where a student departs most (`--dump-worst`).
 
 pub mod breakdown;
 pub mod detect;
@@ -22,3 +23,4 @@ pub mod position;
 pub mod scoring;
 pub mod statistics;
 pub mod windows;
+pub mod worst;

@@ -7,6 +7,7 @@ use super::model::{LmModel, Logits};
 use super::position::{log_normaliser, position, TeacherRow};
 use super::statistics::Sums;
 use super::windows::Window;
+use super::worst::{top, Worst, WorstPosition, CONTEXT_TOKENS, TOP};
 use anyhow::{anyhow, bail};
 use rayon::prelude::*;
 use std::collections::HashMap;
@@ -42,12 +43,15 @@ pub struct Scoring {
     /// Occurrences of each token id in the evaluated documents (every token, scored or not).
     pub token_counts: Vec<u64>,
     pub counts: Counts,
+    /// Per student, the worst positions kept for `--dump-worst` (empty heaps without it).
+    pub worst: Vec<Worst>,
     js_scale: f64,
 }
 
 impl Scoring {
-    pub fn new(students: usize, group_columns: &[String], js_scale: f64) -> Self {
+    pub fn new(students: usize, group_columns: &[String], js_scale: f64, dump_worst: usize) -> Self {
         Self {
+            worst: (0..students).map(|_| Worst::new(dump_worst)).collect(),
             sums: vec![Sums::default(); students],
             buckets: vec![BucketSums::default(); students],
             groups: group_columns.iter().map(|name| GroupColumn { name: name.clone(), ..Default::default() }).collect(),
@@ -102,7 +106,7 @@ impl Scoring {
                 .zip(&teacher_rows)
                 .map(|(&(w, j), &(log_normaliser, top))| position(&TeacherRow { logits: t.row(w, j - 1), log_normaliser, top }, s.row(w, j - 1), batch[w].tokens[j]))
                 .collect();
-            for (p, &(w, j)) in positions.iter().zip(&scored) {
+            for (i, (p, &(w, j))) in positions.iter().zip(&scored).enumerate() {
                 let p = p.as_ref().ok_or_else(|| {
                     anyhow!(
                         "model {} or the teacher returned a NaN or infinite logit at document {} (token {} of the document): fidelity cannot compare distributions there",
@@ -116,12 +120,35 @@ impl Scoring {
                     self.facts.push(facts);
                     self.group_ids.extend(&document_groups[w]);
                 }
+                let seq = (self.counts.scored + i) as u64;
+                if self.worst[k].would_keep(p.kl_teacher_student, seq) {
+                    let record = worst_record(p, seq, &batch[w], j, t.row(w, j - 1), teacher_rows[i].0, s.row(w, j - 1), origin);
+                    self.worst[k].push(record);
+                }
                 self.sums[k].add(p, (first_window + w) as u32, self.js_scale);
                 self.buckets[k].add(p, &facts, &document_groups[w], self.js_scale);
             }
         }
         self.counts.scored += scored.len();
         Ok(())
+    }
+}
+
+/// The record of a position `--dump-worst` keeps: built only for positions that make the cut.
+#[allow(clippy::too_many_arguments)]
+fn worst_record(p: &super::position::Position, seq: u64, window: &Window, j: usize, teacher: &[f32], teacher_normaliser: f64, student: &[f32], origin: &dyn Fn(usize) -> String) -> WorstPosition {
+    let (student_normaliser, _) = log_normaliser(student);
+    WorstPosition {
+        kld: p.kl_teacher_student,
+        seq,
+        document: origin(window.document),
+        offset: window.start + j,
+        context: window.tokens[j.saturating_sub(CONTEXT_TOKENS)..j].to_vec(),
+        target: p.target,
+        p_teacher: (-p.nll_teacher).exp(),
+        p_student: (-p.nll_student).exp(),
+        teacher_top: top(teacher, teacher_normaliser, TOP),
+        student_top: top(student, student_normaliser, TOP),
     }
 }
 

@@ -67,7 +67,7 @@ pub fn run(plan: &LmPlan) -> anyhow::Result<LmReport> {
     check_vocabularies(&teacher, &students, tokenizer.get_vocab_size(true), plan)?;
     let mut documents = Documents::open(&plan.data, &plan.format, &plan.columns)?;
     say(plan, format!("causal LM: teacher {} and {} students on {}", teacher.info.name, students.len(), plan.data.display()));
-    let mut scoring = Scoring::new(students.len(), &plan.columns.groups, 1.0 / plan.js_base_ln());
+    let mut scoring = Scoring::new(students.len(), &plan.columns.groups, 1.0 / plan.js_base_ln(), plan.dump_worst);
     loop {
         let chunk = documents.next_chunk(DOCUMENTS_PER_CHUNK)?;
         if chunk.is_empty() {
@@ -101,10 +101,48 @@ pub fn run(plan: &LmPlan) -> anyhow::Result<LmReport> {
     }
     let counted = given_counts.is_none();
     let classes = frequency_classes(given_counts.as_deref().unwrap_or(&scoring.token_counts));
-    let report = assemble(plan, &runtime, tokenizer_sha256, &teacher, &students, &scoring, &classes, counted, started.elapsed().as_secs_f64());
+    let mut report = assemble(plan, &runtime, tokenizer_sha256, &teacher, &students, &scoring, &classes, counted, started.elapsed().as_secs_f64());
+    if plan.dump_worst > 0 {
+        let path = worst_path(&plan.reports.json);
+        write_worst(&path, &tokenizer, &students, std::mem::take(&mut scoring.worst))?;
+        say(plan, format!("the {} worst positions of each student written to {}", plan.dump_worst, path.display()));
+        report.data.worst_positions = Some(path);
+    }
     crate::report::files::write_atomically(&plan.reports.json, &serde_json::to_vec_pretty(&report)?)?;
     say(plan, format!("report written to {}", plan.reports.json.display()));
     Ok(report)
+}
+
+/// `reports/lm.json` -> `reports/lm.worst.jsonl`.
+pub fn worst_path(json: &std::path::Path) -> std::path::PathBuf {
+    let stem = json.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "report".into());
+    json.with_file_name(format!("{stem}.worst.jsonl"))
+}
+
+/// One JSON line per kept position, each student's worst first.
+fn write_worst(path: &std::path::Path, tokenizer: &tokenizers::Tokenizer, students: &[LmModel], worst: Vec<crate::lm::worst::Worst>) -> anyhow::Result<()> {
+    let text = |ids: &[u32]| tokenizer.decode(ids, false).unwrap_or_default();
+    let tops = |v: &[(u32, f64)]| v.iter().map(|&(id, p)| serde_json::json!({"id": id, "text": text(&[id]), "p": p})).collect::<Vec<_>>();
+    let mut out = String::new();
+    for (student, w) in students.iter().zip(worst) {
+        for (rank, p) in w.into_sorted().into_iter().enumerate() {
+            let line = serde_json::json!({
+                "student": student.info.name,
+                "rank": rank + 1,
+                "kld": p.kld,
+                "document": p.document,
+                "offset": p.offset,
+                "context": text(&p.context),
+                "target": {"id": p.target, "text": text(&[p.target]), "p_teacher": p.p_teacher, "p_student": p.p_student},
+                "teacher_top5": tops(&p.teacher_top),
+                "student_top5": tops(&p.student_top),
+            });
+            out.push_str(&serde_json::to_string(&line)?);
+            out.push('\n');
+        }
+    }
+    crate::report::files::write_atomically(path, out.as_bytes())?;
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -142,6 +180,7 @@ fn assemble(plan: &LmPlan, runtime: &Runtime, tokenizer_sha256: String, teacher:
             stride: plan.stride,
             score_from: plan.score_from.describe(),
             windows_per_batch: plan.batch_size,
+            worst_positions: None,
             token_counts: if counted { "the evaluated documents".into() } else { plan.token_counts.as_ref().map(|p| p.display().to_string()).unwrap_or_default() },
         },
         conventions: LmConventions::new(plan.js_base),

@@ -30,6 +30,8 @@ pub struct LmPlan {
     pub js_base: LogBase,
     /// Token counts for the frequency buckets; `None`: counted on the evaluated text.
     pub token_counts: Option<PathBuf>,
+    /// `--dump-worst N` (0: none).
+    pub dump_worst: usize,
     /// Buckets with fewer scored positions are not named the worst.
     pub min_positions: usize,
     /// Resamples (0: no intervals), confidence and seed of the intervals over windows.
@@ -151,6 +153,7 @@ impl LmPlan {
                 batch_size,
                 bootstrap,
                 token_counts,
+                dump_worst: args.dump_worst.unwrap_or(0),
                 min_positions: args.min_group_size.or(s.statistics.min_group_size).unwrap_or(30),
                 js_base: match args.js_base.or(s.evaluation.js_base).unwrap_or(JsBase::E) {
                     JsBase::E => LogBase::E,

@@ -50,6 +50,8 @@ pub struct LmDataInfo {
     pub windows_per_batch: usize,
     /// Where the head/torso/tail token counts come from.
     pub token_counts: String,
+    /// `--dump-worst`: the JSONL file of each student's worst positions.
+    pub worst_positions: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]

@@ -157,6 +157,44 @@ fn a_token_counts_file_sets_the_frequency_classes() {
     refused(&[&lm("teacher.onnx"), &lm("int8.onnx"), "--data", &lm("persuasion.txt"), "--token-counts", counts.to_str().unwrap()], "not a JSON array of counts");
 }
 
+#[test]
+fn dump_worst_writes_each_students_largest_kl_positions_with_context_and_top_fives() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("lm.json");
+    let mut args = vec!["compare".to_string(), lm("teacher.onnx"), lm("int8.onnx"), lm("pruned.onnx")];
+    args.extend(["--data", &lm("persuasion.jsonl"), "--context", "64", "--score-from", "1", "--bootstrap", "0", "--dump-worst", "4", "--quiet", "--out"].map(String::from));
+    args.push(out.to_string_lossy().into_owned());
+    let run = fidelity(&args, &root());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let path = dir.path().join("lm.worst.jsonl");
+    assert_eq!(report["data"]["worst_positions"], path.to_str().unwrap());
+    let lines: Vec<Value> = std::fs::read_to_string(&path).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 8);
+    for (k, name) in ["int8", "pruned"].iter().enumerate() {
+        let mine = &lines[4 * k..4 * k + 4];
+        assert!(mine.iter().all(|l| l["student"] == *name));
+        assert_eq!(mine.iter().map(|l| l["rank"].as_u64().unwrap()).collect::<Vec<_>>(), [1, 2, 3, 4]);
+        let kl: Vec<f64> = mine.iter().map(|l| l["kld"].as_f64().unwrap()).collect();
+        assert!(kl.windows(2).all(|w| w[0] >= w[1]), "{kl:?}");
+        // The first is the run's maximum KL.
+        assert_eq!(kl[0], report["students"][k]["tokens"]["kld"]["max"].as_f64().unwrap());
+        for l in mine {
+            assert!(l["document"].as_str().unwrap().starts_with("line "), "{l}");
+            assert!(!l["context"].as_str().unwrap().is_empty());
+            for side in ["teacher_top5", "student_top5"] {
+                let p: Vec<f64> = l[side].as_array().unwrap().iter().map(|t| t["p"].as_f64().unwrap()).collect();
+                assert!(p.len() == 5 && p.windows(2).all(|w| w[0] >= w[1]) && p.iter().sum::<f64>() <= 1.0 + 1e-12, "{side}: {p:?}");
+                let target = &l["target"];
+                if let Some(t) = l[side].as_array().unwrap().iter().find(|t| t["id"] == target["id"]) {
+                    let key = if side == "teacher_top5" { "p_teacher" } else { "p_student" };
+                    assert!((t["p"].as_f64().unwrap() - target[key].as_f64().unwrap()).abs() < 1e-12);
+                }
+            }
+        }
+    }
+}
+
 fn refused(args: &[&str], needle: &str) {
     let mut all = vec!["compare"];
     all.extend(args);
