@@ -70,7 +70,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if fidelity::plan::language_model::is_language_model(&args)? {
                 let plan = fidelity::plan::language_model::LmPlan::from_args(&args)?;
                 let report = fidelity::pipeline::language_model::run(&plan)?;
-                return print(fidelity::report::language_model::render_terminal(&report).as_bytes());
+                print(fidelity::report::language_model::render_terminal(&report).as_bytes())?;
+                return Ok(if report.gate.all_passed() { ExitCode::SUCCESS } else { ExitCode::from(1) });
             }
             let plan = fidelity::plan::ComparePlan::from_args(&args)?;
             if let Some(shard) = plan.shard {

@@ -29,9 +29,18 @@ pub enum GateMetric {
     NoiseRobustnessGap,
     /// Label loyalty on noisy inputs, at the worst noise level.
     NoiseLabelLoyalty,
+    /// Language models: mean KL(teacher‖student) per token, nats.
+    MeanKld,
+    /// Language models: the 99th percentile of the per-token KL.
+    KldP99,
+    /// Language models: share of tokens where both models' top token agree (llama.cpp's "same
+    /// top p", the token-level label loyalty).
+    SameTopP,
+    /// Language models: the student's perplexity over the teacher's.
+    PplRatio,
 }
 
-pub const ALL: [GateMetric; 14] = [
+pub const ALL: [GateMetric; 18] = [
     GateMetric::Accuracy,
     GateMetric::AccuracyDrop,
     GateMetric::LabelLoyalty,
@@ -46,6 +55,10 @@ pub const ALL: [GateMetric; 14] = [
     GateMetric::NoiseAccuracyDrop,
     GateMetric::NoiseRobustnessGap,
     GateMetric::NoiseLabelLoyalty,
+    GateMetric::MeanKld,
+    GateMetric::KldP99,
+    GateMetric::SameTopP,
+    GateMetric::PplRatio,
 ];
 
 /// A metric's value and interval for one subject.
@@ -68,6 +81,10 @@ impl GateMetric {
             GateMetric::NoiseAccuracyDrop => "noise_accuracy_drop",
             GateMetric::NoiseRobustnessGap => "noise_robustness_gap",
             GateMetric::NoiseLabelLoyalty => "noise_label_loyalty",
+            GateMetric::MeanKld => "mean_kld",
+            GateMetric::KldP99 => "kld_p99",
+            GateMetric::SameTopP => "same_top_p",
+            GateMetric::PplRatio => "ppl_ratio",
         }
     }
 
@@ -77,6 +94,21 @@ impl GateMetric {
 
     pub fn known() -> String {
         ALL.map(|m| m.name()).join(", ")
+    }
+
+    /// Measured on causal language models only.
+    pub fn language_model_only(self) -> bool {
+        matches!(self, GateMetric::MeanKld | GateMetric::KldP99 | GateMetric::SameTopP | GateMetric::PplRatio)
+    }
+
+    /// Measured on causal language models (per token; `label_loyalty` is `same_top_p` there,
+    /// `mean_kl` is `mean_kld`, accuracy is top-1 against the next token).
+    pub fn for_language_models(self) -> bool {
+        self.language_model_only()
+            || matches!(
+                self,
+                GateMetric::Accuracy | GateMetric::AccuracyDrop | GateMetric::LabelLoyalty | GateMetric::ProbabilityLoyalty | GateMetric::NegativeFlipRate | GateMetric::PositiveFlipRate | GateMetric::MeanKl
+            )
     }
 
     /// Needs gold labels.

@@ -64,7 +64,7 @@ impl NotJudged {
 }
 
 /// The gate's verdict over all checks.
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[derive(Default, Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct GateOutcome {
     pub checks: Vec<Check>,
     pub passed: usize,

@@ -22,6 +22,8 @@ pub struct LmModelInfo {
     /// How it is fed and read, e.g. "input_ids with empty past (4 tensors), attention_mask -> logits (float16)".
     pub interface: String,
     pub vocabulary: usize,
+    /// The graph's integer kernels (quantized models compute other numbers on other CPU kinds).
+    pub integer_kernels: crate::onnx::integer_kernels::IntegerKernels,
 }
 
 pub struct LmModel {
@@ -68,6 +70,7 @@ impl LmModel {
             bytes: bytes.len() as u64 + external_bytes,
             interface: interface.describe(),
             vocabulary: interface.vocabulary.unwrap_or(0),
+            integer_kernels: graph.integer_kernels(),
         };
         Ok(Self { info, session, interface, runtime_seconds: started.elapsed().as_secs_f64() })
     }

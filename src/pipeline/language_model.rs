@@ -55,8 +55,8 @@ fn read_token_counts(path: &std::path::Path) -> anyhow::Result<Vec<u64>> {
 
 pub fn run(plan: &LmPlan) -> anyhow::Result<LmReport> {
     let started = std::time::Instant::now();
-    if let Some(flag) = [("--markdown", &plan.reports.markdown), ("--html", &plan.reports.html), ("--junit", &plan.reports.junit)].iter().find(|(_, p)| p.is_some()).map(|f| f.0) {
-        bail!("{flag}: language-model reports are JSON and the terminal table for now; leave {flag} out");
+    if let Some(flag) = [("--markdown", &plan.reports.markdown), ("--html", &plan.reports.html)].iter().find(|(_, p)| p.is_some()).map(|f| f.0) {
+        bail!("{flag}: language-model reports are JSON, JUnit and the terminal table for now; leave {flag} out");
     }
     let given_counts = plan.token_counts.as_deref().map(read_token_counts).transpose()?;
     let runtime = Runtime::load(plan.ort_lib.as_deref(), plan.threads)?;
@@ -108,7 +108,11 @@ pub fn run(plan: &LmPlan) -> anyhow::Result<LmReport> {
         say(plan, format!("the {} worst positions of each student written to {}", plan.dump_worst, path.display()));
         report.data.worst_positions = Some(path);
     }
+    report.gate = crate::gate::evaluate(&plan.gates, &report.students);
     crate::report::files::write_atomically(&plan.reports.json, &serde_json::to_vec_pretty(&report)?)?;
+    if let Some(junit) = &plan.reports.junit {
+        crate::report::files::write_atomically(junit, &crate::report::junit::render_gate(&report.name, &report.gate))?;
+    }
     say(plan, format!("report written to {}", plan.reports.json.display()));
     Ok(report)
 }
@@ -196,6 +200,7 @@ fn assemble(plan: &LmPlan, runtime: &Runtime, tokenizer_sha256: String, teacher:
                 LmStudentReport { model: model_report(m), tokens, breakdowns }
             })
             .collect(),
-        seconds,
+        gate: Default::default(),
+        run_seconds: seconds,
     }
 }

@@ -30,6 +30,7 @@ pub struct LmPlan {
     pub js_base: LogBase,
     /// Token counts for the frequency buckets; `None`: counted on the evaluated text.
     pub token_counts: Option<PathBuf>,
+    pub gates: Vec<crate::gate::GateSpec>,
     /// `--dump-worst N` (0: none).
     pub dump_worst: usize,
     /// Buckets with fewer scored positions are not named the worst.
@@ -77,6 +78,26 @@ pub fn is_language_model(args: &CompareArgs) -> Result<bool, PlanError> {
         let vocabulary = tokenizers::Tokenizer::from_file(tokenizer_path(src, &teacher)).ok().map(|t| t.get_vocab_size(true));
         Ok(crate::lm::detect::looks_causal(&graph.interface(), vocabulary))
     })
+}
+
+/// The suite's gates, then the flags': only metrics measured on language models, on students
+/// that are compared.
+fn gates(src: &Sources, students: &[ModelSource]) -> Result<Vec<crate::gate::GateSpec>, PlanError> {
+    let mut gates = src.s.gates.iter().cloned().map(|g| g.into_spec().map_err(PlanError::SuiteGate)).collect::<Result<Vec<_>, _>>()?;
+    for g in &src.args.gates {
+        gates.push(crate::gate::GateSpec::parse(g).map_err(PlanError::Gate)?);
+    }
+    for g in &gates {
+        if !g.metric.for_language_models() {
+            let known: Vec<&str> = crate::gate::metric::ALL.iter().filter(|m| m.for_language_models()).map(|m| m.name()).collect();
+            return Err(PlanError::Gate(format!("gate on {} is not measured on language models; these are: {}", g.metric.name(), known.join(", "))));
+        }
+        if let Some(unknown) = g.students.iter().find(|n| !students.iter().any(|s| &s.name == *n)) {
+            let names: Vec<&str> = students.iter().map(|s| s.name.as_str()).collect();
+            return Err(PlanError::Gate(format!("gate on {} names student '{unknown}', which is not compared (students: {})", g.metric.name(), names.join(", "))));
+        }
+    }
+    Ok(gates)
 }
 
 impl LmPlan {
@@ -138,7 +159,9 @@ impl LmPlan {
                 return Err(PlanError::LanguageModel(format!("--token-counts {}: no such file", p.display())));
             }
             let name = s.name.clone().unwrap_or_else(|| folder_name(&teacher.path));
+            let gates = gates(src, &students)?;
             Ok(Self {
+                gates,
                 reports: reports(src, &name),
                 name,
                 teacher,

@@ -428,6 +428,9 @@ fn gates(src: &Sources, stages: Stages, unlabelled: bool, invariance: &Invarianc
         gates.push(GateSpec::parse(g).map_err(PlanError::Gate)?);
     }
     for g in &gates {
+        if g.metric.language_model_only() {
+            return Err(PlanError::Gate(format!("gate on {} is for causal language models, and the teacher is a classifier (pass --task causal-lm if it is a language model)", g.metric.name())));
+        }
         if g.metric.needs_attack() && !stages.attacks {
             return Err(PlanError::Gate(format!("gate on {} needs attacks: pass --attack-n N (or [attack] examples in the suite)", g.metric.name())));
         }

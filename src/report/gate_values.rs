@@ -41,6 +41,8 @@ impl Subject for StudentReport {
             GateMetric::NoiseAccuracyDrop => worst_level(s, |c| (c.noisy_accuracy_drop, c.intervals.as_ref().and_then(|i| i.noisy_accuracy_drop)), true),
             GateMetric::NoiseRobustnessGap => worst_level(s, |c| (c.robustness_gap, c.intervals.as_ref().and_then(|i| i.robustness_gap)), true),
             GateMetric::NoiseLabelLoyalty => worst_level(s, |c| (Some(c.label_loyalty), c.intervals.as_ref().map(|i| i.label_loyalty)), false),
+            // Refused for classifiers when the plan is made.
+            GateMetric::MeanKld | GateMetric::KldP99 | GateMetric::SameTopP | GateMetric::PplRatio => (None, None),
         }
     }
 
@@ -75,6 +77,7 @@ fn group(metric: GateMetric, g: &GroupReport, s: &StudentReport) -> Measured {
         GateMetric::AfterAttackAccuracy => (attack().and_then(|a| a.after_attack_accuracy), None),
         GateMetric::AttackSuccessRate => (attack().and_then(|a| a.attack_success_rate), None),
         GateMetric::TransferSuccessRate | GateMetric::NoiseAccuracyDrop | GateMetric::NoiseRobustnessGap | GateMetric::NoiseLabelLoyalty => (None, None),
+        GateMetric::MeanKld | GateMetric::KldP99 | GateMetric::SameTopP | GateMetric::PplRatio => (None, None),
     }
 }
 

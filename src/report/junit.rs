@@ -9,7 +9,11 @@ fn number(x: Option<f64>) -> String {
 }
 
 pub fn render(report: &Report) -> Vec<u8> {
-    let gate = &report.gate;
+    render_gate(&report.name, &report.gate)
+}
+
+/// The checks of any report (a classifier's or a language model's) named `name`.
+pub fn render_gate(name: &str, gate: &crate::gate::GateOutcome) -> Vec<u8> {
     let skipped: Vec<&crate::gate::NotJudged> = gate.not_judged.iter().filter(|n| n.counted_as == crate::gate::Unjudged::Skip).collect();
     let tests = gate.checks.len() + skipped.len();
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
@@ -17,12 +21,12 @@ pub fn render(report: &Report) -> Vec<u8> {
     let _ = writeln!(
         out,
         "  <testsuite name=\"fidelity.{}\" tests=\"{tests}\" failures=\"{}\" errors=\"0\" skipped=\"{}\">",
-        markup(&report.name),
+        markup(name),
         gate.failed,
         skipped.len()
     );
     for c in &gate.checks {
-        let _ = write!(out, "    <testcase classname=\"fidelity.{}.{}\" name=\"{}\"", markup(&report.name), markup(&c.student), markup(&c.name()));
+        let _ = write!(out, "    <testcase classname=\"fidelity.{}.{}\" name=\"{}\"", markup(name), markup(&c.student), markup(&c.name()));
         let interval = c.interval.map(|i| format!(" [{:.6}, {:.6}]", i.lower, i.upper)).unwrap_or_default();
         let detail = format!(
             "{} = {}{interval}, threshold {} {}, judged on the {}{}",
@@ -47,7 +51,7 @@ pub fn render(report: &Report) -> Vec<u8> {
         let _ = writeln!(
             out,
             "    <testcase classname=\"fidelity.{}.{}\" name=\"{}\">\n      <skipped message=\"{}\"/>\n    </testcase>",
-            markup(&report.name),
+            markup(name),
             markup(&n.student),
             markup(&n.name()),
             markup(&message)

@@ -24,8 +24,69 @@ pub struct LmReport {
     pub conventions: LmConventions,
     pub teacher: LmModelReport,
     pub students: Vec<LmStudentReport>,
-    /// Timing field: seconds of the whole run.
-    pub seconds: f64,
+    /// Every gate check, passed ones included; empty when no gate was set.
+    pub gate: crate::gate::GateOutcome,
+    /// Timing field: seconds of the whole comparison (loading, tokenizing, inference, statistics).
+    pub run_seconds: f64,
+}
+
+impl LmReport {
+    pub fn verdict(&self) -> &'static str {
+        if self.gate.checks.is_empty() && self.gate.not_judged.is_empty() {
+            "no gates"
+        } else if self.gate.all_passed() {
+            "pass"
+        } else {
+            "fail"
+        }
+    }
+}
+
+/// A student as a gate sees it: token statistics overall, and each value of each group column
+/// (documents' groups) large enough to judge, on its point (buckets have no intervals).
+impl crate::gate::Subject for LmStudentReport {
+    fn name(&self) -> &str {
+        &self.model.model.name
+    }
+
+    fn overall(&self, metric: crate::gate::GateMetric) -> crate::gate::Measured {
+        let i = self.tokens.intervals.as_ref();
+        let kld_p99 = i.and_then(|i| i.kld.iter().find(|(f, _)| (f - 0.99).abs() < 1e-12).and_then(|(_, x)| *x));
+        token_metric(metric, &self.tokens, i, kld_p99)
+    }
+
+    fn groups(&self, metric: crate::gate::GateMetric) -> Vec<(String, crate::gate::Measured)> {
+        self.group_buckets().filter(|(_, _, judged)| *judged).map(|(name, b, _)| (name, token_metric(metric, &b.statistics, None, None))).collect()
+    }
+
+    fn unjudged_groups(&self) -> Vec<(String, String)> {
+        self.group_buckets().filter(|(_, _, judged)| !judged).map(|(name, b, _)| (name, format!("{} scored positions, fewer than --min-group-size", b.positions))).collect()
+    }
+}
+
+impl LmStudentReport {
+    /// ("column=value", bucket, judged) of every group column's buckets.
+    fn group_buckets(&self) -> impl Iterator<Item = (String, &crate::lm::breakdown::Bucket, bool)> {
+        self.breakdowns.iter().filter_map(|b| Some((b.by.strip_prefix("group:")?, b))).flat_map(|(column, b)| b.buckets.iter().map(move |k| (format!("{column}={}", k.name), k, k.positions >= b.min_positions)))
+    }
+}
+
+/// A gate metric's value and interval from token statistics.
+fn token_metric(metric: crate::gate::GateMetric, t: &TokenStatistics, i: Option<&crate::lm::intervals::TokenIntervals>, kld_p99: Option<crate::stats::Interval>) -> crate::gate::Measured {
+    use crate::gate::GateMetric as M;
+    let p99 = t.kld.as_ref().and_then(|p| p.at.iter().find(|(f, _)| (f - 0.99).abs() < 1e-12).map(|(_, v)| *v));
+    match metric {
+        M::MeanKld | M::MeanKl => (Some(t.mean_kld.value), i.and_then(|i| i.mean_kld)),
+        M::KldP99 => (p99, kld_p99),
+        M::SameTopP | M::LabelLoyalty => (Some(t.same_top_p.value), i.and_then(|i| i.same_top_p)),
+        M::PplRatio => (Some(t.ppl_ratio.value), i.and_then(|i| i.ppl_ratio)),
+        M::ProbabilityLoyalty => (Some(t.probability_loyalty), i.and_then(|i| i.probability_loyalty)),
+        M::NegativeFlipRate => (Some(t.negative_flip_rate), i.and_then(|i| i.negative_flip_rate)),
+        M::PositiveFlipRate => (Some(t.positive_flip_rate), i.and_then(|i| i.positive_flip_rate)),
+        M::AccuracyDrop => (Some(t.teacher_accuracy - t.student_accuracy), i.and_then(|i| i.accuracy_drop)),
+        M::Accuracy => (Some(t.student_accuracy), None),
+        _ => (None, None),
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
@@ -87,7 +148,6 @@ pub struct LmModelReport {
 
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LmStudentReport {
-    #[serde(flatten)]
     pub model: LmModelReport,
     pub tokens: TokenStatistics,
     /// The long tail: by target frequency, position, teacher entropy and group.
@@ -146,5 +206,18 @@ pub fn render_terminal(r: &LmReport) -> String {
             let _ = writeln!(out, "  mean KLD by {:<16} {}{worst}", b.by.replace('_', " "), cells.join(", "));
         }
     }
+    if !r.gate.checks.is_empty() || !r.gate.not_judged.is_empty() {
+        let _ = writeln!(out, "\ngates:");
+        for c in &r.gate.checks {
+            let value = c.value.map_or_else(|| "unavailable".into(), |v| format!("{v:.6}"));
+            let interval = c.interval.map(|i| format!(" [{:.6}, {:.6}]", i.lower, i.upper)).unwrap_or_default();
+            let on = if c.judged_on == crate::gate::Judge::Interval { ", on the interval" } else { "" };
+            let _ = writeln!(out, "  {} {}: {value}{interval}{on}{}", if c.passed { "pass" } else { "FAIL" }, c.name(), c.note.as_ref().map(|n| format!(" ({n})")).unwrap_or_default());
+        }
+        for n in &r.gate.not_judged {
+            let _ = writeln!(out, "  not judged {}: {}", n.name(), n.reason);
+        }
+    }
+    let _ = writeln!(out, "\nverdict: {}", r.verdict());
     out
 }

@@ -79,7 +79,7 @@ fn check_case(case: &str, extra: &[&str]) {
         assert_eq!(report["data"][key], reference["data"][key], "{case}: {key}");
     }
     for name in STUDENTS {
-        let student = report["students"].as_array().unwrap().iter().find(|s| s["name"] == name).unwrap_or_else(|| panic!("no student {name}"));
+        let student = report["students"].as_array().unwrap().iter().find(|s| s["model"]["name"] == name).unwrap_or_else(|| panic!("no student {name}"));
         let want = &reference["students"][name];
         statistics(&student["tokens"], want, &format!("{case} {name}"));
         if let Some(want) = want.get("intervals") {
@@ -195,6 +195,51 @@ fn dump_worst_writes_each_students_largest_kl_positions_with_context_and_top_fiv
     }
 }
 
+#[test]
+fn gates_judge_token_metrics_overall_per_group_and_on_intervals_with_exit_codes_and_junit() {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, junit) = (dir.path().join("lm.json"), dir.path().join("lm.junit.xml"));
+    let base = |gates: &[&str]| {
+        let mut args = vec!["compare".to_string(), lm("teacher.onnx"), lm("int8.onnx"), lm("pruned.onnx")];
+        args.extend(["--data", &lm("persuasion.jsonl"), "--group-column", "chapter", "--context", "64", "--bootstrap", "200", "--quiet", "--out"].map(String::from));
+        args.push(out.to_string_lossy().into_owned());
+        args.extend(["--junit".to_string(), junit.to_string_lossy().into_owned()]);
+        for g in gates {
+            args.extend(["--gate".to_string(), g.to_string()]);
+        }
+        fidelity(&args, &root())
+    };
+    // int8 passes, pruned does not: exit 1, every check listed.
+    let run = base(&["mean_kld <= 0.01", "int8: same_top_p >= 0.97 interval", "kld_p99 <= 0.1 per-group", "ppl_ratio <= 1.05", "negative_flip_rate <= 0.02"]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("verdict: fail") && run.stdout.contains("FAIL pruned · mean_kld <= 0.01"), "{}", run.stdout);
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let checks = report["gate"]["checks"].as_array().unwrap();
+    assert_eq!(checks.len(), 2 + 1 + 2 * 4 + 2 + 2);
+    let int8 = &report["students"][0]["tokens"];
+    let find = |metric: &str, student: &str, group: Option<&str>| checks.iter().find(|c| c["metric"] == metric && c["student"] == student && c["group"].as_str() == group).unwrap_or_else(|| panic!("no check {metric} {student} {group:?}"));
+    // Values are the report's own statistics; the interval gate uses the bootstrap interval.
+    assert_eq!(find("mean_kld", "int8", None)["value"], int8["mean_kld"]["value"]);
+    assert_eq!(find("same_top_p", "int8", None)["interval"], int8["intervals"]["same_top_p"]);
+    assert_eq!(find("same_top_p", "int8", None)["judged_on"], "interval");
+    assert_eq!(find("ppl_ratio", "int8", None)["value"], int8["ppl_ratio"]["value"]);
+    let chapter1 = report["students"][1]["breakdowns"].as_array().unwrap().iter().find(|b| b["by"] == "group:chapter").unwrap()["buckets"][0].clone();
+    let p99 = chapter1["statistics"]["kld"]["at"].as_array().unwrap().iter().find(|a| a[0] == 0.99).unwrap()[1].clone();
+    assert_eq!(find("kld_p99", "pruned", Some("chapter=chapter 1"))["value"], p99);
+    assert_eq!(find("mean_kld", "pruned", None)["passed"], false);
+    assert_eq!(find("mean_kld", "int8", None)["passed"], true);
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains(&format!("tests=\"{}\"", checks.len())) && xml.contains("<failure"), "{xml}");
+    // Only int8, which passes: exit 0.
+    let run = base(&["int8: mean_kld <= 0.01", "int8: kld_p99 <= 0.1 per-group"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("verdict: pass"));
+    // Metrics that are not measured on language models, and LM metrics on a classifier: exit 2.
+    refused(&[&lm("teacher.onnx"), &lm("int8.onnx"), "--data", &lm("persuasion.txt"), "--gate", "batch_dependence <= 0.1"], "not measured on language models");
+    refused(&[&lm("teacher.onnx"), &lm("int8.onnx"), "--data", &lm("persuasion.txt"), "--gate", "fp32: mean_kld <= 0.1"], "names student 'fp32'");
+    refused(&[&fixture("tweets/teacher.onnx"), &fixture("tweets/int8.onnx"), "--data", &fixture("tweets/test.jsonl"), "--gate", "mean_kld <= 0.1"], "is for causal language models");
+}
+
 fn refused(args: &[&str], needle: &str) {
     let mut all = vec!["compare"];
     all.extend(args);
@@ -213,7 +258,7 @@ fn bad_input_is_refused_before_any_model_runs_naming_what_to_fix() {
     refused(&[&teacher, &lm("int8.onnx"), "--data", &data, "--context", "16", "--stride", "17"], "--stride between 1 and the context");
     refused(&[&teacher, &lm("int8.onnx"), "--data", &data, "--context", "2", "--score-from", "2"], "leaves nothing to score");
     refused(&[&teacher, &lm("int8.onnx"), "--data", &lm("missing.txt")], "missing.txt");
-    refused(&[&teacher, &lm("int8.onnx"), "--data", &data, "--markdown", "x.md"], "--markdown");
+    refused(&[&teacher, &lm("int8.onnx"), "--data", &data, "--html", "x.html"], "--html");
     refused(&[&fixture("tweets/teacher.onnx"), &fixture("tweets/int8.onnx"), "--data", &fixture("tweets/test.jsonl"), "--context", "64"], "--context is for causal language models");
     // A classifier forced to be a language model: named, with what it lacks.
     refused(&["--task", "causal-lm", &fixture("tweets/teacher.onnx"), &fixture("tweets/int8.onnx"), "--data", &data], "not a causal language model");
