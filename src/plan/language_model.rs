@@ -100,6 +100,22 @@ fn gates(src: &Sources, students: &[ModelSource]) -> Result<Vec<crate::gate::Gat
     Ok(gates)
 }
 
+/// `--context`, `--stride` and `--score-from`, checked together.
+fn windowing(src: &Sources) -> Result<(usize, usize, ScoreFrom), PlanError> {
+    let (args, s) = (src.args, src.s);
+    let context = args.context.or(s.evaluation.context).unwrap_or(512);
+    let stride = args.stride.or(s.evaluation.stride).unwrap_or(context);
+    let score_text = args.score_from.clone().or_else(|| s.evaluation.score_from.as_ref().map(|v| v.text())).unwrap_or_else(|| "half".into());
+    let score_from = ScoreFrom::parse(&score_text).map_err(PlanError::LanguageModel)?;
+    if context < 2 || stride == 0 || stride > context {
+        return Err(PlanError::LanguageModel(format!("--context must be at least 2 and --stride between 1 and the context; got context {context}, stride {stride}")));
+    }
+    if score_from.first_target(context) >= context {
+        return Err(PlanError::LanguageModel(format!("--score-from {score_text} leaves nothing to score in a window of {context} tokens")));
+    }
+    Ok((context, stride, score_from))
+}
+
 impl LmPlan {
     /// ln of the JS base: divides nats into the report's base.
     pub fn js_base_ln(&self) -> f64 {
@@ -135,16 +151,7 @@ impl LmPlan {
             if !tokenizer.is_file() {
                 return Err(PlanError::MissingTokenizer { path: tokenizer });
             }
-            let context = args.context.or(s.evaluation.context).unwrap_or(512);
-            let stride = args.stride.or(s.evaluation.stride).unwrap_or(context);
-            let score_text = args.score_from.clone().or_else(|| s.evaluation.score_from.as_ref().map(|v| v.text())).unwrap_or_else(|| "half".into());
-            let score_from = ScoreFrom::parse(&score_text).map_err(PlanError::Gate)?;
-            if context < 2 || stride == 0 || stride > context {
-                return Err(PlanError::LanguageModel(format!("--context must be at least 2 and --stride between 1 and the context; got context {context}, stride {stride}")));
-            }
-            if score_from.first_target(context) >= context {
-                return Err(PlanError::LanguageModel(format!("--score-from {score_text} leaves nothing to score in a window of {context} tokens")));
-            }
+            let (context, stride, score_from) = windowing(src)?;
             let batch_size = args.batch_size.or(s.evaluation.batch_size).unwrap_or(DEFAULT_WINDOWS_PER_BATCH);
             if batch_size == 0 {
                 return Err(PlanError::BatchSize);
