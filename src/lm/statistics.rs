@@ -212,6 +212,9 @@ pub struct TokenStatistics {
     pub negative_flip_rate: f64,
     /// The reverse.
     pub positive_flip_rate: f64,
+    /// KL(teacher‖student) per position counted in bins of half a decade: `[upper edge, count]`,
+    /// the first bin from 0, the last to infinity (absent for buckets).
+    pub kld_histogram: Option<Vec<(f64, usize)>>,
     /// Bootstrap intervals over windows; absent with `--bootstrap 0`.
     pub intervals: Option<super::intervals::TokenIntervals>,
 }
@@ -226,6 +229,7 @@ impl Sums {
         let mut t = point_statistics(&self.total);
         t.kld = percentiles(&kld, &KLD_FRACTIONS);
         t.delta_p = percentiles(&dp, &DELTA_P_FRACTIONS);
+        t.kld_histogram = Some(log_histogram(kld.iter().copied()));
         t
     }
 }
@@ -267,8 +271,29 @@ pub fn point_statistics(m: &Moments) -> TokenStatistics {
         student_accuracy: per(m.student_right),
         negative_flip_rate: per(m.negative_flips),
         positive_flip_rate: per(m.positive_flips),
+        kld_histogram: None,
         intervals: None,
     }
+}
+
+/// Upper edges of the KL histogram's bins: 10^-6, 10^-5.5, ... 10^1, then infinity.
+pub fn histogram_edges() -> Vec<f64> {
+    let r = std::f64::consts::SQRT_2 * 2.23606797749979; // sqrt(10)
+    let decades = [1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0];
+    let mut e: Vec<f64> = decades.iter().flat_map(|&d| [d, d * r]).collect();
+    e.push(10.0);
+    e.push(f64::INFINITY);
+    e
+}
+
+/// Counts of `values` below each edge and at or above the one before.
+pub fn log_histogram(values: impl Iterator<Item = f64>) -> Vec<(f64, usize)> {
+    let edges = histogram_edges();
+    let mut counts = vec![0usize; edges.len()];
+    for v in values {
+        counts[edges.partition_point(|&e| e <= v).min(edges.len() - 1)] += 1;
+    }
+    edges.into_iter().zip(counts).collect()
 }
 
 #[cfg(test)]
@@ -282,6 +307,16 @@ mod tests {
         assert!((percentile(&v, 0.9) - 6.8).abs() < 1e-12);
         assert_eq!(percentile(&v, 1.0), 8.0);
         assert_eq!(percentile(&[1.0, 2.0, 9.0], 0.5), 2.0, "llama.cpp's median");
+    }
+
+    #[test]
+    fn the_histogram_counts_every_value_once_in_half_decades() {
+        let h = log_histogram([0.0, 5e-7, 1e-6, 2e-6, 0.5, 10.0, 1e9].into_iter());
+        assert_eq!(h.len(), 16);
+        assert_eq!(h.iter().map(|b| b.1).sum::<usize>(), 7);
+        assert_eq!(h[0].1, 2, "0 and 5e-7 are below 1e-6");
+        assert_eq!(h[1].1, 2, "1e-6 and 2e-6 are in [1e-6, 10^-5.5)");
+        assert_eq!(h[15].1, 2, "10 and 1e9 are at or above 10");
     }
 
     #[test]

@@ -55,9 +55,6 @@ fn read_token_counts(path: &std::path::Path) -> anyhow::Result<Vec<u64>> {
 
 pub fn run(plan: &LmPlan) -> anyhow::Result<LmReport> {
     let started = std::time::Instant::now();
-    if let Some(flag) = [("--markdown", &plan.reports.markdown), ("--html", &plan.reports.html)].iter().find(|(_, p)| p.is_some()).map(|f| f.0) {
-        bail!("{flag}: language-model reports are JSON, JUnit and the terminal table for now; leave {flag} out");
-    }
     let given_counts = plan.token_counts.as_deref().map(read_token_counts).transpose()?;
     let runtime = Runtime::load(plan.ort_lib.as_deref(), plan.threads)?;
     let (tokenizer, tokenizer_sha256) = tokenizer(plan)?;
@@ -110,6 +107,12 @@ pub fn run(plan: &LmPlan) -> anyhow::Result<LmReport> {
     }
     report.gate = crate::gate::evaluate(&plan.gates, &report.students);
     crate::report::files::write_atomically(&plan.reports.json, &serde_json::to_vec_pretty(&report)?)?;
+    if let Some(md) = &plan.reports.markdown {
+        crate::report::files::write_atomically(md, &crate::report::language_model_markdown::render(&report))?;
+    }
+    if let Some(html) = &plan.reports.html {
+        crate::report::files::write_atomically(html, &crate::report::language_model_html::render(&report))?;
+    }
     if let Some(junit) = &plan.reports.junit {
         crate::report::files::write_atomically(junit, &crate::report::junit::render_gate(&report.name, &report.gate))?;
     }

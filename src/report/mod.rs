@@ -22,6 +22,8 @@ mod html_roofline;
 pub mod json;
 pub mod junit;
 pub mod language_model;
+pub mod language_model_html;
+pub mod language_model_markdown;
 pub mod machine;
 pub mod markdown;
 pub mod part;
