@@ -55,7 +55,13 @@ pub fn frequency_classes(counts: &[u64]) -> Vec<u8> {
             break;
         }
         // `before / total < 0.5` in integers.
-        class[t] = if 2 * before < total { 0 } else if 10 * before < 9 * total { 1 } else { 2 };
+        class[t] = if 2 * before < total {
+            0
+        } else if 10 * before < 9 * total {
+            1
+        } else {
+            2
+        };
         before += counts[t];
     }
     class
@@ -132,7 +138,11 @@ fn breakdown(by: String, names: Vec<String>, moments: Vec<Moments>, kld: Vec<Vec
         statistics.delta_p = percentiles(&d, &DELTA_P_FRACTIONS);
         buckets.push(Bucket { name, positions: m.count as usize, statistics });
     }
-    let worst = buckets.iter().filter(|b| b.positions >= min_positions).max_by(|a, b| a.statistics.mean_kld.value.total_cmp(&b.statistics.mean_kld.value)).map(|b| b.name.clone());
+    let worst = buckets
+        .iter()
+        .filter(|b| b.positions >= min_positions)
+        .max_by(|a, b| a.statistics.mean_kld.value.total_cmp(&b.statistics.mean_kld.value))
+        .map(|b| b.name.clone());
     Breakdown { by, buckets, worst, min_positions }
 }
 

@@ -60,9 +60,10 @@ fn is_past(name: &str) -> bool {
 pub fn looks_causal(iface: &Interface, tokenizer_vocabulary: Option<usize>) -> bool {
     let ids = iface.inputs.iter().any(|i| i.name == "input_ids" && i.rank() == Some(2));
     let cache = iface.inputs.iter().any(|i| is_past(&i.name)) || iface.outputs.iter().any(|o| o.name.starts_with("present"));
-    let wide = iface.outputs.iter().any(|o| {
-        o.name == "logits" && o.rank() == Some(3) && matches!((o.last_fixed(), tokenizer_vocabulary), (Some(v), Some(t)) if v as usize >= t && t > 0)
-    });
+    let wide = iface
+        .outputs
+        .iter()
+        .any(|o| o.name == "logits" && o.rank() == Some(3) && matches!((o.last_fixed(), tokenizer_vocabulary), (Some(v), Some(t)) if v as usize >= t && t > 0));
     ids && (cache || wide)
 }
 
@@ -107,7 +108,11 @@ pub fn interface(iface: &Interface) -> Result<LmInterface, String> {
             "position_ids" => lm.position_ids = true,
             "use_cache_branch" => lm.use_cache_branch = true,
             name if is_past(name) => lm.past.push(past_input(input)?),
-            other => return Err(format!("input {other} is not one a causal LM export has (input_ids, attention_mask, position_ids, past_key_values.*, use_cache_branch)")),
+            other => {
+                return Err(format!(
+                    "input {other} is not one a causal LM export has (input_ids, attention_mask, position_ids, past_key_values.*, use_cache_branch)"
+                ))
+            }
         }
     }
     if !has_ids {
@@ -158,7 +163,10 @@ mod tests {
                 d("past_key_values.0.key", element::FLOAT16, &[s("b"), Dim::Fixed(4), s("p"), Dim::Fixed(32)]),
                 d("use_cache_branch", element::BOOL, &[Dim::Fixed(1)]),
             ],
-            outputs: vec![d("logits", element::FLOAT16, &[s("b"), s("s"), Dim::Fixed(2048)]), d("present.0.key", element::FLOAT16, &[s("b"), Dim::Fixed(4), s("t"), Dim::Fixed(32)])],
+            outputs: vec![
+                d("logits", element::FLOAT16, &[s("b"), s("s"), Dim::Fixed(2048)]),
+                d("present.0.key", element::FLOAT16, &[s("b"), Dim::Fixed(4), s("t"), Dim::Fixed(32)]),
+            ],
         }
     }
 
@@ -192,7 +200,8 @@ mod tests {
         let mut iface = optimum();
         iface.inputs[2].dims = Some(vec![s("b"), s("h"), s("p"), Dim::Fixed(32)]);
         assert!(interface(&iface).unwrap_err().contains("fixed heads"));
-        let iface = Interface { inputs: vec![d("input_ids", element::INT64, &[s("b"), s("s")])], outputs: vec![d("probs", element::FLOAT, &[s("b"), Dim::Fixed(3)])] };
+        let iface =
+            Interface { inputs: vec![d("input_ids", element::INT64, &[s("b"), s("s")])], outputs: vec![d("probs", element::FLOAT, &[s("b"), Dim::Fixed(3)])] };
         assert!(interface(&iface).unwrap_err().contains("no [batch, sequence, vocabulary] logits"));
     }
 }

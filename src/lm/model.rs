@@ -2,10 +2,10 @@
 
 use super::detect::{self, LmInterface};
 use super::windows::Window;
-use crate::model::session::{build_session, Runtime};
-use crate::model::ModelError;
 use crate::model::runtime_settings::RuntimeSettings;
+use crate::model::session::{build_session, Runtime};
 use crate::model::Device;
+use crate::model::ModelError;
 use half::f16;
 use ort::session::{Session, SessionInputValue};
 use ort::value::Tensor;
@@ -119,7 +119,11 @@ impl LmModel {
         let started = std::time::Instant::now();
         let outputs = self.session.run(inputs).map_err(|e| {
             let message = e.to_string();
-            let hint = if message.contains("out of data bounds") { " (a token id is outside the model's vocabulary: does the tokenizer belong to this model?)" } else { "" };
+            let hint = if message.contains("out of data bounds") {
+                " (a token id is outside the model's vocabulary: does the tokenizer belong to this model?)"
+            } else {
+                ""
+            };
             ModelError::Inference { model: model.clone(), message: format!("{message}{hint}") }
         })?;
         self.runtime_seconds += started.elapsed().as_secs_f64();
@@ -131,7 +135,10 @@ impl LmModel {
         };
         let vocabulary = data.len().checked_div(b * length).unwrap_or(0);
         if vocabulary == 0 || data.len() != b * length * vocabulary {
-            return Err(ModelError::Inference { model, message: format!("{} holds {} values, not [{b}, {length}, vocabulary]", self.interface.logits, data.len()) });
+            return Err(ModelError::Inference {
+                model,
+                message: format!("{} holds {} values, not [{b}, {length}, vocabulary]", self.interface.logits, data.len()),
+            });
         }
         Ok(Logits { data, length, vocabulary })
     }

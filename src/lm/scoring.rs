@@ -86,7 +86,15 @@ impl Scoring {
 
     /// Scores one batch. `first_window` numbers the batch's first window in the run (the
     /// bootstrap's units); `groups(d)` and `origin(d)` give document `d`'s group indices and name.
-    pub fn batch(&mut self, teacher: &mut LmModel, students: &mut [LmModel], batch: &[Window], first_window: usize, groups: &dyn Fn(usize) -> Vec<u32>, origin: &dyn Fn(usize) -> String) -> anyhow::Result<()> {
+    pub fn batch(
+        &mut self,
+        teacher: &mut LmModel,
+        students: &mut [LmModel],
+        batch: &[Window],
+        first_window: usize,
+        groups: &dyn Fn(usize) -> Vec<u32>,
+        origin: &dyn Fn(usize) -> String,
+    ) -> anyhow::Result<()> {
         let scored: Vec<(usize, usize)> = batch.iter().enumerate().flat_map(|(w, win)| win.scored.clone().map(move |j| (w, j))).collect();
         if scored.is_empty() {
             return Ok(());
@@ -99,12 +107,19 @@ impl Scoring {
         for (k, student) in students.iter_mut().enumerate() {
             let s = student.run(&refs)?;
             if s.vocabulary != t.vocabulary {
-                bail!("model {}: its logits cover {} tokens but the teacher's cover {}; a student must share the teacher's vocabulary", student.info.name, s.vocabulary, t.vocabulary);
+                bail!(
+                    "model {}: its logits cover {} tokens but the teacher's cover {}; a student must share the teacher's vocabulary",
+                    student.info.name,
+                    s.vocabulary,
+                    t.vocabulary
+                );
             }
             let positions: Vec<_> = scored
                 .par_iter()
                 .zip(&teacher_rows)
-                .map(|(&(w, j), &(log_normaliser, top))| position(&TeacherRow { logits: t.row(w, j - 1), log_normaliser, top }, s.row(w, j - 1), batch[w].tokens[j]))
+                .map(|(&(w, j), &(log_normaliser, top))| {
+                    position(&TeacherRow { logits: t.row(w, j - 1), log_normaliser, top }, s.row(w, j - 1), batch[w].tokens[j])
+                })
                 .collect();
             for (i, (p, &(w, j))) in positions.iter().zip(&scored).enumerate() {
                 let p = p.as_ref().ok_or_else(|| {
@@ -136,7 +151,16 @@ impl Scoring {
 
 /// The record of a position `--dump-worst` keeps: built only for positions that make the cut.
 #[allow(clippy::too_many_arguments)]
-fn worst_record(p: &super::position::Position, seq: u64, window: &Window, j: usize, teacher: &[f32], teacher_normaliser: f64, student: &[f32], origin: &dyn Fn(usize) -> String) -> WorstPosition {
+fn worst_record(
+    p: &super::position::Position,
+    seq: u64,
+    window: &Window,
+    j: usize,
+    teacher: &[f32],
+    teacher_normaliser: f64,
+    student: &[f32],
+    origin: &dyn Fn(usize) -> String,
+) -> WorstPosition {
     let (student_normaliser, _) = log_normaliser(student);
     WorstPosition {
         kld: p.kl_teacher_student,

@@ -167,7 +167,12 @@ pub fn percentiles(sorted: &[f64], fractions: &[f64]) -> Option<Percentiles> {
     if sorted.is_empty() {
         return None;
     }
-    Some(Percentiles { max: sorted[sorted.len() - 1], at: fractions.iter().map(|&f| (f, percentile(sorted, f))).collect(), median: percentile(sorted, 0.5), min: sorted[0] })
+    Some(Percentiles {
+        max: sorted[sorted.len() - 1],
+        at: fractions.iter().map(|&f| (f, percentile(sorted, f))).collect(),
+        median: percentile(sorted, 0.5),
+        min: sorted[0],
+    })
 }
 
 /// One student's statistics over the scored positions.
@@ -257,7 +262,10 @@ pub fn point_statistics(m: &Moments) -> TokenStatistics {
         nll_correlation: cov / (log_ppl.token_sigma * log_base.token_sigma),
         ln_ppl_ratio,
         ppl_ratio: Estimate { value: ratio, token_sigma: ratio * ratio_sigma },
-        ppl_difference: Estimate { value: ppl.value - ppl_teacher.value, token_sigma: (ppl.token_sigma.powi(2) + ppl_teacher.token_sigma.powi(2) - 2.0 * ppl_cov).sqrt() },
+        ppl_difference: Estimate {
+            value: ppl.value - ppl_teacher.value,
+            token_sigma: (ppl.token_sigma.powi(2) + ppl_teacher.token_sigma.powi(2) - 2.0 * ppl_cov).sqrt(),
+        },
         mean_kld: mean_and_sigma(m.kld, m.kld2, n),
         kld: None,
         mean_delta_p: mean_and_sigma(m.p_diff, m.p_diff2, n),

@@ -101,7 +101,18 @@ mod tests {
     use super::*;
 
     fn at(kld: f64, seq: u64) -> WorstPosition {
-        WorstPosition { kld, seq, document: String::new(), offset: 0, context: vec![], target: 0, p_teacher: 0.0, p_student: 0.0, teacher_top: vec![], student_top: vec![] }
+        WorstPosition {
+            kld,
+            seq,
+            document: String::new(),
+            offset: 0,
+            context: vec![],
+            target: 0,
+            p_teacher: 0.0,
+            p_student: 0.0,
+            teacher_top: vec![],
+            student_top: vec![],
+        }
     }
 
     #[test]

@@ -38,11 +38,18 @@ fn check_vocabularies(teacher: &LmModel, students: &[LmModel], tokenizer_size: u
     let v = teacher.info.vocabulary;
     for s in students {
         if v > 0 && s.info.vocabulary > 0 && s.info.vocabulary != v {
-            bail!("model {}: its logits cover {} tokens but the teacher's cover {v}; a student must share the teacher's vocabulary to be compared token by token", s.info.name, s.info.vocabulary);
+            bail!(
+                "model {}: its logits cover {} tokens but the teacher's cover {v}; a student must share the teacher's vocabulary to be compared token by token",
+                s.info.name,
+                s.info.vocabulary
+            );
         }
     }
     if v > 0 && tokenizer_size > v {
-        bail!("tokenizer {} has {tokenizer_size} tokens but the teacher's logits cover {v}: pass --tokenizer with the model's own tokenizer.json", plan.tokenizer.display());
+        bail!(
+            "tokenizer {} has {tokenizer_size} tokens but the teacher's logits cover {v}: pass --tokenizer with the model's own tokenizer.json",
+            plan.tokenizer.display()
+        );
     }
     Ok(())
 }
@@ -54,11 +61,16 @@ fn read_token_counts(path: &std::path::Path) -> anyhow::Result<Vec<u64>> {
 }
 
 pub fn run(plan: &LmPlan) -> anyhow::Result<LmReport> {
+    let runtime = Runtime::load(plan.ort_lib.as_deref(), plan.threads)?;
+    run_with(plan, &runtime)
+}
+
+/// [`run`] in an ONNX Runtime already loaded (ONNX Runtime allows one per process).
+pub fn run_with(plan: &LmPlan, runtime: &Runtime) -> anyhow::Result<LmReport> {
     let started = std::time::Instant::now();
     let given_counts = plan.token_counts.as_deref().map(read_token_counts).transpose()?;
-    let runtime = Runtime::load(plan.ort_lib.as_deref(), plan.threads)?;
     let (tokenizer, tokenizer_sha256) = tokenizer(plan)?;
-    let load = |m: &crate::plan::ModelSource| LmModel::load(&runtime, &m.name, &m.path, m.device, &m.runtime);
+    let load = |m: &crate::plan::ModelSource| LmModel::load(runtime, &m.name, &m.path, m.device, &m.runtime);
     let mut teacher = load(&plan.teacher)?;
     let mut students = plan.students.iter().map(load).collect::<Result<Vec<_>, _>>()?;
     check_vocabularies(&teacher, &students, tokenizer.get_vocab_size(true), plan)?;
@@ -72,7 +84,12 @@ pub fn run(plan: &LmPlan) -> anyhow::Result<LmReport> {
         }
         let encoded: Vec<Vec<u32>> = chunk
             .par_iter()
-            .map(|d| tokenizer.encode(d.text.as_str(), true).map(|e| e.get_ids().to_vec()).map_err(|e| anyhow!("{}: {}: cannot tokenize: {e}", plan.data.display(), d.origin)))
+            .map(|d| {
+                tokenizer
+                    .encode(d.text.as_str(), true)
+                    .map(|e| e.get_ids().to_vec())
+                    .map_err(|e| anyhow!("{}: {}: cannot tokenize: {e}", plan.data.display(), d.origin))
+            })
             .collect::<anyhow::Result<_>>()?;
         let first_document = scoring.counts.documents;
         let groups: Vec<Vec<u32>> = chunk.iter().map(|d| scoring.document_groups(&d.attributes)).collect();
@@ -86,7 +103,9 @@ pub fn run(plan: &LmPlan) -> anyhow::Result<LmReport> {
         for (b, batch) in chunk_windows.chunks(plan.batch_size).enumerate() {
             // Windows are numbered in scoring order across the run: the bootstrap's units.
             let first_window = scoring.counts.windows + b * plan.batch_size;
-            scoring.batch(&mut teacher, &mut students, batch, first_window, &|d| groups[d - first_document].clone(), &|d| chunk[d - first_document].origin.clone())?;
+            scoring.batch(&mut teacher, &mut students, batch, first_window, &|d| groups[d - first_document].clone(), &|d| {
+                chunk[d - first_document].origin.clone()
+            })?;
         }
         scoring.counts.windows += chunk_windows.len();
         scoring.counts.window_tokens += chunk_windows.iter().map(|w| w.tokens.len()).sum::<usize>();
@@ -98,7 +117,7 @@ pub fn run(plan: &LmPlan) -> anyhow::Result<LmReport> {
     }
     let counted = given_counts.is_none();
     let classes = frequency_classes(given_counts.as_deref().unwrap_or(&scoring.token_counts));
-    let mut report = assemble(plan, &runtime, tokenizer_sha256, &teacher, &students, &scoring, &classes, counted, started.elapsed().as_secs_f64());
+    let mut report = assemble(plan, runtime, tokenizer_sha256, &teacher, &students, &scoring, &classes, counted, started.elapsed().as_secs_f64());
     if plan.dump_worst > 0 {
         let path = worst_path(&plan.reports.json);
         write_worst(&path, &tokenizer, &students, std::mem::take(&mut scoring.worst))?;
@@ -153,7 +172,17 @@ fn write_worst(path: &std::path::Path, tokenizer: &tokenizers::Tokenizer, studen
 }
 
 #[allow(clippy::too_many_arguments)]
-fn assemble(plan: &LmPlan, runtime: &Runtime, tokenizer_sha256: String, teacher: &LmModel, students: &[LmModel], scoring: &Scoring, classes: &[u8], counted: bool, seconds: f64) -> LmReport {
+fn assemble(
+    plan: &LmPlan,
+    runtime: &Runtime,
+    tokenizer_sha256: String,
+    teacher: &LmModel,
+    students: &[LmModel],
+    scoring: &Scoring,
+    classes: &[u8],
+    counted: bool,
+    seconds: f64,
+) -> LmReport {
     let model_report = |m: &LmModel| LmModelReport { model: m.info.clone(), onnxruntime_seconds: m.runtime_seconds };
     let columns: Vec<(String, Vec<String>)> = scoring.groups.iter().map(|g| (g.name.clone(), g.values.clone())).collect();
     let group_facts = GroupFacts { columns: &columns, ids: &scoring.group_ids };
@@ -188,7 +217,11 @@ fn assemble(plan: &LmPlan, runtime: &Runtime, tokenizer_sha256: String, teacher:
             score_from: plan.score_from.describe(),
             windows_per_batch: plan.batch_size,
             worst_positions: None,
-            token_counts: if counted { "the evaluated documents".into() } else { plan.token_counts.as_ref().map(|p| p.display().to_string()).unwrap_or_default() },
+            token_counts: if counted {
+                "the evaluated documents".into()
+            } else {
+                plan.token_counts.as_ref().map(|p| p.display().to_string()).unwrap_or_default()
+            },
         },
         conventions: LmConventions::new(plan.js_base),
         teacher: model_report(teacher),

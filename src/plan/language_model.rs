@@ -94,7 +94,11 @@ fn gates(src: &Sources, students: &[ModelSource]) -> Result<Vec<crate::gate::Gat
         }
         if let Some(unknown) = g.students.iter().find(|n| !students.iter().any(|s| &s.name == *n)) {
             let names: Vec<&str> = students.iter().map(|s| s.name.as_str()).collect();
-            return Err(PlanError::Gate(format!("gate on {} names student '{unknown}', which is not compared (students: {})", g.metric.name(), names.join(", "))));
+            return Err(PlanError::Gate(format!(
+                "gate on {} names student '{unknown}', which is not compared (students: {})",
+                g.metric.name(),
+                names.join(", ")
+            )));
         }
     }
     Ok(gates)
@@ -108,7 +112,9 @@ fn windowing(src: &Sources) -> Result<(usize, usize, ScoreFrom), PlanError> {
     let score_text = args.score_from.clone().or_else(|| s.evaluation.score_from.as_ref().map(|v| v.text())).unwrap_or_else(|| "half".into());
     let score_from = ScoreFrom::parse(&score_text).map_err(PlanError::LanguageModel)?;
     if context < 2 || stride == 0 || stride > context {
-        return Err(PlanError::LanguageModel(format!("--context must be at least 2 and --stride between 1 and the context; got context {context}, stride {stride}")));
+        return Err(PlanError::LanguageModel(format!(
+            "--context must be at least 2 and --stride between 1 and the context; got context {context}, stride {stride}"
+        )));
     }
     if score_from.first_target(context) >= context {
         return Err(PlanError::LanguageModel(format!("--score-from {score_text} leaves nothing to score in a window of {context} tokens")));
@@ -145,7 +151,10 @@ impl LmPlan {
                 features: vec![],
             };
             if !matches!(format, DocumentFormat::Table(_)) && !columns.groups.is_empty() {
-                return Err(PlanError::LanguageModel(format!("--group-column needs table data (JSONL, CSV or Parquet, one document per row); {} is plain text", data.display())));
+                return Err(PlanError::LanguageModel(format!(
+                    "--group-column needs table data (JSONL, CSV or Parquet, one document per row); {} is plain text",
+                    data.display()
+                )));
             }
             let tokenizer = tokenizer_path(src, &teacher);
             if !tokenizer.is_file() {
@@ -160,7 +169,11 @@ impl LmPlan {
             if !(confidence > 0.0 && confidence < 1.0) {
                 return Err(PlanError::Confidence(confidence));
             }
-            let bootstrap = crate::stats::BootstrapSettings { resamples: args.bootstrap.or(s.statistics.bootstrap).unwrap_or(1000), confidence, seed: args.seed.or(s.statistics.seed).unwrap_or(0) };
+            let bootstrap = crate::stats::BootstrapSettings {
+                resamples: args.bootstrap.or(s.statistics.bootstrap).unwrap_or(1000),
+                confidence,
+                seed: args.seed.or(s.statistics.seed).unwrap_or(0),
+            };
             let token_counts = args.token_counts.clone().or_else(|| s.evaluation.token_counts.as_deref().map(|p| src.resolve(p)));
             if let Some(p) = token_counts.as_ref().filter(|p| !p.is_file()) {
                 return Err(PlanError::LanguageModel(format!("--token-counts {}: no such file", p.display())));

@@ -60,19 +60,30 @@ impl crate::gate::Subject for LmStudentReport {
     }
 
     fn unjudged_groups(&self) -> Vec<(String, String)> {
-        self.group_buckets().filter(|(_, _, judged)| !judged).map(|(name, b, _)| (name, format!("{} scored positions, fewer than --min-group-size", b.positions))).collect()
+        self.group_buckets()
+            .filter(|(_, _, judged)| !judged)
+            .map(|(name, b, _)| (name, format!("{} scored positions, fewer than --min-group-size", b.positions)))
+            .collect()
     }
 }
 
 impl LmStudentReport {
     /// ("column=value", bucket, judged) of every group column's buckets.
     fn group_buckets(&self) -> impl Iterator<Item = (String, &crate::lm::breakdown::Bucket, bool)> {
-        self.breakdowns.iter().filter_map(|b| Some((b.by.strip_prefix("group:")?, b))).flat_map(|(column, b)| b.buckets.iter().map(move |k| (format!("{column}={}", k.name), k, k.positions >= b.min_positions)))
+        self.breakdowns
+            .iter()
+            .filter_map(|b| Some((b.by.strip_prefix("group:")?, b)))
+            .flat_map(|(column, b)| b.buckets.iter().map(move |k| (format!("{column}={}", k.name), k, k.positions >= b.min_positions)))
     }
 }
 
 /// A gate metric's value and interval from token statistics.
-fn token_metric(metric: crate::gate::GateMetric, t: &TokenStatistics, i: Option<&crate::lm::intervals::TokenIntervals>, kld_p99: Option<crate::stats::Interval>) -> crate::gate::Measured {
+fn token_metric(
+    metric: crate::gate::GateMetric,
+    t: &TokenStatistics,
+    i: Option<&crate::lm::intervals::TokenIntervals>,
+    kld_p99: Option<crate::stats::Interval>,
+) -> crate::gate::Measured {
     use crate::gate::GateMetric as M;
     let p99 = t.kld.as_ref().and_then(|p| p.at.iter().find(|(f, _)| (f - 0.99).abs() < 1e-12).map(|(_, v)| *v));
     match metric {
@@ -168,7 +179,14 @@ fn percentile_line(p: &Option<Percentiles>, scale: f64, unit: &str) -> String {
         None => "-".into(),
         Some(p) => {
             let at = |f: f64| p.at.iter().find(|(x, _)| (x - f).abs() < 1e-12).map_or(f64::NAN, |(_, v)| *v);
-            format!("max {:.4}{unit}  99% {:.4}{unit}  median {:.4}{unit}  1% {:.4}{unit}  min {:.4}{unit}", p.max * scale, at(0.99) * scale, p.median * scale, at(0.01) * scale, p.min * scale)
+            format!(
+                "max {:.4}{unit}  99% {:.4}{unit}  median {:.4}{unit}  1% {:.4}{unit}  min {:.4}{unit}",
+                p.max * scale,
+                at(0.99) * scale,
+                p.median * scale,
+                at(0.01) * scale,
+                p.min * scale
+            )
         }
     }
 }
@@ -177,19 +195,42 @@ fn percentile_line(p: &Option<Percentiles>, scale: f64, unit: &str) -> String {
 pub fn render_terminal(r: &LmReport) -> String {
     let mut out = String::new();
     let d = &r.data;
-    let _ = writeln!(out, "{}: causal LM, {} documents, {} windows of up to {} tokens (stride {}), {} positions scored from {}", r.name, d.documents, d.windows, d.context, d.stride, d.scored_positions, d.score_from);
+    let _ = writeln!(
+        out,
+        "{}: causal LM, {} documents, {} windows of up to {} tokens (stride {}), {} positions scored from {}",
+        r.name, d.documents, d.windows, d.context, d.stride, d.scored_positions, d.score_from
+    );
     let _ = writeln!(out, "teacher {}: {}", r.teacher.model.name, r.teacher.model.interface);
     if let Some(i) = r.students.first().and_then(|s| s.tokens.intervals.as_ref()) {
-        let _ = writeln!(out, "± is llama.cpp's token σ (tokens as independent); [..] the {:.0} % interval of a bootstrap over {} windows ({} resamples)", 100.0 * i.confidence, i.units, i.resamples);
+        let _ = writeln!(
+            out,
+            "± is llama.cpp's token σ (tokens as independent); [..] the {:.0} % interval of a bootstrap over {} windows ({} resamples)",
+            100.0 * i.confidence,
+            i.units,
+            i.resamples
+        );
     }
     for s in &r.students {
         let t = &s.tokens;
         let i = t.intervals.as_ref();
         let _ = writeln!(out, "\nstudent {}: {}", s.model.model.name, s.model.model.interface);
-        let _ = writeln!(out, "  PPL student / teacher      {}{} / {}", pm(&t.ppl, 1.0, 4), ci(i.and_then(|i| i.ppl.as_ref()), 1.0, 4), pm(&t.ppl_teacher, 1.0, 4));
-        let _ = writeln!(out, "  PPL ratio                  {}{}   Cor(ln PPL) {:.2}%", pm(&t.ppl_ratio, 1.0, 5), ci(i.and_then(|i| i.ppl_ratio.as_ref()), 1.0, 5), 100.0 * t.nll_correlation);
+        let _ =
+            writeln!(out, "  PPL student / teacher      {}{} / {}", pm(&t.ppl, 1.0, 4), ci(i.and_then(|i| i.ppl.as_ref()), 1.0, 4), pm(&t.ppl_teacher, 1.0, 4));
+        let _ = writeln!(
+            out,
+            "  PPL ratio                  {}{}   Cor(ln PPL) {:.2}%",
+            pm(&t.ppl_ratio, 1.0, 5),
+            ci(i.and_then(|i| i.ppl_ratio.as_ref()), 1.0, 5),
+            100.0 * t.nll_correlation
+        );
         let wider = i.and_then(|i| i.mean_kld_half_width_in_token_sigmas).map(|x| format!(" (half-width {x:.1} token σ)")).unwrap_or_default();
-        let _ = writeln!(out, "  mean KLD                   {}{}{wider}   reverse {:.6}", pm(&t.mean_kld, 1.0, 6), ci(i.and_then(|i| i.mean_kld.as_ref()), 1.0, 6), t.mean_reverse_kld);
+        let _ = writeln!(
+            out,
+            "  mean KLD                   {}{}{wider}   reverse {:.6}",
+            pm(&t.mean_kld, 1.0, 6),
+            ci(i.and_then(|i| i.mean_kld.as_ref()), 1.0, 6),
+            t.mean_reverse_kld
+        );
         let _ = writeln!(out, "  KLD                        {}", percentile_line(&t.kld, 1.0, ""));
         let _ = writeln!(out, "  same top p                 {} %{}", pm(&t.same_top_p, 100.0, 3), ci(i.and_then(|i| i.same_top_p.as_ref()), 100.0, 3));
         let _ = writeln!(out, "  Δp mean / RMS              {} % / {} %", pm(&t.mean_delta_p, 100.0, 3), pm(&t.rms_delta_p, 100.0, 3));
@@ -212,7 +253,13 @@ pub fn render_terminal(r: &LmReport) -> String {
             let value = c.value.map_or_else(|| "unavailable".into(), |v| format!("{v:.6}"));
             let interval = c.interval.map(|i| format!(" [{:.6}, {:.6}]", i.lower, i.upper)).unwrap_or_default();
             let on = if c.judged_on == crate::gate::Judge::Interval { ", on the interval" } else { "" };
-            let _ = writeln!(out, "  {} {}: {value}{interval}{on}{}", if c.passed { "pass" } else { "FAIL" }, c.name(), c.note.as_ref().map(|n| format!(" ({n})")).unwrap_or_default());
+            let _ = writeln!(
+                out,
+                "  {} {}: {value}{interval}{on}{}",
+                if c.passed { "pass" } else { "FAIL" },
+                c.name(),
+                c.note.as_ref().map(|n| format!(" ({n})")).unwrap_or_default()
+            );
         }
         for n in &r.gate.not_judged {
             let _ = writeln!(out, "  not judged {}: {}", n.name(), n.reason);

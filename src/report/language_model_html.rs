@@ -18,7 +18,12 @@ fn histogram(bins: &[(f64, usize)], colour: &str) -> String {
         let bh = (h - pad) * count as f64 / max;
         let x = pad + k as f64 * bw;
         let label = if upper.is_finite() { format!("< {upper:.0e}") } else { "≥ 1e1".into() };
-        let _ = write!(svg, "<rect x=\"{x:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{bh:.1}\" fill=\"{colour}\"><title>KLD {label}: {count} positions</title></rect>", h - bh, bw - 2.0);
+        let _ = write!(
+            svg,
+            "<rect x=\"{x:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{bh:.1}\" fill=\"{colour}\"><title>KLD {label}: {count} positions</title></rect>",
+            h - bh,
+            bw - 2.0
+        );
         if k % 2 == 0 {
             let _ = write!(svg, "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"9\" text-anchor=\"middle\">{}</text>", x + bw / 2.0, h + 12.0, markup(&label));
         }
@@ -41,16 +46,35 @@ fn by_frequency(r: &LmReport) -> String {
     let max = values.iter().flatten().cloned().fold(0.0f64, f64::max).max(f64::MIN_POSITIVE);
     let (h, group_w) = (160.0, 160.0);
     let bar = group_w / (r.students.len() as f64 + 1.0);
-    let mut svg = format!("<svg role=\"img\" viewBox=\"0 0 {} {}\" width=\"{}\" height=\"{}\">", 3.0 * group_w + 40.0, h + 40.0, 3.0 * group_w + 40.0, h + 40.0);
+    let mut svg =
+        format!("<svg role=\"img\" viewBox=\"0 0 {} {}\" width=\"{}\" height=\"{}\">", 3.0 * group_w + 40.0, h + 40.0, 3.0 * group_w + 40.0, h + 40.0);
     for (g, name) in buckets.iter().enumerate() {
         for (k, v) in values.iter().enumerate() {
             let bh = (h - 10.0) * v[g] / max;
             let x = 20.0 + g as f64 * group_w + k as f64 * bar;
-            let _ = write!(svg, "<rect x=\"{x:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{bh:.1}\" fill=\"{}\"><title>{} {name}: mean KLD {:.6}</title></rect>", h - bh, bar - 2.0, COLOURS[k % COLOURS.len()], markup(&r.students[k].model.model.name), v[g]);
+            let _ = write!(
+                svg,
+                "<rect x=\"{x:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{bh:.1}\" fill=\"{}\"><title>{} {name}: mean KLD {:.6}</title></rect>",
+                h - bh,
+                bar - 2.0,
+                COLOURS[k % COLOURS.len()],
+                markup(&r.students[k].model.model.name),
+                v[g]
+            );
         }
-        let _ = write!(svg, "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\" text-anchor=\"middle\">{name}</text>", 20.0 + g as f64 * group_w + group_w / 2.0 - bar / 2.0, h + 14.0);
+        let _ = write!(
+            svg,
+            "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\" text-anchor=\"middle\">{name}</text>",
+            20.0 + g as f64 * group_w + group_w / 2.0 - bar / 2.0,
+            h + 14.0
+        );
     }
-    let legend: Vec<String> = r.students.iter().enumerate().map(|(k, s)| format!("<tspan fill=\"{}\">■ {}</tspan>", COLOURS[k % COLOURS.len()], markup(&s.model.model.name))).collect();
+    let legend: Vec<String> = r
+        .students
+        .iter()
+        .enumerate()
+        .map(|(k, s)| format!("<tspan fill=\"{}\">■ {}</tspan>", COLOURS[k % COLOURS.len()], markup(&s.model.model.name)))
+        .collect();
     let _ = write!(svg, "<text x=\"20\" y=\"{:.1}\" font-size=\"11\">{}</text></svg>", h + 32.0, legend.join(" "));
     svg
 }
@@ -115,7 +139,8 @@ pub fn render(r: &LmReport) -> Vec<u8> {
     let mut charts = String::from("<h2>KLD distribution</h2>\n");
     for (k, s) in r.students.iter().enumerate() {
         if let Some(bins) = &s.tokens.kld_histogram {
-            let _ = writeln!(charts, "<figure><figcaption>{}</figcaption>{}</figure>", markup(&s.model.model.name), histogram(bins, COLOURS[k % COLOURS.len()]));
+            let _ =
+                writeln!(charts, "<figure><figcaption>{}</figcaption>{}</figure>", markup(&s.model.model.name), histogram(bins, COLOURS[k % COLOURS.len()]));
         }
     }
     let _ = writeln!(charts, "<h2>Mean KLD by target-token frequency</h2>\n<figure>{}</figure>", by_frequency(r));

@@ -22,7 +22,14 @@ pub fn render(r: &LmReport) -> Vec<u8> {
     let mut out = String::new();
     let d = &r.data;
     let _ = writeln!(out, "# {} — causal language model\n", markdown_cell(&r.name));
-    let _ = writeln!(out, "Verdict: **{}**. Teacher `{}` ({}), {} student(s).\n", r.verdict(), markdown_cell(&r.teacher.model.name), markdown_cell(&r.teacher.model.interface), r.students.len());
+    let _ = writeln!(
+        out,
+        "Verdict: **{}**. Teacher `{}` ({}), {} student(s).\n",
+        r.verdict(),
+        markdown_cell(&r.teacher.model.name),
+        markdown_cell(&r.teacher.model.interface),
+        r.students.len()
+    );
     let _ = writeln!(
         out,
         "Data: `{}`, {} documents, {} windows of up to {} tokens (stride {}), {} positions scored from {}. KLD is {}; JS in base {}. ± is llama.cpp's token σ (tokens as independent); intervals are {}.\n",
@@ -73,6 +80,32 @@ pub fn render(r: &LmReport) -> Vec<u8> {
             t.positive_flip_rate
         );
     }
+    long_tail(r, &mut out);
+    gates(r, &mut out);
+    out.into_bytes()
+}
+
+fn gates(r: &LmReport, out: &mut String) {
+    if !r.gate.checks.is_empty() || !r.gate.not_judged.is_empty() {
+        out.push_str("## Gates\n\n| check | value | interval | judged on | result |\n|---|---|---|---|---|\n");
+        for c in &r.gate.checks {
+            let value = c.value.map_or_else(|| "unavailable".into(), |v| format!("{v:.6}"));
+            let on = if c.judged_on == crate::gate::Judge::Interval { "interval" } else { "point" };
+            let _ = writeln!(
+                out,
+                "| {} | {value} | {} | {on} | {} |",
+                markdown_cell(&c.name()),
+                iv(c.interval.as_ref(), 1.0, 6),
+                if c.passed { "pass" } else { "**FAIL**" }
+            );
+        }
+        for n in &r.gate.not_judged {
+            let _ = writeln!(out, "| {} | – | – | – | not judged: {} |", markdown_cell(&n.name()), markdown_cell(&n.reason));
+        }
+    }
+}
+
+fn long_tail(r: &LmReport, out: &mut String) {
     out.push_str("\n## The long tail\n\nMean KLD (positions) by bucket; the worst bucket of each breakdown in bold.\n\n");
     for s in &r.students {
         let _ = writeln!(out, "### {}\n\n| breakdown | buckets |\n|---|---|", markdown_cell(&s.model.model.name));
@@ -82,23 +115,15 @@ pub fn render(r: &LmReport) -> Vec<u8> {
                 .iter()
                 .map(|k| {
                     let cell = format!("{} {:.6} ({})", markdown_cell(&k.name), k.statistics.mean_kld.value, k.positions);
-                    if b.worst.as_deref() == Some(k.name.as_str()) { format!("**{cell}**") } else { cell }
+                    if b.worst.as_deref() == Some(k.name.as_str()) {
+                        format!("**{cell}**")
+                    } else {
+                        cell
+                    }
                 })
                 .collect();
             let _ = writeln!(out, "| {} | {} |", markdown_cell(&b.by), cells.join("; "));
         }
         out.push('\n');
     }
-    if !r.gate.checks.is_empty() || !r.gate.not_judged.is_empty() {
-        out.push_str("## Gates\n\n| check | value | interval | judged on | result |\n|---|---|---|---|---|\n");
-        for c in &r.gate.checks {
-            let value = c.value.map_or_else(|| "unavailable".into(), |v| format!("{v:.6}"));
-            let on = if c.judged_on == crate::gate::Judge::Interval { "interval" } else { "point" };
-            let _ = writeln!(out, "| {} | {value} | {} | {on} | {} |", markdown_cell(&c.name()), iv(c.interval.as_ref(), 1.0, 6), if c.passed { "pass" } else { "**FAIL**" });
-        }
-        for n in &r.gate.not_judged {
-            let _ = writeln!(out, "| {} | – | – | – | not judged: {} |", markdown_cell(&n.name()), markdown_cell(&n.reason));
-        }
-    }
-    out.into_bytes()
 }

@@ -80,7 +80,12 @@ fn container(job: &Yaml, file: &str) -> Yaml {
 
 /// The persistent volume claim mounted at the directory `path` lies in.
 fn claim_at(job: &Yaml, container: &Yaml, path: &Path, file: &str) -> String {
-    let mount = container["volumeMounts"].as_vec().unwrap().iter().find(|m| path.starts_with(text(&m["mountPath"], "mountPath"))).unwrap_or_else(|| panic!("{file}: nothing mounted over {}", path.display()));
+    let mount = container["volumeMounts"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .find(|m| path.starts_with(text(&m["mountPath"], "mountPath")))
+        .unwrap_or_else(|| panic!("{file}: nothing mounted over {}", path.display()));
     assert!(!mount["readOnly"].as_bool().unwrap_or(false), "{file}: {} is mounted read-only", path.display());
     let name = text(&mount["name"], "volume name");
     let volumes = job["spec"]["template"]["spec"]["volumes"].as_vec().unwrap();
@@ -114,14 +119,20 @@ fn kubernetes_indexed_job_writes_the_parts_the_merge_job_reads() {
 
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("suite.toml");
-    let local: Vec<String> = words[1..].iter().map(|w| w.replace("/data/suite.toml", &missing.to_string_lossy()).replace("/parts", &dir.path().to_string_lossy())).collect();
+    let local: Vec<String> =
+        words[1..].iter().map(|w| w.replace("/data/suite.toml", &missing.to_string_lossy()).replace("/parts", &dir.path().to_string_lossy())).collect();
     assert_flags_accepted(&local, &[("JOB_COMPLETION_INDEX", "0")], "suite.toml", shards_file);
     let local: Vec<String> = merge_words[1..].iter().map(|w| w.replace("/parts", &dir.path().to_string_lossy()).replace('*', "1")).collect();
     assert_flags_accepted(&local, &[], "report.shard-1-of-8.part", merge_file);
 }
 
 fn step_running<'a>(job: &'a Yaml, needle: &str, file: &str) -> &'a Yaml {
-    job["steps"].as_vec().unwrap().iter().find(|s| s["run"].as_str().is_some_and(|r| r.contains(needle)) || s["uses"].as_str().is_some_and(|u| u.contains(needle))).unwrap_or_else(|| panic!("{file}: no step with {needle}"))
+    job["steps"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .find(|s| s["run"].as_str().is_some_and(|r| r.contains(needle)) || s["uses"].as_str().is_some_and(|u| u.contains(needle)))
+        .unwrap_or_else(|| panic!("{file}: no step with {needle}"))
 }
 
 #[test]
@@ -144,7 +155,12 @@ fn github_actions_matrix_uploads_the_parts_the_merge_job_downloads() {
         assert_eq!(Path::new(&with_k(text(&upload["path"], "upload path"))), part, "{file}: shard {k} uploads another file than it writes");
         names.push(with_k(text(&upload["name"], "artifact name")));
         if *k == 1 {
-            assert_flags_accepted(&words[1..].iter().map(|w| w.replace("suites/tweets.toml", "missing-suite.toml")).collect::<Vec<_>>(), &[], "missing-suite.toml", file);
+            assert_flags_accepted(
+                &words[1..].iter().map(|w| w.replace("suites/tweets.toml", "missing-suite.toml")).collect::<Vec<_>>(),
+                &[],
+                "missing-suite.toml",
+                file,
+            );
         }
     }
     names.dedup();

@@ -92,6 +92,15 @@ fn is_search(fresh: &Value, at: &[String]) -> bool {
     at.iter().any(|k| k == "attack") || gate_check_metric.is_some_and(|m| m.contains("attack"))
 }
 
+/// Whether the value at `at` is a language-model student's (or a gate check on one): token
+/// divergences between nearly equal models are differences of nearly equal logits, and top-token
+/// agreement flips on near-ties, so other fp32 kernels move them beyond `FLOAT_KERNELS` (seen under
+/// qemu Nehalem on the fixture's int8 LM: same top p's interval by 2e-5). They are compared
+/// exactly on the same kernels, and not across fp32 kernel families.
+fn is_language_model_student(fresh: &Value, at: &[String]) -> bool {
+    fresh["task"] == "causal_lm" && matches!(at.first().map(String::as_str), Some("students" | "gate"))
+}
+
 /// The strongest difference among the owners' paths, with the reason for the first that differs.
 fn difference(committed: &Value, fresh: &Value, owners: &[String], rebuilt: bool) -> (Difference, String) {
     let mut worst =
@@ -185,6 +194,10 @@ fn walk(committed: &Value, fresh: &Value, a: &Value, b: &Value, at: &mut Vec<Str
                 "{}'s attack results not compared (a search that branches on probability comparisons; {why})",
                 owners.last().map_or("?", String::as_str)
             ));
+            Ok(())
+        }
+        Difference::Fp32 if is_language_model_student(fresh, at) => {
+            outcome.not_exact.insert(format!("{}'s token statistics not compared (differences of nearly equal logits; {why})", owners.last().map_or("?", String::as_str)));
             Ok(())
         }
         Difference::Integer => {

@@ -111,7 +111,16 @@ fn statistics(got: &Value, want: &Value, context: &str) {
     for k in ["ppl", "ppl_teacher", "ln_ppl_ratio", "ppl_ratio", "ppl_difference", "mean_kld", "mean_delta_p", "rms_delta_p", "same_top_p"] {
         estimate(&got[k], &want[k], &what(k));
     }
-    for k in ["nll_correlation", "mean_reverse_kld", "mean_js", "probability_loyalty", "teacher_accuracy", "student_accuracy", "negative_flip_rate", "positive_flip_rate"] {
+    for k in [
+        "nll_correlation",
+        "mean_reverse_kld",
+        "mean_js",
+        "probability_loyalty",
+        "teacher_accuracy",
+        "student_accuracy",
+        "negative_flip_rate",
+        "positive_flip_rate",
+    ] {
         close(&got[k], &want[k], &what(k));
     }
     percentiles(&got["kld"], &want["kld"], &what("kld"));
@@ -126,7 +135,10 @@ fn every_statistic_matches_the_reference_on_plain_text_scoring_every_token() {
 
 #[test]
 fn every_statistic_matches_the_reference_on_jsonl_with_overlapping_windows_scored_from_half() {
-    check_case("jsonl_overlap_half", &["--task", "causal-lm", "--data", &lm("persuasion.jsonl"), "--context", "64", "--stride", "48", "--batch-size", "3", "--group-column", "chapter"]);
+    check_case(
+        "jsonl_overlap_half",
+        &["--task", "causal-lm", "--data", &lm("persuasion.jsonl"), "--context", "64", "--stride", "48", "--batch-size", "3", "--group-column", "chapter"],
+    );
 }
 
 #[test]
@@ -154,7 +166,10 @@ fn a_token_counts_file_sets_the_frequency_classes() {
     assert_eq!(frequency[0]["positions"], report["data"]["scored_positions"]);
     assert!(report["students"][0]["tokens"]["intervals"].is_null(), "--bootstrap 0: no intervals");
     std::fs::write(&counts, "{\"the\": 3}").unwrap();
-    refused(&[&lm("teacher.onnx"), &lm("int8.onnx"), "--data", &lm("persuasion.txt"), "--token-counts", counts.to_str().unwrap()], "not a JSON array of counts");
+    refused(
+        &[&lm("teacher.onnx"), &lm("int8.onnx"), "--data", &lm("persuasion.txt"), "--token-counts", counts.to_str().unwrap()],
+        "not a JSON array of counts",
+    );
 }
 
 #[test]
@@ -162,7 +177,10 @@ fn dump_worst_writes_each_students_largest_kl_positions_with_context_and_top_fiv
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("lm.json");
     let mut args = vec!["compare".to_string(), lm("teacher.onnx"), lm("int8.onnx"), lm("pruned.onnx")];
-    args.extend(["--data", &lm("persuasion.jsonl"), "--context", "64", "--score-from", "1", "--bootstrap", "0", "--dump-worst", "4", "--quiet", "--out"].map(String::from));
+    args.extend(
+        ["--data", &lm("persuasion.jsonl"), "--context", "64", "--score-from", "1", "--bootstrap", "0", "--dump-worst", "4", "--quiet", "--out"]
+            .map(String::from),
+    );
     args.push(out.to_string_lossy().into_owned());
     let run = fidelity(&args, &root());
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -201,7 +219,9 @@ fn gates_judge_token_metrics_overall_per_group_and_on_intervals_with_exit_codes_
     let (out, junit) = (dir.path().join("lm.json"), dir.path().join("lm.junit.xml"));
     let base = |gates: &[&str]| {
         let mut args = vec!["compare".to_string(), lm("teacher.onnx"), lm("int8.onnx"), lm("pruned.onnx")];
-        args.extend(["--data", &lm("persuasion.jsonl"), "--group-column", "chapter", "--context", "64", "--bootstrap", "200", "--quiet", "--out"].map(String::from));
+        args.extend(
+            ["--data", &lm("persuasion.jsonl"), "--group-column", "chapter", "--context", "64", "--bootstrap", "200", "--quiet", "--out"].map(String::from),
+        );
         args.push(out.to_string_lossy().into_owned());
         args.extend(["--junit".to_string(), junit.to_string_lossy().into_owned()]);
         for g in gates {
@@ -217,7 +237,12 @@ fn gates_judge_token_metrics_overall_per_group_and_on_intervals_with_exit_codes_
     let checks = report["gate"]["checks"].as_array().unwrap();
     assert_eq!(checks.len(), 2 + 1 + 2 * 4 + 2 + 2);
     let int8 = &report["students"][0]["tokens"];
-    let find = |metric: &str, student: &str, group: Option<&str>| checks.iter().find(|c| c["metric"] == metric && c["student"] == student && c["group"].as_str() == group).unwrap_or_else(|| panic!("no check {metric} {student} {group:?}"));
+    let find = |metric: &str, student: &str, group: Option<&str>| {
+        checks
+            .iter()
+            .find(|c| c["metric"] == metric && c["student"] == student && c["group"].as_str() == group)
+            .unwrap_or_else(|| panic!("no check {metric} {student} {group:?}"))
+    };
     // Values are the report's own statistics; the interval gate uses the bootstrap interval.
     assert_eq!(find("mean_kld", "int8", None)["value"], int8["mean_kld"]["value"]);
     assert_eq!(find("same_top_p", "int8", None)["interval"], int8["intervals"]["same_top_p"]);
@@ -237,7 +262,73 @@ fn gates_judge_token_metrics_overall_per_group_and_on_intervals_with_exit_codes_
     // Metrics that are not measured on language models, and LM metrics on a classifier: exit 2.
     refused(&[&lm("teacher.onnx"), &lm("int8.onnx"), "--data", &lm("persuasion.txt"), "--gate", "batch_dependence <= 0.1"], "not measured on language models");
     refused(&[&lm("teacher.onnx"), &lm("int8.onnx"), "--data", &lm("persuasion.txt"), "--gate", "fp32: mean_kld <= 0.1"], "names student 'fp32'");
-    refused(&[&fixture("tweets/teacher.onnx"), &fixture("tweets/int8.onnx"), "--data", &fixture("tweets/test.jsonl"), "--gate", "mean_kld <= 0.1"], "is for causal language models");
+    refused(
+        &[&fixture("tweets/teacher.onnx"), &fixture("tweets/int8.onnx"), "--data", &fixture("tweets/test.jsonl"), "--gate", "mean_kld <= 0.1"],
+        "is for causal language models",
+    );
+}
+
+#[test]
+fn markdown_and_html_render_every_student_escaped_with_the_kld_charts() {
+    let dir = tempfile::tempdir().unwrap();
+    // A hostile group value must come out as text in every writer.
+    let data = dir.path().join("docs.jsonl");
+    let rows: Vec<String> = std::fs::read_to_string(lm("persuasion.jsonl"))
+        .unwrap()
+        .lines()
+        .take(12)
+        .enumerate()
+        .map(|(i, l)| {
+            let mut v: Value = serde_json::from_str(l).unwrap();
+            v["chapter"] = Value::from(if i % 2 == 0 { "<script>x</script> | a" } else { "plain" });
+            v.to_string()
+        })
+        .collect();
+    std::fs::write(&data, rows.join("\n")).unwrap();
+    let out = |ext: &str| dir.path().join(format!("lm.{ext}")).to_string_lossy().into_owned();
+    let args = [
+        "compare",
+        &lm("teacher.onnx"),
+        &lm("int8.onnx"),
+        &lm("pruned.onnx"),
+        "--data",
+        data.to_str().unwrap(),
+        "--group-column",
+        "chapter",
+        "--context",
+        "64",
+        "--score-from",
+        "1",
+        "--bootstrap",
+        "50",
+        "--min-group-size",
+        "5",
+        "--quiet",
+        "--out",
+        &out("json"),
+        "--markdown",
+        &out("md"),
+        "--html",
+        &out("html"),
+        "--gate",
+        "mean_kld <= 0.01",
+    ];
+    let run = fidelity(args, &root());
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(out("json")).unwrap()).unwrap();
+    let (md, html) = (std::fs::read_to_string(out("md")).unwrap(), std::fs::read_to_string(out("html")).unwrap());
+    for name in ["int8", "pruned"] {
+        assert!(md.contains(&format!("| {name} |")) && html.contains(&format!("<td>{name}</td>")), "{name} missing");
+    }
+    assert!(!md.contains("<script>") && !html.contains("<script>"), "unescaped group value");
+    assert!(md.contains("&lt;script>x&lt;/script> \\| a") && html.contains("&lt;script&gt;x&lt;/script&gt; | a"));
+    assert!(md.contains("**FAIL**") && html.contains("<strong>FAIL</strong>"));
+    // One histogram per student, its bars' counts summing to the scored positions.
+    assert_eq!(html.matches("<figcaption>").count(), 2);
+    let histogram = report["students"][0]["tokens"]["kld_histogram"].as_array().unwrap();
+    let total: u64 = histogram.iter().map(|b| b[1].as_u64().unwrap()).sum();
+    assert_eq!(total, report["data"]["scored_positions"].as_u64().unwrap());
+    assert!(html.contains("Mean KLD by target-token frequency") && html.matches("<svg").count() == 3);
 }
 
 fn refused(args: &[&str], needle: &str) {
@@ -258,8 +349,10 @@ fn bad_input_is_refused_before_any_model_runs_naming_what_to_fix() {
     refused(&[&teacher, &lm("int8.onnx"), "--data", &data, "--context", "16", "--stride", "17"], "--stride between 1 and the context");
     refused(&[&teacher, &lm("int8.onnx"), "--data", &data, "--context", "2", "--score-from", "2"], "leaves nothing to score");
     refused(&[&teacher, &lm("int8.onnx"), "--data", &lm("missing.txt")], "missing.txt");
-    refused(&[&teacher, &lm("int8.onnx"), "--data", &data, "--html", "x.html"], "--html");
-    refused(&[&fixture("tweets/teacher.onnx"), &fixture("tweets/int8.onnx"), "--data", &fixture("tweets/test.jsonl"), "--context", "64"], "--context is for causal language models");
+    refused(
+        &[&fixture("tweets/teacher.onnx"), &fixture("tweets/int8.onnx"), "--data", &fixture("tweets/test.jsonl"), "--context", "64"],
+        "--context is for causal language models",
+    );
     // A classifier forced to be a language model: named, with what it lacks.
     refused(&["--task", "causal-lm", &fixture("tweets/teacher.onnx"), &fixture("tweets/int8.onnx"), "--data", &data], "not a causal language model");
 }
