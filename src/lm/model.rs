@@ -119,10 +119,12 @@ impl LmModel {
         let started = std::time::Instant::now();
         let outputs = self.session.run(inputs).map_err(|e| {
             let message = e.to_string();
+            // Token ids were checked against the logits' width: an index beyond a table is then
+            // most often a position beyond the model's position table.
             let hint = if message.contains("out of data bounds") {
-                " (a token id is outside the model's vocabulary: does the tokenizer belong to this model?)"
+                format!(" (an index beyond one of the model's tables: windows of {length} tokens may be longer than its positions, so try a smaller --context; or the tokenizer belongs to another model)")
             } else {
-                ""
+                String::new()
             };
             ModelError::Inference { model: model.clone(), message: format!("{message}{hint}") }
         })?;

@@ -104,10 +104,18 @@ fn gates(src: &Sources, students: &[ModelSource]) -> Result<Vec<crate::gate::Gat
     Ok(gates)
 }
 
-/// `--context`, `--stride` and `--score-from`, checked together.
-fn windowing(src: &Sources) -> Result<(usize, usize, ScoreFrom), PlanError> {
+/// The longest sequence the teacher's Hugging Face `config.json` allows (`max_position_embeddings`,
+/// `n_positions` or `n_ctx`), when it has one.
+fn config_positions(teacher: &ModelSource) -> Option<usize> {
+    let config: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(teacher.config()?).ok()?).ok()?;
+    ["max_position_embeddings", "n_positions", "n_ctx"].iter().find_map(|k| config[k].as_u64()).and_then(|n| usize::try_from(n).ok()).filter(|&n| n >= 2)
+}
+
+/// `--context`, `--stride` and `--score-from`, checked together. The context defaults to 512,
+/// or to the teacher's positions (its `config.json`) when fewer.
+fn windowing(src: &Sources, teacher: &ModelSource) -> Result<(usize, usize, ScoreFrom), PlanError> {
     let (args, s) = (src.args, src.s);
-    let context = args.context.or(s.evaluation.context).unwrap_or(512);
+    let context = args.context.or(s.evaluation.context).unwrap_or_else(|| config_positions(teacher).map_or(512, |n| n.min(512)));
     let stride = args.stride.or(s.evaluation.stride).unwrap_or(context);
     let score_text = args.score_from.clone().or_else(|| s.evaluation.score_from.as_ref().map(|v| v.text())).unwrap_or_else(|| "half".into());
     let score_from = ScoreFrom::parse(&score_text).map_err(PlanError::LanguageModel)?;
@@ -160,7 +168,7 @@ impl LmPlan {
             if !tokenizer.is_file() {
                 return Err(PlanError::MissingTokenizer { path: tokenizer });
             }
-            let (context, stride, score_from) = windowing(src)?;
+            let (context, stride, score_from) = windowing(src, &teacher)?;
             let batch_size = args.batch_size.or(s.evaluation.batch_size).unwrap_or(DEFAULT_WINDOWS_PER_BATCH);
             if batch_size == 0 {
                 return Err(PlanError::BatchSize);

@@ -151,6 +151,15 @@ fn the_terminal_table_names_llama_cpp_statistics() {
 }
 
 #[test]
+fn the_context_defaults_to_the_positions_of_the_teachers_config() {
+    // fixtures/lm/config.json: n_positions 128, fewer than the default 512.
+    let (run, report) = run(&["--data", &lm("persuasion.txt"), "--bootstrap", "0", "--quiet"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report = report.unwrap();
+    assert_eq!((report["data"]["context"].as_u64(), report["data"]["stride"].as_u64()), (Some(128), Some(128)));
+}
+
+#[test]
 fn a_token_counts_file_sets_the_frequency_classes() {
     let dir = tempfile::tempdir().unwrap();
     // No token counted: every target is tail.
