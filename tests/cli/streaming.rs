@@ -48,10 +48,12 @@ fn text_results_do_not_depend_on_the_chunk_size() {
     assert_eq!(whole["batching"]["chunk_size"], 8192, "2,000 rows fit one default chunk");
     assert_eq!(whole["data"]["examples"], 2000);
     assert!(whole["students"][1]["model"]["attack"]["attacked"].as_u64() == Some(30));
-    // Time inside ONNX Runtime covers the evaluation pass and more (sessions, invariance check, attacks).
+    // Both clocks are recorded for every model. Which is larger is not asserted: time inside ONNX
+    // Runtime covers more calls (invariance check, attacks) but the pass also counts tokenizing,
+    // and on a loaded machine either can win.
     for m in std::iter::once(&whole["teacher"]).chain(whole["students"].as_array().unwrap().iter().map(|s| &s["model"])) {
         let (all, pass) = (m["onnxruntime_seconds"].as_f64().unwrap(), m["inference_seconds"].as_f64().unwrap());
-        assert!(pass > 0.0 && all > pass, "{all} <= {pass}");
+        assert!(pass > 0.0 && all > 0.0 && pass.is_finite() && all.is_finite(), "{all}, {pass}");
     }
     assert!(comparable(whole) == comparable(chunked), "a 96-example chunk changes the numbers");
 }
