@@ -11,7 +11,7 @@
 # values made here, never with numbers made on another kind of CPU. Concurrent runs share one
 # venv build (a lock file).
 set -euo pipefail
-case_name=${1:?usage: scripts/golden.sh tweets|adult|exporters|noise|populations|deployed|lm OUT.json}
+case_name=${1:?usage: scripts/golden.sh tweets|adult|exporters|noise|populations|deployed|lm|choices OUT.json}
 out=${2:?usage: scripts/golden.sh tweets|adult|exporters OUT.json}
 cd "$(dirname "$0")/.."
 venv=target/golden-venv
@@ -34,6 +34,7 @@ case "$case_name" in
   noise) exec ${FIDELITY_TEST_WRAPPER:-} "$venv/bin/python" fixtures/noise_reference.py "$out" "${@:3}" ;;
   populations) exec ${FIDELITY_TEST_WRAPPER:-} "$venv/bin/python" fixtures/population_reference.py "$out" ;;
   lm) exec ${FIDELITY_TEST_WRAPPER:-} "$venv/bin/python" fixtures/lm_reference.py "$out" ;;
+  choices) exec ${FIDELITY_TEST_WRAPPER:-} "$venv/bin/python" fixtures/choice_reference.py "$out" ;;
   deployed) exec ${FIDELITY_TEST_WRAPPER:-} "$venv/bin/python" fixtures/deployed_reference.py "$out" ;;
 esac
 ${FIDELITY_TEST_WRAPPER:-} "$venv/bin/python" "fixtures/make_${case_name}.py" --golden-only "$out"

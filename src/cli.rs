@@ -174,13 +174,25 @@ pub struct CompareArgs {
     #[arg(long)]
     pub max_length: Option<usize>,
     /// What the models are: a causal language model's [batch, seq, vocab] logits are scored token
-    /// by token; `auto` tells it from the teacher's graph (past_key_values inputs, or logits as
-    /// wide as its tokenizer's vocabulary) [default: auto].
+    /// by token; `multiple-choice` scores a causal LM's choices ({context, choices, label} rows);
+    /// `auto` tells it from the teacher's graph (past_key_values inputs, or logits as wide as its
+    /// tokenizer's vocabulary) and, for a language model, from a JSONL file's first row (an array
+    /// in the choices column) [default: auto].
     #[arg(long, value_enum)]
     pub task: Option<Task>,
-    /// Language models: tokens per window [default: 512].
+    /// Language models: tokens per window; multiple choice: tokens per context + choice (the
+    /// context cut from the left to fit) [default: 512, or fewer positions in the teacher's config.json].
     #[arg(long)]
     pub context: Option<usize>,
+    /// Multiple choice: the JSONL field holding each row's choices (an array of strings); the
+    /// context is --text-column's [default: choices; the text column defaults to context].
+    #[arg(long)]
+    pub choices_column: Option<String>,
+    /// Multiple choice: a choice's score, whose softmax over the row's choices is the model's
+    /// choice distribution: `sum` of its tokens' log-probabilities given the context (lm-evaluation-harness's
+    /// acc), `per-token`, or `per-character` (its acc_norm) [default: sum].
+    #[arg(long, value_enum)]
+    pub choice_score: Option<crate::lm::choices::ChoiceScore>,
     /// Language models: tokens between window starts; below --context windows overlap and each
     /// token is scored once [default: the context].
     #[arg(long)]
@@ -327,6 +339,8 @@ pub enum Task {
     /// A classifier (text, pairs, tabular): the default before language models.
     Classify,
     CausalLm,
+    /// A causal LM scoring the choices of {context, choices, label} rows: a classifier over choices.
+    MultipleChoice,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]

@@ -67,11 +67,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Compare(args) => {
             let args = *args;
-            if fidelity::plan::language_model::is_language_model(&args)? {
-                let plan = fidelity::plan::language_model::LmPlan::from_args(&args)?;
-                let report = fidelity::pipeline::language_model::run(&plan)?;
-                print(fidelity::report::language_model::render_terminal(&report).as_bytes())?;
-                return Ok(if report.gate.all_passed() { ExitCode::SUCCESS } else { ExitCode::from(1) });
+            match fidelity::plan::language_model::task(&args)? {
+                fidelity::cli::Task::CausalLm => {
+                    let plan = fidelity::plan::language_model::LmPlan::from_args(&args)?;
+                    let report = fidelity::pipeline::language_model::run(&plan)?;
+                    print(fidelity::report::language_model::render_terminal(&report).as_bytes())?;
+                    return Ok(if report.gate.all_passed() { ExitCode::SUCCESS } else { ExitCode::from(1) });
+                }
+                fidelity::cli::Task::MultipleChoice => {
+                    let plan = fidelity::plan::multiple_choice::ChoicePlan::from_args(&args)?;
+                    let report = fidelity::pipeline::multiple_choice::run(&plan)?;
+                    return table_and_verdict(&report, plan.compare.show_groups);
+                }
+                fidelity::cli::Task::Classify | fidelity::cli::Task::Auto => {}
             }
             let plan = fidelity::plan::ComparePlan::from_args(&args)?;
             if let Some(shard) = plan.shard {

@@ -109,6 +109,8 @@ pub struct SuiteData {
     pub text_column: Option<String>,
     pub text_pair_column: Option<String>,
     pub label_column: Option<String>,
+    /// Multiple choice: the JSONL field holding each row's choices (see `--choices-column`).
+    pub choices_column: Option<String>,
     #[serde(default)]
     pub unlabelled: bool,
     #[serde(default)]
@@ -154,6 +156,8 @@ pub struct SuiteEvaluation {
     pub stride: Option<usize>,
     pub score_from: Option<ScoreFromValue>,
     pub token_counts: Option<PathBuf>,
+    /// Multiple choice: see `--choice-score`.
+    pub choice_score: Option<crate::lm::choices::ChoiceScore>,
     pub js_base: Option<JsBase>,
     pub outputs: Option<OutputsArg>,
     /// Measure speed (default true).

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
-fn cell(value: &Value) -> Cell {
+pub(super) fn cell(value: &Value) -> Cell {
     match value {
         Value::String(s) => Cell::Text(s.clone()),
         Value::Number(n) => n.as_i64().map_or_else(|| Cell::Other(n.to_string()), Cell::Integer),

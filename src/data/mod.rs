@@ -4,6 +4,7 @@
 //! subgroup attributes) and name the file, line or row, and column of anything they cannot read.
 
 pub mod batch;
+pub mod choice_rows;
 pub mod columns;
 mod contained;
 mod csv_reader;

@@ -13,8 +13,16 @@
 //! - [`intervals`]: bootstrap intervals over windows, the same resamples for every student;
 //! - [`breakdown`]: the long tail: by token frequency, position, teacher entropy and group;
 //! - [`worst`]: the positions where a student departs most (`--dump-worst`).
+//!
+//! Multiple choice (rows of a context and its choices) turns a causal LM into a classifier over
+//! choices, and the classifier pipeline does the rest:
+//!
+//! - [`choices`]: a choice's tokens after its context (lm-evaluation-harness's way) and its score;
+//! - [`choice_scorer`]: the batch source of tokenized rows and the backend scoring their choices.
 
 pub mod breakdown;
+pub mod choice_scorer;
+pub mod choices;
 pub mod detect;
 pub mod documents;
 pub mod intervals;

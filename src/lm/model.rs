@@ -75,6 +75,29 @@ impl LmModel {
         Ok(Self { info, session, interface, runtime_seconds: started.elapsed().as_secs_f64() })
     }
 
+    /// The graph inputs fidelity feeds, with their element types.
+    pub fn inputs(&self) -> Vec<crate::model::InputInfo> {
+        let input = |name: &str, element_type: &str| crate::model::InputInfo { name: name.into(), element_type: element_type.into() };
+        let i = &self.interface;
+        let mut inputs = vec![input("input_ids", if i.ids_int32 { "int32" } else { "int64" })];
+        if i.attention_mask {
+            inputs.push(input("attention_mask", "int64"));
+        }
+        if i.position_ids {
+            inputs.push(input("position_ids", "int64"));
+        }
+        inputs.extend(i.past.iter().map(|p| input(&p.name, if p.float16 { "float16" } else { "float32" })));
+        if i.use_cache_branch {
+            inputs.push(input("use_cache_branch", "bool"));
+        }
+        inputs
+    }
+
+    /// The logits output: its name and element type.
+    pub fn logits(&self) -> (&str, &'static str) {
+        (&self.interface.logits, if self.interface.logits_float16 { "float16" } else { "float32" })
+    }
+
     /// Runs `windows` as one batch, padded at the end with token 0 (masked where the graph takes a
     /// mask; a causal model's real positions never see later padding either way).
     pub fn run(&mut self, windows: &[&Window]) -> Result<Logits, ModelError> {

@@ -33,12 +33,29 @@ fn model_report(backend: &dyn Backend, track: &ModelTrack, accuracy: Option<f64>
     }
 }
 
+/// What a report says of the models that ran: teacher first.
+pub struct RanModels<'a> {
+    pub runtime: &'a crate::model::Runtime,
+    pub label_names: Option<&'a crate::data::LabelNames>,
+    pub backends: Vec<&'a dyn Backend>,
+    /// Resident-memory growth while each session was created.
+    pub memory: &'a [Option<u64>],
+}
+
 pub fn report(plan: &ComparePlan, session: &Session, evaluated: &Evaluated) -> Report {
-    let (runtime, models, data) = (&session.runtime, &session.models, &evaluated.data);
+    let models = &session.models;
+    let backends = std::iter::once(&models.teacher as &dyn Backend).chain(models.students.iter().map(|s| s as &dyn Backend)).collect();
+    let ran = RanModels { runtime: &session.runtime, label_names: session.label_names.as_ref(), backends, memory: &models.memory };
+    report_for(plan, &ran, evaluated)
+}
+
+/// [`report`] for models that are not the session's (multiple choice: LMs scoring choices).
+pub fn report_for(plan: &ComparePlan, models: &RanModels, evaluated: &Evaluated) -> Report {
+    let (runtime, data) = (models.runtime, &evaluated.data);
     let machine = MachineInfo::detect();
     let teacher = ModelReport {
         hub: plan.teacher.hub.clone(),
-        ..model_report(&models.teacher, &data.models[0], data.teacher.finish().teacher_accuracy, models.memory[0], &machine)
+        ..model_report(models.backends[0], &data.models[0], data.teacher.finish().teacher_accuracy, models.memory[0], &machine)
     };
     Report {
         schema_version: report::SCHEMA_VERSION,
@@ -59,7 +76,7 @@ pub fn report(plan: &ComparePlan, session: &Session, evaluated: &Evaluated) -> R
             labelled: data.labelled.iter().filter(|&&l| l).count(),
             columns: evaluated.columns.clone(),
             inputs: evaluated.inputs.clone(),
-            label_names: session.label_names.as_ref().map(|l| l.names().to_vec()),
+            label_names: models.label_names.map(|l| l.names().to_vec()),
         },
         batching: Batching {
             batch_size: plan.batch_size,
@@ -83,20 +100,19 @@ pub fn report(plan: &ComparePlan, session: &Session, evaluated: &Evaluated) -> R
         peaks_note: None,
         energy: None,
         teacher,
-        students: students(plan, session, evaluated, &machine),
+        students: students(plan, models, evaluated, &machine),
         shards: None,
         gate: crate::gate::GateOutcome { checks: vec![], passed: 0, failed: 0, not_judged: vec![] },
         machine,
     }
 }
 
-fn students(plan: &ComparePlan, session: &Session, evaluated: &Evaluated, machine: &MachineInfo) -> Vec<StudentReport> {
+fn students(plan: &ComparePlan, models: &RanModels, evaluated: &Evaluated, machine: &MachineInfo) -> Vec<StudentReport> {
     let data = &evaluated.data;
-    let models = &session.models;
     let numbers = DataNumbers { teacher: &data.teacher, students: &data.students, groups: &data.groups, group_metrics: &data.group_metrics, classes: data.models[0].classes };
-    let names = class_names(session.label_names.as_ref().map(|l| l.names()), models.teacher.info());
-    let mut out = Vec::with_capacity(models.students.len());
-    for (s, (student, numbers)) in models.students.iter().zip(student_numbers(&numbers, plan.subgroups, plan.js_base, names.as_deref())).enumerate() {
+    let names = class_names(models.label_names.map(|l| l.names()), models.backends[0].info());
+    let mut out = Vec::with_capacity(models.backends.len() - 1);
+    for (s, (&student, numbers)) in models.backends[1..].iter().zip(student_numbers(&numbers, plan.subgroups, plan.js_base, names.as_deref())).enumerate() {
         let model = ModelReport { hub: plan.students[s].hub.clone(), ..model_report(student, &data.models[s + 1], None, models.memory[s + 1], machine) };
         let mut student_report = StudentReport {
             model,

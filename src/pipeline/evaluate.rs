@@ -6,7 +6,7 @@
 //! The serving-condition rules of [`serving`](crate::inference::serving) are applied to the first chunk:
 //! its batch-invariance check decides each model's batching for the rest of the data.
 
-use super::inputs::{Chunk, ChunkReader};
+use super::inputs::{Chunk, ChunkReader, Chunks};
 use super::CompareError;
 use crate::data::LabelNames;
 use crate::inference::invariance::{BatchInvariance, InvarianceSettings};
@@ -218,7 +218,7 @@ pub struct Resume {
 /// Streams the data through every model (`models[0]` is the teacher).
 #[allow(clippy::too_many_arguments)]
 pub fn evaluate(
-    reader: &mut ChunkReader,
+    reader: &mut dyn Chunks,
     chunk_size: usize,
     models: &mut [&mut dyn Backend],
     batching: &Batching,

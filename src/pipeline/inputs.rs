@@ -14,6 +14,19 @@ use crate::plan::{ComparePlan, InputPlan};
 use crate::report::InputsInfo;
 use ndarray::{ArrayD, Axis};
 
+/// Where the evaluation stage reads its chunks from: the data file's rows ([`ChunkReader`]), or
+/// multiple-choice rows (`super::multiple_choice`).
+pub trait Chunks {
+    /// The next chunk of at most `max` examples, or `None` at the end.
+    fn next_chunk(&mut self, max: usize) -> Result<Option<Chunk>, CompareError>;
+}
+
+impl Chunks for ChunkReader<'_> {
+    fn next_chunk(&mut self, max: usize) -> Result<Option<Chunk>, CompareError> {
+        ChunkReader::next_chunk(self, max)
+    }
+}
+
 /// Examples per chunk: `wanted` rounded up to a multiple of the evaluation and serving batch sizes,
 /// so batches in file order are the same as over the whole file.
 pub fn chunk_size(wanted: usize, batch_size: usize, serving_batch_size: usize) -> usize {

@@ -11,6 +11,7 @@ pub mod inputs;
 pub mod load;
 pub mod measure;
 pub mod merge;
+pub mod multiple_choice;
 pub mod noise;
 pub mod populations;
 pub mod language_model;
@@ -51,6 +52,9 @@ pub enum CompareError {
     Noise(String),
     #[error("{0}")]
     Shard(String),
+    /// Multiple choice: the tokenizer or the models' vocabularies.
+    #[error("{0}")]
+    LanguageModel(String),
     #[error("attack: {0}")]
     Attack(#[from] crate::attack::AttackError),
     #[error("model {model} must have exactly one float input (float32, float16, bfloat16 or float64) for --feature-columns, but has: {inputs}; give the data as .npz with one array per input")]

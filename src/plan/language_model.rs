@@ -1,5 +1,5 @@
 //! Flags and suite to a validated [`LmPlan`]: `compare` on causal language models. Which kind of
-//! comparison a run is comes first ([`is_language_model`]): `--task`, else the teacher's graph.
+//! comparison a run is comes first ([`task`]): `--task`, else the teacher's graph and the data.
 
 use super::resolve::{beside, folder_name, models, reports, Sources};
 use super::{ModelSource, PlanError, ReportPaths};
@@ -47,14 +47,14 @@ pub struct LmPlan {
 /// windows × context × vocabulary floats per model.
 const DEFAULT_WINDOWS_PER_BATCH: usize = 4;
 
-fn with_suite<T>(args: &CompareArgs, f: impl FnOnce(&Sources) -> Result<T, PlanError>) -> Result<T, PlanError> {
+pub(super) fn with_suite<T>(args: &CompareArgs, f: impl FnOnce(&Sources) -> Result<T, PlanError>) -> Result<T, PlanError> {
     let loaded = args.suite.as_deref().map(suite::load).transpose()?;
     let empty = Suite::default();
     let src = Sources { args, s: loaded.as_ref().map_or(&empty, |l| &l.suite), loaded: loaded.as_ref() };
     f(&src)
 }
 
-fn tokenizer_path(src: &Sources, teacher: &ModelSource) -> PathBuf {
+pub(super) fn tokenizer_path(src: &Sources, teacher: &ModelSource) -> PathBuf {
     let given = src.args.tokenizer.clone().or_else(|| src.s.data.tokenizer.as_deref().map(|p| src.resolve(p)));
     given.unwrap_or_else(|| match (&teacher.hub, &teacher.folder) {
         (Some(h), _) if h.tokenizer.is_some() => h.tokenizer.clone().unwrap_or_default(),
@@ -63,21 +63,31 @@ fn tokenizer_path(src: &Sources, teacher: &ModelSource) -> PathBuf {
     })
 }
 
-/// Whether this `compare` is on causal language models: `--task` (or the suite's `task`) says,
-/// else the teacher's graph (see [`crate::lm::detect::looks_causal`]). When the teacher cannot be
-/// read, the classifier path runs and reports the problem as it always has.
-pub fn is_language_model(args: &CompareArgs) -> Result<bool, PlanError> {
+/// Which comparison this `compare` is: `--task` (or the suite's `task`) says, else the teacher's
+/// graph (see [`crate::lm::detect::looks_causal`]), and for a language model the data: a JSONL
+/// file whose first row holds an array in the choices column is multiple choice. When the teacher
+/// cannot be read, the classifier path runs and reports the problem as it always has.
+pub fn task(args: &CompareArgs) -> Result<Task, PlanError> {
     with_suite(args, |src| {
-        match args.task.or(src.s.evaluation.task).unwrap_or(Task::Auto) {
-            Task::CausalLm => return Ok(true),
-            Task::Classify => return Ok(false),
-            Task::Auto => {}
+        let given = args.task.or(src.s.evaluation.task).unwrap_or(Task::Auto);
+        if given != Task::Auto {
+            return Ok(given);
         }
-        let Ok((teacher, _, _)) = models(src) else { return Ok(false) };
-        let Ok(graph) = crate::onnx::OnnxGraph::read(&teacher.path) else { return Ok(false) };
+        let Ok((teacher, _, _)) = models(src) else { return Ok(Task::Classify) };
+        let Ok(graph) = crate::onnx::OnnxGraph::read(&teacher.path) else { return Ok(Task::Classify) };
         let vocabulary = tokenizers::Tokenizer::from_file(tokenizer_path(src, &teacher)).ok().map(|t| t.get_vocab_size(true));
-        Ok(crate::lm::detect::looks_causal(&graph.interface(), vocabulary))
+        if !crate::lm::detect::looks_causal(&graph.interface(), vocabulary) {
+            return Ok(Task::Classify);
+        }
+        let data = args.data.clone().or_else(|| src.s.data.path.as_deref().map(|p| src.resolve(p)));
+        let choices = data.is_some_and(|d| crate::data::choice_rows::first_row_has_choices(&d, &choices_column(src)));
+        Ok(if choices { Task::MultipleChoice } else { Task::CausalLm })
     })
+}
+
+/// The JSONL field holding a multiple-choice row's choices.
+pub(super) fn choices_column(src: &Sources) -> String {
+    src.args.choices_column.clone().or_else(|| src.s.data.choices_column.clone()).unwrap_or_else(|| "choices".into())
 }
 
 /// The suite's gates, then the flags': only metrics measured on language models, on students
@@ -106,7 +116,7 @@ fn gates(src: &Sources, students: &[ModelSource]) -> Result<Vec<crate::gate::Gat
 
 /// The longest sequence the teacher's Hugging Face `config.json` allows (`max_position_embeddings`,
 /// `n_positions` or `n_ctx`), when it has one.
-fn config_positions(teacher: &ModelSource) -> Option<usize> {
+pub(super) fn config_positions(teacher: &ModelSource) -> Option<usize> {
     let config: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(teacher.config()?).ok()?).ok()?;
     ["max_position_embeddings", "n_positions", "n_ctx"].iter().find_map(|k| config[k].as_u64()).and_then(|n| usize::try_from(n).ok()).filter(|&n| n >= 2)
 }

@@ -2,6 +2,7 @@
 
 mod attack;
 pub mod language_model;
+pub mod multiple_choice;
 mod noise;
 mod populations;
 mod resolve;

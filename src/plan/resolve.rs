@@ -143,9 +143,21 @@ impl ComparePlan {
     /// Merges the flags with the suite (if any): a flag given wins over the suite, the suite over
     /// the default.
     pub fn from_args(args: &CompareArgs) -> Result<Self, PlanError> {
-        if let Some(flag) = [("--context", args.context.is_some()), ("--stride", args.stride.is_some()), ("--score-from", args.score_from.is_some())].iter().find(|f| f.1) {
-            return Err(PlanError::LanguageModel(format!("{} is for causal language models, and the teacher is a classifier (pass --task causal-lm if it is a language model fidelity did not recognise)", flag.0)));
+        let language_model_flags = [
+            ("--context", args.context.is_some()),
+            ("--stride", args.stride.is_some()),
+            ("--score-from", args.score_from.is_some()),
+            ("--choices-column", args.choices_column.is_some()),
+            ("--choice-score", args.choice_score.is_some()),
+        ];
+        if let Some(flag) = language_model_flags.iter().find(|f| f.1) {
+            return Err(PlanError::LanguageModel(format!("{} is for causal language models, and the teacher is a classifier (pass --task causal-lm or --task multiple-choice if it is a language model fidelity did not recognise)", flag.0)));
         }
+        Self::resolve(args)
+    }
+
+    /// [`Self::from_args`] without refusing the language-model flags (multiple choice reads them).
+    pub(super) fn resolve(args: &CompareArgs) -> Result<Self, PlanError> {
         let loaded = args.suite.as_deref().map(suite::load).transpose()?;
         let empty = Suite::default();
         let src = Sources { args, s: loaded.as_ref().map_or(&empty, |l| &l.suite), loaded: loaded.as_ref() };

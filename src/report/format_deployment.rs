@@ -9,7 +9,9 @@ use super::{ModelReport, Report};
 fn conversions(m: &ModelReport) -> Vec<String> {
     let mut parts = Vec::new();
     let converted = |t: &str| matches!(t, "float16" | "bfloat16" | "float64");
-    let inputs: Vec<String> = m.info.inputs.iter().filter(|i| converted(&i.element_type)).map(|i| format!("{} {}", i.name, i.element_type)).collect();
+    // A language model's past is fed empty, never converted from data.
+    let past = |name: &str| name.starts_with("past_key_values") || name.starts_with("past.");
+    let inputs: Vec<String> = m.info.inputs.iter().filter(|i| converted(&i.element_type) && !past(&i.name)).map(|i| format!("{} {}", i.name, i.element_type)).collect();
     if !inputs.is_empty() {
         parts.push(format!("inputs {} (features converted from float32)", inputs.join(", ")));
     }

@@ -155,6 +155,20 @@ pub enum InputsInfo {
         /// (name, shape) of every array.
         arrays: Vec<(String, Vec<usize>)>,
     },
+    /// Multiple choice on causal LMs: each row's context with each of its choices.
+    Choices {
+        tokenizer: PathBuf,
+        /// Choices per row: the classes compared.
+        choices: usize,
+        /// How a choice's token log-probabilities become its score; the softmax over a row's
+        /// scores is the model's choice distribution.
+        score: crate::lm::choices::ChoiceScore,
+        scoring: String,
+        /// Tokens per context + choice.
+        max_tokens: usize,
+        /// Rows with a context cut from the left to fit `max_tokens`.
+        truncated: usize,
+    },
 }
 
 /// How examples were grouped into batches; dynamically quantized models depend on it. Each model

@@ -340,7 +340,7 @@ fn markdown_and_html_render_every_student_escaped_with_the_kld_charts() {
     assert!(html.contains("Mean KLD by target-token frequency") && html.matches("<svg").count() == 3);
 }
 
-fn refused(args: &[&str], needle: &str) {
+pub(crate) fn refused(args: &[&str], needle: &str) {
     let mut all = vec!["compare"];
     all.extend(args);
     let run = fidelity(&all, &root());

@@ -17,6 +17,7 @@ mod hub;
 mod language_model;
 mod layout;
 mod minilm;
+mod multiple_choice;
 mod noise;
 mod model_folders;
 mod parquet;
