@@ -299,6 +299,17 @@ pub fn group_rows(report: &super::Report, s: &super::StudentReport) -> (Vec<Stri
     (header, rows)
 }
 
+/// "multiple choice: 4 choices per row, each scored by ...": how a multiple-choice run's classes
+/// came to be, and how many contexts were cut; `None` for other data.
+pub fn choices_line(report: &super::Report) -> Option<String> {
+    let super::InputsInfo::Choices { choices, scoring, max_tokens, truncated, .. } = &report.data.inputs else { return None };
+    let cut = match truncated {
+        0 => String::new(),
+        n => format!("; {n} rows had their context cut from the left to fit {max_tokens} tokens"),
+    };
+    Some(format!("multiple choice: {choices} choices per row (the classes), each scored by {scoring}; the softmax over a row's scores is its choice distribution{cut}"))
+}
+
 /// "teacher-O0 optimization=disable; teacher-1thread threads=1": the models whose sessions do not
 /// run on ONNX Runtime's defaults; `None` when every model does.
 pub fn runtime_settings_line(report: &super::Report) -> Option<String> {

@@ -186,11 +186,8 @@ fn render_notes(report: &Report, out: &mut String) {
 }
 
 fn render_input_warnings(report: &Report, out: &mut String) {
-    if let super::InputsInfo::Choices { choices, scoring, max_tokens, truncated, .. } = &report.data.inputs {
-        let _ = writeln!(out, "multiple choice: {choices} choices per row, each scored by {scoring}; the softmax over a row's scores is its choice distribution.");
-        if *truncated > 0 {
-            let _ = writeln!(out, "warning: {truncated} rows had their context cut from the left to fit {max_tokens} tokens.");
-        }
+    if let Some(line) = super::format::choices_line(report) {
+        let _ = writeln!(out, "{line}.");
     }
     if let super::InputsInfo::Text { truncated, max_length, empty_texts, .. } = &report.data.inputs {
         if *truncated > 0 {

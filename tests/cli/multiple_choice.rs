@@ -81,6 +81,17 @@ fn every_classifier_number_of_the_choice_distributions_matches_the_reference() {
 }
 
 #[test]
+fn markdown_and_html_reports_say_how_choices_were_scored() {
+    let dir = tempfile::tempdir().unwrap();
+    let (md, html) = (dir.path().join("mc.md"), dir.path().join("mc.html"));
+    run(&["--bootstrap", "0", "--markdown", md.to_str().unwrap(), "--html", html.to_str().unwrap()]);
+    let md = std::fs::read_to_string(md).unwrap();
+    let html = std::fs::read_to_string(html).unwrap();
+    assert!(md.contains("multiple choice: 4 choices per row (the classes)") && md.contains("lm-evaluation-harness's acc)"), "{md}");
+    assert!(html.contains("multiple choice: 4 choices per row (the classes)") && html.contains("lm-evaluation-harness&#39;s acc)"), "{html}");
+}
+
+#[test]
 fn per_character_scores_match_the_reference() {
     let (_, report) = run(&["--choice-score", "per-character", "--bootstrap", "0", "--task", "multiple-choice"]);
     check_mode(&report, &golden("choices"), "per-character");
