@@ -26,6 +26,21 @@ pub struct LmModelInfo {
     pub integer_kernels: crate::onnx::integer_kernels::IntegerKernels,
 }
 
+/// Why models cannot be compared token by token, if they cannot: a student whose logits cover
+/// another vocabulary than the teacher's (`vocabularies[0]`; 0: not stated by the graph), or a
+/// tokenizer with more tokens than the teacher's logits.
+pub fn vocabulary_problem(vocabularies: &[(&str, usize)], tokenizer: &std::path::Path, tokenizer_size: usize) -> Option<String> {
+    let v = vocabularies.first()?.1;
+    if let Some((name, other)) = vocabularies[1..].iter().find(|(_, s)| v > 0 && *s > 0 && *s != v) {
+        return Some(format!(
+            "model {name}: its logits cover {other} tokens but the teacher's cover {v}; a student must share the teacher's vocabulary to be compared token by token"
+        ));
+    }
+    (v > 0 && tokenizer_size > v).then(|| {
+        format!("tokenizer {} has {tokenizer_size} tokens but the teacher's logits cover {v}: pass --tokenizer with the model's own tokenizer.json", tokenizer.display())
+    })
+}
+
 pub struct LmModel {
     pub info: LmModelInfo,
     session: Session,

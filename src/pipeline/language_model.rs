@@ -35,23 +35,11 @@ fn tokenizer(plan: &LmPlan) -> anyhow::Result<(tokenizers::Tokenizer, String)> {
 
 /// Refuses, before any model runs, students whose vocabulary is not the teacher's.
 fn check_vocabularies(teacher: &LmModel, students: &[LmModel], tokenizer_size: usize, plan: &LmPlan) -> anyhow::Result<()> {
-    let v = teacher.info.vocabulary;
-    for s in students {
-        if v > 0 && s.info.vocabulary > 0 && s.info.vocabulary != v {
-            bail!(
-                "model {}: its logits cover {} tokens but the teacher's cover {v}; a student must share the teacher's vocabulary to be compared token by token",
-                s.info.name,
-                s.info.vocabulary
-            );
-        }
+    let vocabularies: Vec<(&str, usize)> = std::iter::once(teacher).chain(students).map(|m| (m.info.name.as_str(), m.info.vocabulary)).collect();
+    match crate::lm::model::vocabulary_problem(&vocabularies, &plan.tokenizer, tokenizer_size) {
+        Some(problem) => bail!(problem),
+        None => Ok(()),
     }
-    if v > 0 && tokenizer_size > v {
-        bail!(
-            "tokenizer {} has {tokenizer_size} tokens but the teacher's logits cover {v}: pass --tokenizer with the model's own tokenizer.json",
-            plan.tokenizer.display()
-        );
-    }
-    Ok(())
 }
 
 /// `--token-counts`: a JSON array of counts indexed by token id.

@@ -94,21 +94,11 @@ fn tokenizer(plan: &ChoicePlan) -> Result<tokenizers::Tokenizer, CompareError> {
 
 /// Refuses, before any model runs, students whose vocabulary is not the teacher's.
 fn check_vocabularies(models: &[ChoiceScorer], tokenizer_size: usize, plan: &ChoicePlan) -> Result<(), CompareError> {
-    let v = models[0].vocabulary();
-    if let Some(s) = models[1..].iter().find(|s| v > 0 && s.vocabulary() > 0 && s.vocabulary() != v) {
-        return Err(CompareError::LanguageModel(format!(
-            "model {}: its logits cover {} tokens but the teacher's cover {v}; a student must share the teacher's vocabulary to score the same choices",
-            s.info().name,
-            s.vocabulary()
-        )));
+    let vocabularies: Vec<(&str, usize)> = models.iter().map(|m| (m.info().name.as_str(), m.vocabulary())).collect();
+    match crate::lm::model::vocabulary_problem(&vocabularies, &plan.tokenizer, tokenizer_size) {
+        Some(problem) => Err(CompareError::LanguageModel(problem)),
+        None => Ok(()),
     }
-    if v > 0 && tokenizer_size > v {
-        return Err(CompareError::LanguageModel(format!(
-            "tokenizer {} has {tokenizer_size} tokens but the teacher's logits cover {v}: pass --tokenizer with the model's own tokenizer.json",
-            plan.tokenizer.display()
-        )));
-    }
-    Ok(())
 }
 
 pub fn run(plan: &ChoicePlan) -> Result<Report, CompareError> {
