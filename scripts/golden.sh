@@ -3,6 +3,7 @@
 #   scripts/golden.sh tweets|adult|exporters OUT.json
 #   scripts/golden.sh noise OUT.json tweets|adult NOISY.jsonl   (fixtures/noise_reference.py)
 #   scripts/golden.sh populations OUT.json                      (fixtures/population_reference.py)
+#   scripts/golden.sh locate OUT.json REPORT.json [TOKENIZER MAX_LENGTH] (fixtures/locate_reference.py)
 # Runs fixtures/make_<case>.py --golden-only, which reads only the committed model and data files
 # (onnxruntime + numpy/scipy, and statsmodels/fairlearn for Adult; none of the training code), in a
 # venv with the exact pins of fixtures/requirements.txt and fixtures/adult/requirements.txt at
@@ -36,5 +37,6 @@ case "$case_name" in
   lm) exec ${FIDELITY_TEST_WRAPPER:-} "$venv/bin/python" fixtures/lm_reference.py "$out" ;;
   choices) exec ${FIDELITY_TEST_WRAPPER:-} "$venv/bin/python" fixtures/choice_reference.py "$out" ;;
   deployed) exec ${FIDELITY_TEST_WRAPPER:-} "$venv/bin/python" fixtures/deployed_reference.py "$out" ;;
+  locate) exec ${FIDELITY_TEST_WRAPPER:-} "$venv/bin/python" fixtures/locate_reference.py "$out" "${@:3}" ;;
 esac
 ${FIDELITY_TEST_WRAPPER:-} "$venv/bin/python" "fixtures/make_${case_name}.py" --golden-only "$out"

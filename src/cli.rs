@@ -26,6 +26,10 @@ pub enum Command {
     /// parameters and FLOPs, on the first examples of the data. Takes compare's options (a suite
     /// too); writes JSON only with --out.
     Bench(Box<CompareArgs>),
+    /// Where inside the network a student departs from its teacher: every matched intermediate
+    /// tensor's error (cumulative, and the error each node adds itself), the first divergent node,
+    /// per-weight errors. One teacher, one student; compare's data options.
+    Locate(Box<LocateArgs>),
     /// Merge the part files of `compare --shard K/N` runs into the report one run would have
     /// written, and judge its gates (exit 0 passed, 1 a gate failed, 2 the parts do not belong
     /// together).
@@ -78,6 +82,20 @@ pub struct MergeArgs {
     /// Groups shown per student in the terminal table.
     #[arg(long)]
     pub show_groups: Option<usize>,
+}
+
+/// `fidelity locate`: compare's options plus the sample and the threshold.
+#[derive(Debug, Args, Default)]
+pub struct LocateArgs {
+    #[command(flatten)]
+    pub compare: CompareArgs,
+    /// Examples in the seeded sample (--seed) the tensors are compared on.
+    #[arg(long, default_value_t = 256)]
+    pub examples: usize,
+    /// A tensor whose cumulative SQNR is below this many dB has diverged; the first such tensor
+    /// in topological order is reported.
+    #[arg(long, default_value_t = 30.0, allow_negative_numbers = true)]
+    pub threshold_db: f64,
 }
 
 #[derive(Debug, Args, Default)]

@@ -14,6 +14,7 @@ pub mod energy;
 pub mod gate;
 pub mod inference;
 pub mod lm;
+pub mod locate;
 pub mod machine;
 pub mod metrics;
 pub mod model;

@@ -63,6 +63,17 @@ fn table_and_verdict(report: &fidelity::report::Report, show_groups: usize) -> a
     Ok(if report.gate.all_passed() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
+/// `fidelity locate`: the table, and the JSON with --out.
+fn locate(args: &fidelity::cli::LocateArgs) -> anyhow::Result<ExitCode> {
+    let plan = fidelity::plan::locate::LocatePlan::from_args(args)?;
+    let report = fidelity::locate::run(&plan)?;
+    if let Some(out) = &plan.out {
+        let json = serde_json::to_vec_pretty(&report)?;
+        fidelity::report::files::write_atomically(out, &json)?;
+    }
+    print(fidelity::locate::terminal::render(&report).as_bytes())
+}
+
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Compare(args) => {
@@ -101,6 +112,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             eprintln!("fidelity: merged {} parts; report written to {}", args.parts.len(), reports.json.display());
             table_and_verdict(&report, args.show_groups.unwrap_or(20))
         }
+        Command::Locate(args) => locate(&args),
         Command::Bench(args) => {
             let args = *args;
             let plan = fidelity::plan::ComparePlan::from_args(&args)?;

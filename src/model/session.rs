@@ -248,32 +248,40 @@ impl OnnxBackend {
 
     /// The graph's inputs, each matched to a batch tensor of a compatible type.
     fn session_inputs<'b>(&self, batch: &'b Batch) -> Result<Vec<(Cow<'b, str>, ort::session::SessionInputValue<'b>)>, ModelError> {
-        let model = || self.info.name.clone();
-        let mut values = Vec::with_capacity(self.inputs.len());
-        for (name, ty) in &self.inputs {
-            let tensor = batch.get(name).ok_or_else(|| ModelError::MissingInput { model: model(), input: name.clone(), provided: batch.names().join(", ") })?;
-            let type_error =
-                || ModelError::InputType { model: model(), input: name.clone(), expected: element_type_name(*ty), given: tensor.dtype_name().into() };
-            let ort_error = |e: ort::Error| ModelError::Inference { model: model(), message: e.to_string() };
-            let value: ort::session::SessionInputValue<'b> = match (tensor, ty) {
-                (InputTensor::Int64(a), TensorElementType::Int64) => TensorRef::from_array_view(a.view()).map_err(ort_error)?.into(),
-                // Some exporters declare int32 ids: convert rather than refuse.
-                (InputTensor::Int64(a), TensorElementType::Int32) => {
-                    let converted = a.mapv(|x| x as i32);
-                    ort::value::Tensor::from_array(converted).map_err(ort_error)?.into()
-                }
-                (InputTensor::Float32(a), TensorElementType::Float32) => TensorRef::from_array_view(a.view()).map_err(ort_error)?.into(),
-                // Features for an fp16, bf16 or float64 model: rounded to nearest even (half's
-                // from_f32), or widened exactly.
-                (InputTensor::Float32(a), TensorElementType::Float16) => ort::value::Tensor::from_array(a.mapv(half::f16::from_f32)).map_err(ort_error)?.into(),
-                (InputTensor::Float32(a), TensorElementType::Bfloat16) => ort::value::Tensor::from_array(a.mapv(half::bf16::from_f32)).map_err(ort_error)?.into(),
-                (InputTensor::Float32(a), TensorElementType::Float64) => ort::value::Tensor::from_array(a.mapv(f64::from)).map_err(ort_error)?.into(),
-                _ => return Err(type_error()),
-            };
-            values.push((Cow::Owned(name.clone()), value));
-        }
-        Ok(values)
+        feeds(&self.info.name, &self.inputs, batch)
     }
+}
+
+/// The values for a session's inputs (`inputs`: name and element type, in graph order) from a
+/// batch: each input matched to the batch tensor of its name, converted where the types differ
+/// losslessly or as exporters expect (int64 ids to int32, float32 features to a half-precision or
+/// float64 model).
+pub(crate) fn feeds<'b>(model: &str, inputs: &[(String, TensorElementType)], batch: &'b Batch) -> Result<Vec<(Cow<'b, str>, ort::session::SessionInputValue<'b>)>, ModelError> {
+    let model = || model.to_string();
+    let mut values = Vec::with_capacity(inputs.len());
+    for (name, ty) in inputs {
+        let tensor = batch.get(name).ok_or_else(|| ModelError::MissingInput { model: model(), input: name.clone(), provided: batch.names().join(", ") })?;
+        let type_error =
+            || ModelError::InputType { model: model(), input: name.clone(), expected: element_type_name(*ty), given: tensor.dtype_name().into() };
+        let ort_error = |e: ort::Error| ModelError::Inference { model: model(), message: e.to_string() };
+        let value: ort::session::SessionInputValue<'b> = match (tensor, ty) {
+            (InputTensor::Int64(a), TensorElementType::Int64) => TensorRef::from_array_view(a.view()).map_err(ort_error)?.into(),
+            // Some exporters declare int32 ids: convert rather than refuse.
+            (InputTensor::Int64(a), TensorElementType::Int32) => {
+                let converted = a.mapv(|x| x as i32);
+                ort::value::Tensor::from_array(converted).map_err(ort_error)?.into()
+            }
+            (InputTensor::Float32(a), TensorElementType::Float32) => TensorRef::from_array_view(a.view()).map_err(ort_error)?.into(),
+            // Features for an fp16, bf16 or float64 model: rounded to nearest even (half's
+            // from_f32), or widened exactly.
+            (InputTensor::Float32(a), TensorElementType::Float16) => ort::value::Tensor::from_array(a.mapv(half::f16::from_f32)).map_err(ort_error)?.into(),
+            (InputTensor::Float32(a), TensorElementType::Bfloat16) => ort::value::Tensor::from_array(a.mapv(half::bf16::from_f32)).map_err(ort_error)?.into(),
+            (InputTensor::Float32(a), TensorElementType::Float64) => ort::value::Tensor::from_array(a.mapv(f64::from)).map_err(ort_error)?.into(),
+            _ => return Err(type_error()),
+        };
+        values.push((Cow::Owned(name.clone()), value));
+    }
+    Ok(values)
 }
 
 impl Backend for OnnxBackend {

@@ -32,6 +32,8 @@ mod shapes;
 mod size;
 mod tensor;
 pub mod traffic;
+pub mod rewrite;
+pub mod values;
 #[cfg(test)]
 mod tests;
 

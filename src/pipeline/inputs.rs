@@ -137,6 +137,11 @@ impl<'a> ChunkReader<'a> {
         Ok(())
     }
 
+    /// Rows read or skipped so far.
+    pub fn rows_read(&self) -> usize {
+        self.read
+    }
+
     /// The columns as read (feature patterns expanded).
     pub fn columns(&self) -> &Columns {
         &self.columns

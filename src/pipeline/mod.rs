@@ -55,6 +55,9 @@ pub enum CompareError {
     /// Multiple choice: the tokenizer or the models' vocabularies.
     #[error("{0}")]
     LanguageModel(String),
+    /// `fidelity locate`: a graph it cannot read or rewrite, a tapped session that fails.
+    #[error("locate: {0}")]
+    Locate(String),
     #[error("attack: {0}")]
     Attack(#[from] crate::attack::AttackError),
     #[error("model {model} must have exactly one float input (float32, float16, bfloat16 or float64) for --feature-columns, but has: {inputs}; give the data as .npz with one array per input")]
@@ -75,6 +78,10 @@ pub struct Progress {
 }
 
 impl Progress {
+    pub fn new(quiet: bool) -> Self {
+        Self { quiet }
+    }
+
     pub fn say(&self, message: impl AsRef<str>) {
         if !self.quiet {
             eprintln!("fidelity: {}", message.as_ref());

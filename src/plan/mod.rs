@@ -2,6 +2,7 @@
 
 mod attack;
 pub mod language_model;
+pub mod locate;
 pub mod multiple_choice;
 mod noise;
 mod populations;
@@ -24,6 +25,9 @@ use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum PlanError {
+    /// `fidelity locate`'s own flags.
+    #[error("{0}")]
+    Locate(String),
     #[error("--batch-size, --serving-batch-size and --chunk-size must be at least 1")]
     BatchSize,
     #[error("--confidence must be between 0 and 1 (e.g. 0.95), got {0}")]

@@ -15,6 +15,7 @@ mod freshness;
 mod guard_rails;
 mod hub;
 mod language_model;
+mod locate;
 mod layout;
 mod minilm;
 mod multiple_choice;

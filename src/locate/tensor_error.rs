@@ -1,0 +1,186 @@
+//! How far one student tensor is from the teacher's, summed over batches as they stream.
+//!
+//! SQNR is ONNX Runtime's (`qdq_loss_debug.compute_signal_to_quantization_noice_ratio`):
+//! 20·log10(max(‖x‖, ε) / max(‖x − y‖, ε)) over every element of every batch, x the teacher's
+//! values, y the student's, ε = 2.22e-16 (float64's epsilon). Sums are float64 of float32 values,
+//! so differences are exact. A pair with a NaN or an infinity on either side is counted and left
+//! out of every sum (one NaN would otherwise turn every number into NaN and hide the rest).
+
+use serde::{Deserialize, Serialize};
+
+/// numpy's `finfo("float").eps`, the floor ONNX Runtime puts under both norms.
+pub const EPSILON: f64 = f64::EPSILON;
+
+/// SQNR in dB from squared norms, clamped as ONNX Runtime clamps them.
+pub fn sqnr_db(signal_sq: f64, noise_sq: f64) -> f64 {
+    20.0 * (signal_sq.sqrt().max(EPSILON) / noise_sq.sqrt().max(EPSILON)).log10()
+}
+
+/// Running sums for one matched tensor pair.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ErrorSums {
+    pub teacher_sq: f64,
+    pub student_sq: f64,
+    pub diff_sq: f64,
+    pub dot: f64,
+    pub max_abs_diff: f64,
+    /// Finite pairs summed.
+    pub elements: u64,
+    /// Element pairs with a NaN on either side (left out of the sums).
+    pub nan: u64,
+    /// Element pairs with an infinity on either side and no NaN (left out of the sums).
+    pub inf: u64,
+}
+
+impl ErrorSums {
+    /// Adds equal-length slices; returns false (and adds nothing) when the lengths differ.
+    pub fn add(&mut self, teacher: &[f32], student: &[f32]) -> bool {
+        if teacher.len() != student.len() {
+            return false;
+        }
+        for (&t, &s) in teacher.iter().zip(student) {
+            if t.is_nan() || s.is_nan() {
+                self.nan += 1;
+                continue;
+            }
+            if t.is_infinite() || s.is_infinite() {
+                self.inf += 1;
+                continue;
+            }
+            let (t, s) = (f64::from(t), f64::from(s));
+            let d = t - s;
+            self.teacher_sq += t * t;
+            self.student_sq += s * s;
+            self.diff_sq += d * d;
+            self.dot += t * s;
+            self.max_abs_diff = self.max_abs_diff.max(d.abs());
+            self.elements += 1;
+        }
+        true
+    }
+
+    pub fn sqnr_db(&self) -> f64 {
+        sqnr_db(self.teacher_sq, self.diff_sq)
+    }
+
+    /// ‖x − y‖ / ‖x‖; `None` when the teacher's tensor is all zeros.
+    pub fn relative_l2(&self) -> Option<f64> {
+        (self.teacher_sq > 0.0).then(|| (self.diff_sq / self.teacher_sq).sqrt())
+    }
+
+    /// x·y / (‖x‖‖y‖); `None` when either is all zeros.
+    pub fn cosine(&self) -> Option<f64> {
+        (self.teacher_sq > 0.0 && self.student_sq > 0.0).then(|| (self.dot / (self.teacher_sq.sqrt() * self.student_sq.sqrt())).clamp(-1.0, 1.0))
+    }
+}
+
+/// Per-example SQNR of a batch whose tensors lead with the batch dimension (`rows` examples of
+/// equal size); `None` when the length does not split into `rows` equal parts.
+pub fn per_example_sqnr(teacher: &[f32], student: &[f32], rows: usize) -> Option<Vec<f64>> {
+    if rows == 0 || teacher.len() != student.len() || !teacher.len().is_multiple_of(rows) {
+        return None;
+    }
+    let per = teacher.len() / rows;
+    Some(
+        teacher
+            .chunks(per)
+            .zip(student.chunks(per))
+            .map(|(t, s)| {
+                let mut sums = ErrorSums::default();
+                sums.add(t, s);
+                sums.sqnr_db()
+            })
+            .collect(),
+    )
+}
+
+/// The summary a report row carries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct TensorError {
+    /// 20·log10(‖teacher‖ / ‖teacher − student‖), ONNX Runtime's definition.
+    pub sqnr_db: f64,
+    pub relative_l2: Option<f64>,
+    pub cosine: Option<f64>,
+    pub max_abs_diff: f64,
+    pub elements: u64,
+    pub nan: u64,
+    pub inf: u64,
+}
+
+impl From<&ErrorSums> for TensorError {
+    fn from(s: &ErrorSums) -> Self {
+        Self {
+            sqnr_db: s.sqnr_db(),
+            relative_l2: s.relative_l2(),
+            cosine: s.cosine(),
+            max_abs_diff: s.max_abs_diff,
+            elements: s.elements,
+            nan: s.nan,
+            inf: s.inf,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn sqnr_follows_onnx_runtime_and_clamps_identical_tensors() {
+        let mut s = ErrorSums::default();
+        assert!(s.add(&[3.0, 4.0], &[3.0, 4.5]));
+        // ‖x‖ = 5, ‖x − y‖ = 0.5: 20 dB.
+        assert!((s.sqnr_db() - 20.0).abs() < 1e-12);
+        assert!((s.relative_l2().unwrap() - 0.1).abs() < 1e-15);
+        assert_eq!(s.max_abs_diff, 0.5);
+        let mut same = ErrorSums::default();
+        same.add(&[1.0], &[1.0]);
+        assert!((same.sqnr_db() - 20.0 * (1.0 / EPSILON).log10()).abs() < 1e-9);
+        assert!(!ErrorSums::default().add(&[1.0], &[1.0, 2.0]), "lengths must agree");
+    }
+
+    #[test]
+    fn non_finite_pairs_are_counted_not_summed() {
+        let mut s = ErrorSums::default();
+        s.add(&[1.0, f32::NAN, 2.0, 1.0], &[1.0, 0.0, f32::INFINITY, 2.0]);
+        assert_eq!((s.nan, s.inf, s.elements), (1, 1, 2));
+        assert_eq!(s.diff_sq, 1.0);
+    }
+
+    #[test]
+    fn per_example_splits_the_leading_dimension() {
+        let v = per_example_sqnr(&[3.0, 4.0, 1.0, 0.0], &[3.0, 4.5, 1.1, 0.0], 2).unwrap();
+        assert!((v[0] - 20.0).abs() < 1e-12);
+        assert!((v[1] - 20.0).abs() < 1e-5);
+        assert!(per_example_sqnr(&[1.0, 2.0, 3.0], &[1.0, 2.0, 3.0], 2).is_none());
+    }
+
+    proptest! {
+        /// Summing batch by batch gives what one sum over everything gives, and the SQNR of a
+        /// scaled pair does not depend on the scale.
+        #[test]
+        fn streaming_equals_one_pass(xs in prop::collection::vec(-100.0f32..100.0, 2..64), split in 1usize..63, noise in -1.0f32..1.0, scale_power in -6i32..6) {
+            let ys: Vec<f32> = xs.iter().enumerate().map(|(i, x)| x + noise * (i as f32 % 3.0)).collect();
+            let split = split.min(xs.len() - 1);
+            let (mut whole, mut parts) = (ErrorSums::default(), ErrorSums::default());
+            whole.add(&xs, &ys);
+            parts.add(&xs[..split], &ys[..split]);
+            parts.add(&xs[split..], &ys[split..]);
+            prop_assert!((whole.sqnr_db() - parts.sqnr_db()).abs() < 1e-9);
+            // A power of two scales float32 values exactly, so only the sums' rounding differs.
+            let scale = 2f32.powi(scale_power);
+            let sx: Vec<f32> = xs.iter().map(|x| x * scale).collect();
+            let sy: Vec<f32> = ys.iter().map(|y| y * scale).collect();
+            let mut scaled = ErrorSums::default();
+            scaled.add(&sx, &sy);
+            // Away from the epsilon floor, which does not scale.
+            if whole.diff_sq > 1e-12 && whole.teacher_sq > 1e-12 {
+                prop_assert!((scaled.sqnr_db() - whole.sqnr_db()).abs() < 1e-9);
+            }
+            if let Some(c) = whole.cosine() {
+                prop_assert!((-1.0..=1.0).contains(&c));
+            }
+        }
+    }
+}
