@@ -197,9 +197,9 @@ impl Taps {
         // Float inputs are tensors too (a QDQ student quantizes them first).
         for (name, tensor) in &batch.tensors {
             if let crate::data::InputTensor::Float32(a) = tensor {
-                let v = Values { shape: a.shape().to_vec(), data: a.iter().copied().collect() };
-                teacher.entry(name.clone()).or_insert_with(|| v.clone());
-                student.entry(name.clone()).or_insert(v);
+                let v = || Values::Owned { shape: a.shape().to_vec(), data: a.iter().copied().collect() };
+                teacher.entry(name.clone()).or_insert_with(v);
+                student.entry(name.clone()).or_insert_with(v);
             }
         }
         let mut local = Tensors::new();
@@ -278,18 +278,17 @@ impl State {
     }
 
     fn add(&mut self, matching: &Matching, tensors: &[Tensors; 3]) {
+        use rayon::prelude::*;
         let [teacher, student, local] = tensors;
-        for (p, track) in matching.pairs.iter().zip(&mut self.tracks) {
-            let Some(track) = track else { continue };
-            let (Some(t), Some(s)) = (teacher.get(&p.teacher), student.get(&p.student)) else { continue };
-            track.add(&t.data, &s.data, &self.js, &self.flipped);
-            if let (Some(sums), Some(l)) = (track.local.as_mut(), local.get(&p.student)) {
-                sums.add(&t.data, &l.data);
-            }
-            if let (Some(sums), Some(pre)) = (track.qdq.as_mut(), p.student_before_qdq.as_ref().and_then(|n| student.get(n))) {
-                sums.add(&pre.data, &s.data);
-            }
-        }
+        let (js, flipped) = (&self.js, &self.flipped);
+        // Tensors are independent: summed on every core.
+        matching.pairs.par_iter().zip(self.tracks.par_iter_mut()).for_each(|(p, track)| {
+            let Some(track) = track else { return };
+            let (Some(t), Some(s)) = (teacher.get(&p.teacher), student.get(&p.student)) else { return };
+            let l = local.get(&p.student).map(|l| l.data());
+            let pre = p.student_before_qdq.as_ref().and_then(|n| student.get(n)).map(|v| v.data());
+            track.add(t.data(), s.data(), l, pre, js, flipped);
+        });
     }
 
     fn rows(&self, matching: &Matching, teacher: &GraphView) -> Vec<TensorRow> {

@@ -14,11 +14,27 @@ use ort::value::TensorElementType;
 use std::collections::HashMap;
 use std::path::Path;
 
-/// A tensor's shape and values (float16, bfloat16 and float64 widened or narrowed to float32).
-#[derive(Debug, Clone)]
-pub struct Values {
-    pub shape: Vec<usize>,
-    pub data: Vec<f32>,
+/// A float tensor: ONNX Runtime's own float32 value (read in place, fed on in place), or values
+/// widened or narrowed to float32 (float16, bfloat16, float64 outputs; batch inputs).
+pub enum Values {
+    Ort(ort::value::DynValue),
+    Owned { shape: Vec<usize>, data: Vec<f32> },
+}
+
+impl Values {
+    pub fn data(&self) -> &[f32] {
+        match self {
+            Values::Ort(v) => v.try_extract_tensor::<f32>().map(|(_, d)| d).unwrap_or(&[]),
+            Values::Owned { data, .. } => data,
+        }
+    }
+
+    pub fn shape(&self) -> Vec<usize> {
+        match self {
+            Values::Ort(v) => v.try_extract_tensor::<f32>().map(|(s, _)| dims(s)).unwrap_or_default(),
+            Values::Owned { shape, .. } => shape.clone(),
+        }
+    }
 }
 
 pub type Tensors = HashMap<String, Values>;
@@ -62,40 +78,39 @@ impl Tap {
         let mut inputs = feeds(&self.name, &self.batch_inputs, batch).map_err(|e| e.to_string())?;
         for (name, ty) in &self.fed_inputs {
             let v = extra.get(name).ok_or_else(|| format!("model {}: no value for input {name}", self.name))?;
-            let shape = v.shape.clone();
-            let value: ort::session::SessionInputValue<'_> = match ty {
-                TensorElementType::Float16 => {
-                    ort::value::Tensor::from_array((shape, v.data.iter().map(|x| half::f16::from_f32(*x)).collect::<Vec<_>>())).map(Into::into)
+            let error = |e: ort::Error| format!("model {}: input {name}: {e}", self.name);
+            let value: ort::session::SessionInputValue<'_> = match (ty, v) {
+                (TensorElementType::Float32, Values::Ort(value)) => value.into(),
+                (TensorElementType::Float16, _) => {
+                    ort::value::Tensor::from_array((v.shape(), v.data().iter().map(|x| half::f16::from_f32(*x)).collect::<Vec<_>>())).map_err(error)?.into()
                 }
-                _ => ort::value::Tensor::from_array((shape, v.data.clone())).map(Into::into),
-            }
-            .map_err(|e| format!("model {}: input {name}: {e}", self.name))?;
+                _ => ort::value::Tensor::from_array((v.shape(), v.data().to_vec())).map_err(error)?.into(),
+            };
             inputs.push((name.clone().into(), value));
         }
-        let outputs = self.session.run(inputs).map_err(|e| format!("model {}: {e}", self.name))?;
+        let mut outputs = self.session.run(inputs).map_err(|e| format!("model {}: {e}", self.name))?;
+        let names: Vec<String> = outputs.keys().filter(|k| self.float_outputs.contains_key(*k)).map(str::to_string).collect();
         let mut tensors = Tensors::new();
-        for (name, value) in outputs.iter() {
-            let Some(ty) = self.float_outputs.get(name) else { continue };
+        for name in names {
+            let Some(value) = outputs.remove(&name) else { continue };
             let error = |e: ort::Error| format!("model {}: output {name}: {e}", self.name);
-            let (shape, data): (Vec<usize>, Vec<f32>) = match ty {
+            let owned = |(s, d): (&ort::value::Shape, Vec<f32>)| Values::Owned { shape: dims(s), data: d };
+            let values = match self.float_outputs[&name] {
                 TensorElementType::Float16 => {
                     let (s, d) = value.try_extract_tensor::<half::f16>().map_err(error)?;
-                    (dims(s), d.iter().map(|x| f32::from(*x)).collect())
+                    owned((s, d.iter().map(|x| f32::from(*x)).collect()))
                 }
                 TensorElementType::Bfloat16 => {
                     let (s, d) = value.try_extract_tensor::<half::bf16>().map_err(error)?;
-                    (dims(s), d.iter().map(|x| f32::from(*x)).collect())
+                    owned((s, d.iter().map(|x| f32::from(*x)).collect()))
                 }
                 TensorElementType::Float64 => {
                     let (s, d) = value.try_extract_tensor::<f64>().map_err(error)?;
-                    (dims(s), d.iter().map(|x| *x as f32).collect())
+                    owned((s, d.iter().map(|x| *x as f32).collect()))
                 }
-                _ => {
-                    let (s, d) = value.try_extract_tensor::<f32>().map_err(error)?;
-                    (dims(s), d.to_vec())
-                }
+                _ => Values::Ort(value),
             };
-            tensors.insert(name.to_string(), Values { shape, data });
+            tensors.insert(name, values);
         }
         Ok(tensors)
     }

@@ -38,25 +38,119 @@ impl ErrorSums {
         if teacher.len() != student.len() {
             return false;
         }
+        self.merge(&Self::of(teacher, student));
+        true
+    }
+
+    /// The sums of one pair of equal-length slices.
+    pub fn of(teacher: &[f32], student: &[f32]) -> Self {
+        let fast = Self::finite(teacher, student);
+        // A non-finite element makes a sum of squares non-finite (float32 squares cannot
+        // overflow float64): only then are the elements looked at one by one.
+        if fast.teacher_sq.is_finite() && fast.student_sq.is_finite() {
+            fast
+        } else {
+            Self::checked(teacher, student)
+        }
+    }
+
+    /// Eight independent lanes, so the compiler can keep them in vector registers. The lanes are
+    /// in the source, so every instruction set sums the same way: AVX2 (when the CPU has it) gives
+    /// the same bits as the baseline SSE2 build, twice as fast.
+    fn finite(teacher: &[f32], student: &[f32]) -> Self {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2, checked just above.
+            return unsafe { Self::finite_avx2(teacher, student) };
+        }
+        Self::lanes(teacher, student)
+    }
+
+    /// [`Self::lanes`] written with AVX2 intrinsics (the compiler does not vectorise the lanes
+    /// well by itself): lane k still sums the elements whose index is k modulo 8, with separate
+    /// multiplies and adds (no fused multiply-add), so the bits are the portable path's.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn finite_avx2(teacher: &[f32], student: &[f32]) -> Self {
+        use std::arch::x86_64::*;
+        let n = teacher.len().min(student.len());
+        let whole = n / 8 * 8;
+        let zero = _mm256_setzero_pd();
+        let (mut tt, mut ss, mut dd, mut ts, mut mx) = ([zero; 2], [zero; 2], [zero; 2], [zero; 2], [zero; 2]);
+        let abs = _mm256_castsi256_pd(_mm256_set1_epi64x(i64::MAX));
+        let mut i = 0;
+        while i < whole {
+            // SAFETY: i + 8 <= whole <= both lengths; unaligned loads.
+            let (a, b) = unsafe { (_mm256_loadu_ps(teacher.as_ptr().add(i)), _mm256_loadu_ps(student.as_ptr().add(i))) };
+            let t = [_mm256_cvtps_pd(_mm256_castps256_ps128(a)), _mm256_cvtps_pd(_mm256_extractf128_ps(a, 1))];
+            let s = [_mm256_cvtps_pd(_mm256_castps256_ps128(b)), _mm256_cvtps_pd(_mm256_extractf128_ps(b, 1))];
+            for h in 0..2 {
+                let d = _mm256_sub_pd(t[h], s[h]);
+                tt[h] = _mm256_add_pd(tt[h], _mm256_mul_pd(t[h], t[h]));
+                ss[h] = _mm256_add_pd(ss[h], _mm256_mul_pd(s[h], s[h]));
+                dd[h] = _mm256_add_pd(dd[h], _mm256_mul_pd(d, d));
+                ts[h] = _mm256_add_pd(ts[h], _mm256_mul_pd(t[h], s[h]));
+                mx[h] = _mm256_max_pd(mx[h], _mm256_and_pd(d, abs));
+            }
+            i += 8;
+        }
+        let lanes = |v: [__m256d; 2]| {
+            let mut out = [0f64; 8];
+            // SAFETY: out holds 8 doubles; unaligned stores.
+            unsafe {
+                _mm256_storeu_pd(out.as_mut_ptr(), v[0]);
+                _mm256_storeu_pd(out.as_mut_ptr().add(4), v[1]);
+            }
+            out
+        };
+        let mut acc = Lanes { tt: lanes(tt), ss: lanes(ss), dd: lanes(dd), ts: lanes(ts), mx: lanes(mx) };
+        acc.add_tail(&teacher[whole..n], &student[whole..n]);
+        acc.finish(n)
+    }
+
+    fn lanes(teacher: &[f32], student: &[f32]) -> Self {
+        let mut acc = Lanes::default();
+        let n = teacher.len().min(student.len());
+        let whole = n / 8 * 8;
+        for (a, b) in teacher[..whole].chunks_exact(8).zip(student[..whole].chunks_exact(8)) {
+            acc.add_tail(a, b);
+        }
+        acc.add_tail(&teacher[whole..n], &student[whole..n]);
+        acc.finish(n)
+    }
+
+    fn checked(teacher: &[f32], student: &[f32]) -> Self {
+        let mut sums = Self::default();
         for (&t, &s) in teacher.iter().zip(student) {
             if t.is_nan() || s.is_nan() {
-                self.nan += 1;
+                sums.nan += 1;
                 continue;
             }
             if t.is_infinite() || s.is_infinite() {
-                self.inf += 1;
+                sums.inf += 1;
                 continue;
             }
             let (t, s) = (f64::from(t), f64::from(s));
             let d = t - s;
-            self.teacher_sq += t * t;
-            self.student_sq += s * s;
-            self.diff_sq += d * d;
-            self.dot += t * s;
-            self.max_abs_diff = self.max_abs_diff.max(d.abs());
-            self.elements += 1;
+            sums.teacher_sq += t * t;
+            sums.student_sq += s * s;
+            sums.diff_sq += d * d;
+            sums.dot += t * s;
+            sums.max_abs_diff = sums.max_abs_diff.max(d.abs());
+            sums.elements += 1;
         }
-        true
+        sums
+    }
+
+    pub fn merge(&mut self, o: &Self) {
+        self.teacher_sq += o.teacher_sq;
+        self.student_sq += o.student_sq;
+        self.diff_sq += o.diff_sq;
+        self.dot += o.dot;
+        self.max_abs_diff = self.max_abs_diff.max(o.max_abs_diff);
+        self.elements += o.elements;
+        self.nan += o.nan;
+        self.inf += o.inf;
     }
 
     pub fn sqnr_db(&self) -> f64 {
@@ -74,24 +168,59 @@ impl ErrorSums {
     }
 }
 
-/// Per-example SQNR of a batch whose tensors lead with the batch dimension (`rows` examples of
+/// Eight running sums of each kind: lane k takes the elements whose index is k modulo 8.
+#[derive(Default)]
+struct Lanes {
+    tt: [f64; 8],
+    ss: [f64; 8],
+    dd: [f64; 8],
+    ts: [f64; 8],
+    mx: [f64; 8],
+}
+
+impl Lanes {
+    /// Up to eight elements, the first into lane 0.
+    fn add_tail(&mut self, teacher: &[f32], student: &[f32]) {
+        for (k, (&t, &s)) in teacher.iter().zip(student).enumerate() {
+            let (t, s) = (f64::from(t), f64::from(s));
+            let d = t - s;
+            self.tt[k] += t * t;
+            self.ss[k] += s * s;
+            self.dd[k] += d * d;
+            self.ts[k] += t * s;
+            if d.abs() > self.mx[k] {
+                self.mx[k] = d.abs();
+            }
+        }
+    }
+
+    fn finish(&self, elements: usize) -> ErrorSums {
+        ErrorSums {
+            teacher_sq: self.tt.iter().sum(),
+            student_sq: self.ss.iter().sum(),
+            diff_sq: self.dd.iter().sum(),
+            dot: self.ts.iter().sum(),
+            max_abs_diff: self.mx.iter().copied().fold(0.0, f64::max),
+            elements: elements as u64,
+            nan: 0,
+            inf: 0,
+        }
+    }
+}
+
+/// Per-example sums of a batch whose tensors lead with the batch dimension (`rows` examples of
 /// equal size); `None` when the length does not split into `rows` equal parts.
-pub fn per_example_sqnr(teacher: &[f32], student: &[f32], rows: usize) -> Option<Vec<f64>> {
+pub fn per_example(teacher: &[f32], student: &[f32], rows: usize) -> Option<Vec<ErrorSums>> {
     if rows == 0 || teacher.len() != student.len() || !teacher.len().is_multiple_of(rows) {
         return None;
     }
     let per = teacher.len() / rows;
-    Some(
-        teacher
-            .chunks(per)
-            .zip(student.chunks(per))
-            .map(|(t, s)| {
-                let mut sums = ErrorSums::default();
-                sums.add(t, s);
-                sums.sqnr_db()
-            })
-            .collect(),
-    )
+    Some(teacher.chunks(per).zip(student.chunks(per)).map(|(t, s)| ErrorSums::of(t, s)).collect())
+}
+
+/// Per-example SQNR (see [`per_example`]).
+pub fn per_example_sqnr(teacher: &[f32], student: &[f32], rows: usize) -> Option<Vec<f64>> {
+    Some(per_example(teacher, student, rows)?.iter().map(ErrorSums::sqnr_db).collect())
 }
 
 /// The summary a report row carries.
@@ -146,6 +275,16 @@ mod tests {
         s.add(&[1.0, f32::NAN, 2.0, 1.0], &[1.0, 0.0, f32::INFINITY, 2.0]);
         assert_eq!((s.nan, s.inf, s.elements), (1, 1, 2));
         assert_eq!(s.diff_sq, 1.0);
+    }
+
+    #[test]
+    fn the_vector_lanes_sum_what_the_checked_loop_sums() {
+        let t: Vec<f32> = (0..37).map(|i| (i as f32 * 0.37).sin() * 3.0).collect();
+        let s: Vec<f32> = t.iter().enumerate().map(|(i, x)| x + 0.01 * (i % 5) as f32).collect();
+        let (fast, checked) = (ErrorSums::finite(&t, &s), ErrorSums::checked(&t, &s));
+        assert_eq!(fast, ErrorSums::lanes(&t, &s), "every instruction set sums the same bits");
+        assert!((fast.diff_sq - checked.diff_sq).abs() < 1e-12 * checked.diff_sq && (fast.dot - checked.dot).abs() < 1e-12 * checked.dot.abs());
+        assert_eq!((fast.max_abs_diff, fast.elements), (checked.max_abs_diff, checked.elements));
     }
 
     #[test]

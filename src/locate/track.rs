@@ -4,7 +4,7 @@
 //! number of tensors, not with examples × tensors: the per-example sample holds at most
 //! [`PER_EXAMPLE_SAMPLE`] values per tensor (all of them up to that many examples).
 
-use super::tensor_error::{per_example_sqnr, ErrorSums, TensorError};
+use super::tensor_error::{ErrorSums, TensorError};
 use crate::stats::quantile::quantile_sorted;
 use crate::stats::rng::Rng;
 use serde::{Deserialize, Serialize};
@@ -94,25 +94,41 @@ impl Track {
         }
     }
 
-    /// One batch of the cumulative comparison; `js[i]` and `flipped[i]` describe example i's
-    /// outputs.
-    pub fn add(&mut self, teacher: &[f32], student: &[f32], js: &[f64], flipped: &[bool]) {
-        if !self.cumulative.add(teacher, student) {
+    /// One batch: the cumulative comparison, and the local one (`local`, the cut student's
+    /// tensor) and the QDQ pair's (`before_qdq`, the student's tensor before its pair) where this
+    /// track keeps them. `js[i]` and `flipped[i]` describe example i's outputs. The three are summed
+    /// block by block (an example, or 64 Ki elements), so each block of the teacher's and the
+    /// student's tensor is read from memory once and from cache after.
+    pub fn add(&mut self, teacher: &[f32], student: &[f32], local: Option<&[f32]>, before_qdq: Option<&[f32]>, js: &[f64], flipped: &[bool]) {
+        let fits = |x: Option<&[f32]>| x.is_none_or(|x| x.len() == teacher.len());
+        if teacher.len() != student.len() || !fits(local) || !fits(before_qdq) {
             self.shape_mismatches += 1;
             return;
         }
-        match per_example_sqnr(teacher, student, js.len()) {
-            Some(values) if self.per_example => {
-                for ((v, &d), &f) in values.into_iter().zip(js).zip(flipped) {
-                    self.keep(v);
-                    self.ties.add(v, d);
-                    let slot = if f { &mut self.flipped } else { &mut self.kept };
-                    slot.0 += v;
-                    slot.1 += 1;
-                }
+        let rows = js.len();
+        let per_example = self.per_example && rows > 0 && teacher.len().is_multiple_of(rows);
+        // A tensor that does not lead with the batch dimension has no per-example view.
+        self.per_example = per_example;
+        let block = if per_example { (teacher.len() / rows).max(1) } else { 1 << 16 };
+        for (i, start) in (0..teacher.len()).step_by(block).enumerate() {
+            let range = start..(start + block).min(teacher.len());
+            let (t, s) = (&teacher[range.clone()], &student[range.clone()]);
+            let sums = ErrorSums::of(t, s);
+            if per_example {
+                let v = sums.sqnr_db();
+                self.keep(v);
+                self.ties.add(v, js[i]);
+                let slot = if flipped[i] { &mut self.flipped } else { &mut self.kept };
+                slot.0 += v;
+                slot.1 += 1;
             }
-            // A tensor that does not lead with the batch dimension has no per-example view.
-            _ => self.per_example = false,
+            self.cumulative.merge(&sums);
+            if let (Some(l), Some(acc)) = (local, self.local.as_mut()) {
+                acc.merge(&ErrorSums::of(t, &l[range.clone()]));
+            }
+            if let (Some(pre), Some(acc)) = (before_qdq, self.qdq.as_mut()) {
+                acc.merge(&ErrorSums::of(&pre[range], s));
+            }
         }
     }
 
@@ -172,14 +188,14 @@ mod tests {
     fn per_example_values_feed_percentiles_and_outcome_ties() {
         let mut t = Track::new(0, 0, false, false);
         // Two examples of two values each: the first is exact, the second 20 dB off.
-        t.add(&[1.0, 0.0, 3.0, 4.0], &[1.0, 0.0, 3.0, 4.5], &[0.0, 0.3], &[false, true]);
+        t.add(&[1.0, 0.0, 3.0, 4.0], &[1.0, 0.0, 3.0, 4.5], None, None, &[0.0, 0.3], &[false, true]);
         let tie = t.outcome().unwrap();
         assert!((tie.mean_sqnr_flipped_db.unwrap() - 20.0).abs() < 1e-9);
         assert!(tie.mean_sqnr_kept_db.unwrap() > 300.0);
         assert!((tie.correlation_with_js.unwrap() + 1.0).abs() < 1e-12);
         assert_eq!(t.percentiles().unwrap().examples, 2);
         let mut odd = Track::new(0, 1, false, false);
-        odd.add(&[1.0, 2.0, 3.0], &[1.0, 2.0, 3.0], &[0.0, 0.0], &[false, false]);
+        odd.add(&[1.0, 2.0, 3.0], &[1.0, 2.0, 3.0], None, None, &[0.0, 0.0], &[false, false]);
         assert!(odd.percentiles().is_none() && odd.outcome().is_none(), "3 values do not split into 2 examples");
     }
 }
