@@ -96,6 +96,17 @@ pub struct LocateArgs {
     /// in topological order is reported.
     #[arg(long, default_value_t = 30.0, allow_negative_numbers = true)]
     pub threshold_db: f64,
+    /// QDQ students: bypass the K nodes with the worst local error one at a time (each computes
+    /// in float again), re-run the sample, and report each bypass's gain; then add bypasses in
+    /// order of gain until --target holds.
+    #[arg(long, default_value_t = 10)]
+    pub ablate: usize,
+    /// What the chosen bypasses must reach: label_loyalty>=V or probability_loyalty>=V.
+    #[arg(long, default_value = "label_loyalty>=0.99")]
+    pub target: String,
+    /// Write the student with the chosen bypasses here (an ONNX file `fidelity compare` can check).
+    #[arg(long)]
+    pub write_patched: Option<PathBuf>,
 }
 
 #[derive(Debug, Args, Default)]

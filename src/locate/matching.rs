@@ -21,8 +21,7 @@ use std::collections::{HashMap, HashSet};
 
 pub const DEQUANT_OUTPUT_SUFFIX: &str = "_DequantizeLinear_Output";
 pub const QUANT_INPUT_SUFFIX: &str = "_QuantizeLinear_Input";
-/// The weight suffix of ONNX Runtime's quantizers (`W` becomes `W_quantized`).
-pub const WEIGHT_SUFFIX: &str = "_quantized";
+pub use crate::onnx::rewrite::WEIGHT_SUFFIX;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]

@@ -7,8 +7,10 @@
 //! - [`tensor_error`]: SQNR and friends as running sums; [`track`]: per-tensor state over batches
 //!   (local and QDQ errors, per-example percentiles, ties to the outputs).
 //! - [`weights`]: each weight against the student's (dequantized) one.
+//! - [`ablation`]: nodes bypassed (computing in float again) and the set that reaches a target.
 //! - [`report`]: the report model; [`terminal`]: its table. [`run`]: the whole analysis.
 
+pub mod ablation;
 pub mod graph;
 pub mod matching;
 pub mod report;

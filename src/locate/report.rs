@@ -30,6 +30,8 @@ pub struct LocateReport {
     pub unmatched: Unmatched,
     pub weights: Vec<WeightComparison>,
     pub by_op_type: Vec<OpTotals>,
+    /// `--ablate K` on a QDQ student: bypasses and the set that reaches `--target`.
+    pub ablation: Option<super::ablation::Ablation>,
     pub notes: Vec<String>,
     pub seconds: f64,
     /// Peak resident memory of the process, when the platform says.

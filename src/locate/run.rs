@@ -2,6 +2,7 @@
 //! `compare` would), match their tensors, build three tapped graphs (teacher, student, student cut
 //! at every matched tensor and fed the teacher's), run the sample batch by batch, keep running sums.
 
+use super::ablation;
 use super::graph::{GraphView, NodeView as GraphNode};
 use super::matching::{match_tensors, Architecture, Matching, TensorMatch};
 use super::report::{by_op_type, first_divergent, LocateData, LocateReport, ModelRef, OutputsRow, TensorRow, Unmatched};
@@ -39,6 +40,59 @@ pub fn run(plan: &LocatePlan) -> Result<LocateReport, CompareError> {
     let mut taps = Taps::build(&session.runtime, plan, &teacher_model, &student_model, &matching, &mut notes)?;
     progress.say(format!("{} tensor pairs matched ({:?}); reading the data", matching.pairs.len(), matching.architecture));
 
+    let mut state = State::new(&matching, &taps, plan.seed);
+    let sampled = run_sample(plan, &mut session, &matching, &mut taps, &mut state, &progress)?;
+    let tensors = state.rows(&matching, &GraphView::of(&teacher_model));
+    let not_float = matching.pairs.len() - tensors.len();
+    let outputs = state.outputs_row();
+    let ablation = ablation_stage(plan, &session, &teacher_model, &student_model, &tensors, &outputs, sampled.kept, sampled.student_kind, &progress)?;
+    notes.append(&mut taps.notes);
+    Ok(LocateReport {
+        fidelity_version: env!("CARGO_PKG_VERSION").to_string(),
+        teacher: model_ref(session.models.teacher.info()),
+        student: model_ref(session.models.students[0].info()),
+        data: LocateData { path: plan.compare.data.clone(), rows: sampled.rows, seed: plan.seed, batch_size: plan.compare.batch_size, batches: sampled.batches },
+        onnxruntime: session.runtime.version.clone(),
+        graphs: "intermediate tensors read with graph optimisation off (as onnxruntime's qdq_loss_debug reads them); class probabilities from the optimised sessions compare runs".into(),
+        architecture: matching.architecture.clone(),
+        threshold_db: plan.threshold_db,
+        first_divergent: first_divergent(&tensors, plan.threshold_db),
+        by_op_type: by_op_type(&tensors),
+        tensors,
+        probabilities: outputs,
+        ablation,
+        unmatched: Unmatched {
+            teacher: matching.unmatched_teacher.clone(),
+            student: matching.unmatched_student.clone(),
+            quantization_internal: matching.quantization_internal,
+            not_float,
+        },
+        weights,
+        notes,
+        seconds: started.elapsed().as_secs_f64(),
+        peak_memory_bytes: crate::speed::memory::peak_rss_bytes(),
+    })
+}
+
+/// What the sample left besides the running sums.
+struct Sampled {
+    rows: usize,
+    batches: Vec<Vec<usize>>,
+    /// For ablation: each batch and the teacher's probability rows (QDQ students only).
+    kept: Vec<(crate::data::Batch, Vec<Vec<f64>>)>,
+    student_kind: Option<crate::metrics::OutputKind>,
+}
+
+/// Draws the sample and runs it batch by batch: the optimised passes for the outputs, the taps
+/// for the tensors.
+fn run_sample(
+    plan: &LocatePlan,
+    session: &mut crate::pipeline::load::Session,
+    matching: &Matching,
+    taps: &mut Taps,
+    state: &mut State,
+    progress: &Progress,
+) -> Result<Sampled, CompareError> {
     let encoder = text_encoder(&plan.compare)?;
     let teacher_info = session.models.teacher.info().clone();
     let mut counter = ChunkReader::open(&plan.compare, &teacher_info, session.label_names.as_ref(), encoder.as_ref())?;
@@ -46,8 +100,9 @@ pub fn run(plan: &LocatePlan) -> Result<LocateReport, CompareError> {
     let rows = counter.rows_read();
     let sample = crate::inference::invariance::sample_indices(rows, plan.examples, plan.seed);
     let mut reader = ChunkReader::open(&plan.compare, &teacher_info, session.label_names.as_ref(), encoder.as_ref())?;
-    let mut state = State::new(&matching, &taps, plan.seed);
     let mut batches = Vec::new();
+    let mut kept = Vec::new();
+    let mut student_kind = None;
     let mut next = 0;
     while let Some(chunk) = reader.next_chunk(plan.chunk_size)? {
         let end = chunk.offset + chunk.examples.len();
@@ -63,45 +118,68 @@ pub fn run(plan: &LocatePlan) -> Result<LocateReport, CompareError> {
         let origin = |i: usize| format!("{}, row {}", plan.compare.data.display(), sample[start + i] + 1);
         let teacher_pass = run_pass(&mut session.models.teacher, &subset, &order, plan.compare.outputs, &origin)?;
         let student_pass = run_pass(&mut session.models.students[0], &subset, &order, plan.compare.outputs, &origin)?;
+        student_kind.get_or_insert(student_pass.output_kind);
         for indices in &order.batches {
             let batch = subset.batch_of(indices);
             let (tp, sp): (Vec<&[f64]>, Vec<&[f64]>) = indices.iter().map(|&i| (teacher_pass.probabilities.row(i), student_pass.probabilities.row(i))).unzip();
             state.outputs(&tp, &sp, plan.compare.js_base);
             let tensors = taps.run(&batch)?;
-            state.add(&matching, &tensors);
+            state.add(matching, &tensors);
             batches.push(indices.iter().map(|&i| sample[start + i]).collect());
+            if plan.ablate > 0 && matching.pairs.iter().any(|p| p.student_before_qdq.is_some()) {
+                kept.push((batch, tp.iter().map(|r| r.to_vec()).collect()));
+            }
         }
         progress.say(format!("{next} of {} sampled examples", sample.len()));
     }
     if sample.is_empty() {
         return Err(CompareError::Locate(format!("{}: no rows to sample", plan.compare.data.display())));
     }
-    let tensors = state.rows(&matching, &GraphView::of(&teacher_model));
-    let not_float = matching.pairs.len() - tensors.len();
-    notes.append(&mut taps.notes);
-    Ok(LocateReport {
-        fidelity_version: env!("CARGO_PKG_VERSION").to_string(),
-        teacher: model_ref(session.models.teacher.info()),
-        student: model_ref(session.models.students[0].info()),
-        data: LocateData { path: plan.compare.data.clone(), rows, seed: plan.seed, batch_size: plan.compare.batch_size, batches },
-        onnxruntime: session.runtime.version.clone(),
-        graphs: "intermediate tensors read with graph optimisation off (as onnxruntime's qdq_loss_debug reads them); class probabilities from the optimised sessions compare runs".into(),
-        architecture: matching.architecture.clone(),
-        threshold_db: plan.threshold_db,
-        first_divergent: first_divergent(&tensors, plan.threshold_db),
-        by_op_type: by_op_type(&tensors),
-        tensors,
-        probabilities: state.outputs_row(),
-        unmatched: Unmatched {
-            teacher: matching.unmatched_teacher.clone(),
-            student: matching.unmatched_student.clone(),
-            quantization_internal: matching.quantization_internal,
-            not_float,
-        },
-        weights,
-        notes,
-        seconds: started.elapsed().as_secs_f64(),
-        peak_memory_bytes: crate::speed::memory::peak_rss_bytes(),
+    Ok(Sampled { rows, batches, kept, student_kind })
+}
+
+/// `--ablate K` on a QDQ student (see [`ablation`]).
+#[allow(clippy::too_many_arguments)]
+fn ablation_stage(
+    plan: &LocatePlan,
+    session: &crate::pipeline::load::Session,
+    teacher_model: &ModelProto,
+    student_model: &ModelProto,
+    tensors: &[TensorRow],
+    outputs: &OutputsRow,
+    kept: Vec<(crate::data::Batch, Vec<Vec<f64>>)>,
+    student_kind: Option<crate::metrics::OutputKind>,
+    progress: &Progress,
+) -> Result<Option<ablation::Ablation>, CompareError> {
+    let student_source = &plan.compare.students[0];
+    let teacher_info = session.models.teacher.info();
+    Ok(match (kept.is_empty(), student_kind) {
+        (false, Some(student_kind)) => {
+            progress.say(format!("bypassing up to {} nodes, one at a time", plan.ablate));
+            let sample = ablation::Sample { batches: kept, student_kind, js_base: plan.compare.js_base };
+            let settings = crate::pipeline::load::session_settings(&plan.compare, student_source, teacher_info.classes);
+            let setup = ablation::Setup {
+                runtime: &session.runtime,
+                name: &student_source.name,
+                student_path: &student_source.path,
+                settings,
+                teacher: teacher_model,
+                student: student_model,
+                sample: &sample,
+                keep: ablation::folded_pairs(tensors),
+            };
+            let student = ablation::Loyalty { label_loyalty: outputs.label_loyalty, probability_loyalty: outputs.probability_loyalty };
+            Some(ablation::ablate(&setup, tensors, plan.ablate, plan.target, student, plan.write_patched.as_deref()).map_err(CompareError::Locate)?)
+        }
+        _ => {
+            if plan.write_patched.is_some() {
+                return Err(CompareError::Locate(format!(
+                    "--write-patched: {} has no quantize/dequantize pairs to bypass (it is not a QDQ student)",
+                    student_source.name
+                )));
+            }
+            None
+        }
     })
 }
 

@@ -123,6 +123,9 @@ fn summaries(out: &mut String, r: &LocateReport) {
             );
         }
     }
+    if let Some(a) = &r.ablation {
+        ablation(out, a);
+    }
     let u = &r.unmatched;
     let _ = writeln!(
         out,
@@ -134,5 +137,54 @@ fn summaries(out: &mut String, r: &LocateReport) {
     );
     for n in &r.notes {
         let _ = writeln!(out, "note: {n}");
+    }
+}
+
+fn ablation(out: &mut String, a: &super::ablation::Ablation) {
+    let _ = writeln!(
+        out,
+        "bypasses (one node in float again; label / probability loyalty on the sample, the student's {:.4} / {:.4}):",
+        a.student.label_loyalty, a.student.probability_loyalty
+    );
+    for b in &a.bypasses {
+        let _ = writeln!(
+            out,
+            "  {:<24} {:<12} local {:>7} dB  {:.4} ({:+.4})  {:.4} ({:+.4})",
+            truncate(&b.node, 24),
+            b.op_type,
+            db(Some(b.local_sqnr_db)),
+            b.loyalty.label_loyalty,
+            b.label_gain,
+            b.loyalty.probability_loyalty,
+            b.probability_gain
+        );
+    }
+    let metric = match a.target_metric {
+        super::ablation::AblationMetric::LabelLoyalty => "label_loyalty",
+        super::ablation::AblationMetric::ProbabilityLoyalty => "probability_loyalty",
+    };
+    match (&a.chosen_loyalty, a.reached) {
+        (None, true) => {
+            let _ = writeln!(out, "the student reaches {metric} >= {} as it is", a.target);
+        }
+        (Some(l), reached) => {
+            let verdict = if reached { "reaches" } else { "does not reach" };
+            let _ = writeln!(
+                out,
+                "keeping {} in float {verdict} {metric} >= {}: label loyalty {:.4}, probability loyalty {:.4}",
+                a.chosen.join(", "),
+                a.target,
+                l.label_loyalty,
+                l.probability_loyalty
+            );
+            let names: Vec<String> = a.nodes_to_exclude.iter().map(|n| format!("{n:?}")).collect();
+            let _ = writeln!(out, "  quantize_static(..., nodes_to_exclude=[{}])", names.join(", "));
+        }
+        (None, false) => {
+            let _ = writeln!(out, "no bypass was possible: {metric} >= {} not reached", a.target);
+        }
+    }
+    if let Some(p) = &a.patched {
+        let _ = writeln!(out, "patched student written to {}", p.display());
     }
 }

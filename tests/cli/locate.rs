@@ -74,7 +74,16 @@ fn sqnr_matches_onnxruntime_qdq_loss_debug_for_tabular_and_text_students() {
 
 #[test]
 fn a_node_broken_on_purpose_is_named_first_divergent_and_worst_local() {
-    let (stdout, broken, _dir) = locate(&[&fixture("adult/teacher.onnx"), &fixture("locate/adult-qdq-broken.onnx"), "--data", &fixture("adult/test.npz")]);
+    let work = tempfile::tempdir().unwrap();
+    let patched = work.path().join("patched.onnx");
+    let (stdout, broken, _dir) = locate(&[
+        &fixture("adult/teacher.onnx"),
+        &fixture("locate/adult-qdq-broken.onnx"),
+        "--data",
+        &fixture("adult/test.npz"),
+        "--write-patched",
+        patched.to_str().unwrap(),
+    ]);
     assert_eq!(broken["first_divergent"], "mm2", "{stdout}");
     let rows = broken["tensors"].as_array().unwrap();
     let local = |r: &Value| r["local"]["sqnr_db"].as_f64().unwrap_or(f64::INFINITY);
@@ -86,6 +95,33 @@ fn a_node_broken_on_purpose_is_named_first_divergent_and_worst_local() {
     let w2 = broken["weights"].as_array().unwrap().iter().find(|w| w["name"] == "W2").unwrap();
     assert!(w2["sqnr_db"].as_f64().unwrap() < 0.0);
     assert!(stdout.contains("first divergent (cumulative SQNR below 30 dB): mm2 (node MatMul_2, MatMul)"), "{stdout}");
+    // The action: keeping MatMul_2 in float (its weight dequantized no more) reaches the target.
+    let ablation = &broken["ablation"];
+    assert_eq!(ablation["bypasses"][0]["node"], "MatMul_2", "worst local error first");
+    assert!(ablation["bypasses"][0]["label_gain"].as_f64().unwrap() > 0.05);
+    assert_eq!(ablation["chosen"], serde_json::json!(["MatMul_2"]));
+    assert_eq!(ablation["nodes_to_exclude"], serde_json::json!(["MatMul_2"]));
+    assert_eq!(ablation["reached"], true);
+    assert!(stdout.contains("quantize_static(..., nodes_to_exclude=[\"MatMul_2\"])"), "{stdout}");
+    // The patched student passes the gate the broken one fails, over all the data.
+    let gate = |model: &str| {
+        let args = [
+            "compare",
+            &fixture("adult/teacher.onnx"),
+            model,
+            "--data",
+            &fixture("adult/test.npz"),
+            "--no-speed",
+            "--bootstrap",
+            "0",
+            "--quiet",
+            "--gate",
+            "label_loyalty >= 0.99",
+        ];
+        fidelity(args, work.path()).code
+    };
+    assert_eq!(gate(&fixture("locate/adult-qdq-broken.onnx")), 1);
+    assert_eq!(gate(patched.to_str().unwrap()), 0);
     // The healthy student: nothing diverges at the default threshold, and its flips are few.
     let (_, healthy, _d) = locate(&[&fixture("adult/teacher.onnx"), &fixture("locate/adult-qdq.onnx"), "--data", &fixture("adult/test.npz")]);
     assert!(healthy["first_divergent"].is_null());
@@ -121,8 +157,32 @@ fn locate_refuses_what_it_cannot_do_before_running_a_model() {
         fidelity(["locate", &fixture("adult/teacher.onnx"), &fixture("adult/int8.onnx"), "--data", &fixture("adult/test.npz"), "--examples", "0"], dir.path());
     assert_eq!(zero.code, 2);
     assert!(zero.stderr.contains("--examples must be at least 1"), "{}", zero.stderr);
-    let html =
-        fidelity(["locate", &fixture("adult/teacher.onnx"), &fixture("adult/int8.onnx"), "--data", &fixture("adult/test.npz"), "--html", "x.html"], dir.path());
-    assert_eq!(html.code, 2);
-    assert!(html.stderr.contains("not available for locate"), "{}", html.stderr);
+    let junit =
+        fidelity(["locate", &fixture("adult/teacher.onnx"), &fixture("adult/int8.onnx"), "--data", &fixture("adult/test.npz"), "--junit", "x.xml"], dir.path());
+    assert_eq!(junit.code, 2);
+    assert!(junit.stderr.contains("not available for locate"), "{}", junit.stderr);
+    let target = fidelity(
+        ["locate", &fixture("adult/teacher.onnx"), &fixture("adult/int8.onnx"), "--data", &fixture("adult/test.npz"), "--target", "accuracy>=0.9"],
+        dir.path(),
+    );
+    assert_eq!(target.code, 2);
+    assert!(target.stderr.contains("no metric 'accuracy'"), "{}", target.stderr);
+    // Dynamic int8 has no quantize/dequantize pairs to bypass: said after the run, before writing.
+    let patched = fidelity(
+        [
+            "locate",
+            &fixture("adult/teacher.onnx"),
+            &fixture("adult/int8.onnx"),
+            "--data",
+            &fixture("adult/test.npz"),
+            "--examples",
+            "16",
+            "--write-patched",
+            "p.onnx",
+        ],
+        dir.path(),
+    );
+    assert_eq!(patched.code, 2);
+    assert!(patched.stderr.contains("int8 has no quantize/dequantize pairs to bypass"), "{}", patched.stderr);
+    assert!(!dir.path().join("p.onnx").exists());
 }
