@@ -71,6 +71,9 @@ fn locate(args: &fidelity::cli::LocateArgs) -> anyhow::Result<ExitCode> {
         let json = serde_json::to_vec_pretty(&report)?;
         fidelity::report::files::write_atomically(out, &json)?;
     }
+    if let Some(html) = &plan.html {
+        fidelity::report::files::write_atomically(html, fidelity::locate::html::render(&report).as_bytes())?;
+    }
     print(fidelity::locate::terminal::render(&report).as_bytes())
 }
 

@@ -8,10 +8,11 @@
 //!   (local and QDQ errors, per-example percentiles, ties to the outputs).
 //! - [`weights`]: each weight against the student's (dequantized) one.
 //! - [`ablation`]: nodes bypassed (computing in float again) and the set that reaches a target.
-//! - [`report`]: the report model; [`terminal`]: its table. [`run`]: the whole analysis.
+//! - [`report`]: the report model; [`terminal`]: its table; [`html`]: its page. [`run`]: the whole analysis.
 
 pub mod ablation;
 pub mod graph;
+pub mod html;
 pub mod matching;
 pub mod report;
 pub mod run;

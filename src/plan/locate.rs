@@ -48,6 +48,8 @@ pub struct LocatePlan {
     pub chunk_size: usize,
     /// The JSON report, when asked for.
     pub out: Option<PathBuf>,
+    /// The HTML page, when asked for.
+    pub html: Option<PathBuf>,
     /// Nodes with the worst local error to bypass one at a time (0: none).
     pub ablate: usize,
     pub target: Target,
@@ -64,9 +66,9 @@ impl LocatePlan {
     pub fn from_args(args: &LocateArgs) -> Result<Self, PlanError> {
         let c = &args.compare;
         let refused =
-            [("--shard", c.shard.is_some()), ("--markdown/--html/--junit", c.also.markdown.is_some() || c.also.html.is_some() || c.also.junit.is_some())];
+            [("--shard", c.shard.is_some()), ("--markdown/--junit", c.also.markdown.is_some() || c.also.junit.is_some())];
         if let Some((flag, _)) = refused.iter().find(|f| f.1) {
-            return Err(PlanError::Locate(format!("{flag} is not available for locate (it writes its own table and, with --out, JSON)")));
+            return Err(PlanError::Locate(format!("{flag} is not available for locate (it writes its own table and, with --out and --html, JSON and HTML)")));
         }
         let mut compare = ComparePlan::resolve(c)?;
         if compare.students.len() != 1 {
@@ -101,6 +103,7 @@ impl LocatePlan {
             threshold_db: args.threshold_db,
             chunk_size: CHUNK_ROWS,
             out: c.out.clone(),
+            html: c.also.html.clone(),
             ablate: args.ablate,
             target,
             write_patched: args.write_patched.clone(),

@@ -83,6 +83,8 @@ fn a_node_broken_on_purpose_is_named_first_divergent_and_worst_local() {
         &fixture("adult/test.npz"),
         "--write-patched",
         patched.to_str().unwrap(),
+        "--html",
+        work.path().join("locate.html").to_str().unwrap(),
     ]);
     assert_eq!(broken["first_divergent"], "mm2", "{stdout}");
     let rows = broken["tensors"].as_array().unwrap();
@@ -122,6 +124,20 @@ fn a_node_broken_on_purpose_is_named_first_divergent_and_worst_local() {
     };
     assert_eq!(gate(&fixture("locate/adult-qdq-broken.onnx")), 1);
     assert_eq!(gate(patched.to_str().unwrap()), 0);
+    // The page: the chart (cumulative line, local bars, the band), the first divergent marked, the
+    // bypasses and the list for quantize_static.
+    let html = std::fs::read_to_string(work.path().join("locate.html")).unwrap();
+    for needle in [
+        "<polyline",
+        "below 30 dB: divergent",
+        "mm2 (MatMul): cumulative -8.7 dB",
+        "mm2: local -8.7 dB",
+        "<tr class=\"first\"><td>mm2</td>",
+        "<h2>Bypasses</h2>",
+        "nodes_to_exclude=[&quot;MatMul_2&quot;]",
+    ] {
+        assert!(html.contains(needle), "the HTML report lacks {needle}");
+    }
     // The healthy student: nothing diverges at the default threshold, and its flips are few.
     let (_, healthy, _d) = locate(&[&fixture("adult/teacher.onnx"), &fixture("locate/adult-qdq.onnx"), "--data", &fixture("adult/test.npz")]);
     assert!(healthy["first_divergent"].is_null());
