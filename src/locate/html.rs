@@ -144,37 +144,7 @@ pub fn render(r: &LocateReport) -> String {
     }
     out.push_str("</table>");
     if let Some(a) = &r.ablation {
-        let _ = write!(
-            out,
-            "<h2>Bypasses</h2><p>One node in float again at a time; the student's own loyalties: label {:.4}, probability {:.4}.</p>",
-            a.student.label_loyalty, a.student.probability_loyalty
-        );
-        out.push_str("<table><tr><th>node</th><th>op</th><th>local dB</th><th>label loyalty</th><th>gain</th><th>probability loyalty</th><th>gain</th></tr>");
-        for b in &a.bypasses {
-            let _ = write!(
-                out,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.4}</td><td>{:+.4}</td><td>{:.4}</td><td>{:+.4}</td></tr>",
-                markup(&b.node),
-                markup(&b.op_type),
-                db(Some(b.local_sqnr_db)),
-                b.loyalty.label_loyalty,
-                b.label_gain,
-                b.loyalty.probability_loyalty,
-                b.probability_gain
-            );
-        }
-        out.push_str("</table>");
-        if !a.nodes_to_exclude.is_empty() {
-            let names: Vec<String> = a.nodes_to_exclude.iter().map(|n| format!("{n:?}")).collect();
-            let verdict = if a.reached { "reaches" } else { "does not reach" };
-            let _ = write!(
-                out,
-                "<p>Keeping {} in float {verdict} the target {}.</p><pre>quantize_static(..., nodes_to_exclude=[{}])</pre>",
-                markup(&a.chosen.join(", ")),
-                a.target,
-                markup(&names.join(", "))
-            );
-        }
+        bypasses(&mut out, a);
     }
     if !r.weights.is_empty() {
         out.push_str("<h2>Weights</h2><table><tr><th>weight</th><th>stored as</th><th>SQNR dB</th><th>zeros</th></tr>");
@@ -193,4 +163,38 @@ pub fn render(r: &LocateReport) -> String {
     }
     out.push_str("</body></html>\n");
     out
+}
+
+fn bypasses(out: &mut String, a: &super::ablation::Ablation) {
+    let _ = write!(
+        out,
+        "<h2>Bypasses</h2><p>One node in float again at a time; the student's own loyalties: label {:.4}, probability {:.4}.</p>",
+        a.student.label_loyalty, a.student.probability_loyalty
+    );
+    out.push_str("<table><tr><th>node</th><th>op</th><th>local dB</th><th>label loyalty</th><th>gain</th><th>probability loyalty</th><th>gain</th></tr>");
+    for b in &a.bypasses {
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.4}</td><td>{:+.4}</td><td>{:.4}</td><td>{:+.4}</td></tr>",
+            markup(&b.node),
+            markup(&b.op_type),
+            db(Some(b.local_sqnr_db)),
+            b.loyalty.label_loyalty,
+            b.label_gain,
+            b.loyalty.probability_loyalty,
+            b.probability_gain
+        );
+    }
+    out.push_str("</table>");
+    if !a.nodes_to_exclude.is_empty() {
+        let names: Vec<String> = a.nodes_to_exclude.iter().map(|n| format!("{n:?}")).collect();
+        let verdict = if a.reached { "reaches" } else { "does not reach" };
+        let _ = write!(
+            out,
+            "<p>Keeping {} in float {verdict} the target {}.</p><pre>quantize_static(..., nodes_to_exclude=[{}])</pre>",
+            markup(&a.chosen.join(", ")),
+            a.target,
+            markup(&names.join(", "))
+        );
+    }
 }
