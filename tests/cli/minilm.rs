@@ -64,3 +64,57 @@ fn the_minilm_suite_matches_independent_values_and_its_committed_report() {
     let para = students.iter().copied().find(|s| s["model"]["name"] == "paraphrase_l3").unwrap();
     assert!(para["model"]["size"]["flops_per_example"].as_f64() < report["teacher"]["size"]["flops_per_example"].as_f64());
 }
+
+/// `fidelity locate` on a real transformer: the MiniLM teacher against its `quantize_static` QDQ
+/// student (scripts/make_minilm_qdq.py), every tensor and weight SQNR against ONNX Runtime's own
+/// `qdq_loss_debug` functions on the same examples and batches to 1e-6 dB.
+#[test]
+fn locate_on_the_minilm_qdq_student_matches_onnxruntime_qdq_loss_debug() {
+    if !ensure_built() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let minilm = |f: &str| root().join("fixtures/minilm").join(f).to_string_lossy().into_owned();
+    let out = dir.path().join("locate.json");
+    let args = [
+        "locate",
+        &minilm("teacher.onnx"),
+        &minilm("ort_qdq.onnx"),
+        "--data",
+        &minilm("test.jsonl"),
+        "--examples",
+        "32",
+        "--ablate",
+        "0",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let run = crate::util::fidelity(args, dir.path());
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let reference_out = dir.path().join("reference.json");
+    let made = std::process::Command::new("bash")
+        .arg(root().join("scripts/golden.sh"))
+        .args(["locate", reference_out.to_str().unwrap(), out.to_str().unwrap(), &minilm("tokenizer.json"), "128"])
+        .current_dir(root())
+        .output()
+        .expect("bash runs");
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let reference: Value = serde_json::from_str(&std::fs::read_to_string(reference_out).unwrap()).unwrap();
+    let mut compared = 0;
+    for (name, theirs) in reference["activations"].as_object().unwrap() {
+        let row = report["tensors"].as_array().unwrap().iter().find(|r| r["tensor"] == name.as_str()).unwrap_or_else(|| panic!("no row {name}"));
+        for (ours, key) in [(&row["cumulative"]["sqnr_db"], "xmodel_err"), (&row["qdq"]["sqnr_db"], "qdq_err")] {
+            let (a, b) = (ours.as_f64().unwrap(), theirs[key].as_f64().unwrap());
+            assert!((a - b).abs() <= 1e-6, "{name} {key}: fidelity {a}, onnxruntime {b}");
+            compared += 1;
+        }
+    }
+    for (name, theirs) in reference["weights"].as_object().unwrap() {
+        let row = report["weights"].as_array().unwrap().iter().find(|w| w["name"] == name.as_str()).unwrap_or_else(|| panic!("no weight {name}"));
+        assert!((row["sqnr_db"].as_f64().unwrap() - theirs.as_f64().unwrap()).abs() <= 1e-6, "weight {name}");
+        compared += 1;
+    }
+    assert!(compared > 400, "{compared}");
+}
