@@ -138,6 +138,8 @@ fn summaries(out: &mut String, r: &LocateReport) {
     for n in &r.notes {
         let _ = writeln!(out, "note: {n}");
     }
+    let memory = r.peak_memory_bytes.map_or("peak memory not reported by this platform".into(), |b| format!("peak memory {:.0} MB", b as f64 / 1e6));
+    let _ = writeln!(out, "{:.1} s, {memory}", r.seconds);
 }
 
 fn ablation(out: &mut String, a: &super::ablation::Ablation) {
