@@ -208,21 +208,6 @@ impl Lanes {
     }
 }
 
-/// Per-example sums of a batch whose tensors lead with the batch dimension (`rows` examples of
-/// equal size); `None` when the length does not split into `rows` equal parts.
-pub fn per_example(teacher: &[f32], student: &[f32], rows: usize) -> Option<Vec<ErrorSums>> {
-    if rows == 0 || teacher.len() != student.len() || !teacher.len().is_multiple_of(rows) {
-        return None;
-    }
-    let per = teacher.len() / rows;
-    Some(teacher.chunks(per).zip(student.chunks(per)).map(|(t, s)| ErrorSums::of(t, s)).collect())
-}
-
-/// Per-example SQNR (see [`per_example`]).
-pub fn per_example_sqnr(teacher: &[f32], student: &[f32], rows: usize) -> Option<Vec<f64>> {
-    Some(per_example(teacher, student, rows)?.iter().map(ErrorSums::sqnr_db).collect())
-}
-
 /// The summary a report row carries.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TensorError {
@@ -285,14 +270,6 @@ mod tests {
         assert_eq!(fast, ErrorSums::lanes(&t, &s), "every instruction set sums the same bits");
         assert!((fast.diff_sq - checked.diff_sq).abs() < 1e-12 * checked.diff_sq && (fast.dot - checked.dot).abs() < 1e-12 * checked.dot.abs());
         assert_eq!((fast.max_abs_diff, fast.elements), (checked.max_abs_diff, checked.elements));
-    }
-
-    #[test]
-    fn per_example_splits_the_leading_dimension() {
-        let v = per_example_sqnr(&[3.0, 4.0, 1.0, 0.0], &[3.0, 4.5, 1.1, 0.0], 2).unwrap();
-        assert!((v[0] - 20.0).abs() < 1e-12);
-        assert!((v[1] - 20.0).abs() < 1e-5);
-        assert!(per_example_sqnr(&[1.0, 2.0, 3.0], &[1.0, 2.0, 3.0], 2).is_none());
     }
 
     proptest! {
