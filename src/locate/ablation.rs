@@ -197,13 +197,7 @@ impl PatchedFolder {
         let source_dir = original.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
         let files = crate::onnx::OnnxGraph::decode(bytes.to_vec()).map(|g| g.external_files()).unwrap_or_default();
         for f in files {
-            let (from, to) = (source_dir.join(&f), folder.dir.join(&f));
-            if let Some(parent) = to.parent() {
-                std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
-            }
-            if std::fs::hard_link(&from, &to).is_err() {
-                std::fs::copy(&from, &to).map_err(|e| format!("cannot link or copy {} to {}: {e}", from.display(), to.display()))?;
-            }
+            crate::model::external_data::link_or_copy(&source_dir.join(&f), &folder.dir.join(&f))?;
         }
         Ok(folder)
     }

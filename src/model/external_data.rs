@@ -38,15 +38,21 @@ pub fn folder(model_dir: &Path, files: &[String]) -> Result<ExternalFolder, Stri
     let private = std::env::temp_dir().join(format!("fidelity-external-{}-{}", std::process::id(), MADE.fetch_add(1, Ordering::Relaxed)));
     let folder = ExternalFolder { path: private, made: true };
     for (name, target) in targets {
-        let link = folder.path.join(name);
-        if let Some(parent) = link.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
-        }
-        if std::fs::hard_link(&target, &link).is_err() {
-            std::fs::copy(&target, &link).map_err(|e| format!("cannot link or copy {} to {}: {e}", target.display(), link.display()))?;
-        }
+        link_or_copy(&target, &folder.path.join(name))?;
     }
     Ok(folder)
+}
+
+/// Puts `from` at `to` (its folders made): a hard link, or a copy where links cannot be made
+/// (another file system).
+pub fn link_or_copy(from: &Path, to: &Path) -> Result<(), String> {
+    if let Some(parent) = to.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+    }
+    if std::fs::hard_link(from, to).is_err() {
+        std::fs::copy(from, to).map_err(|e| format!("cannot link or copy {} to {}: {e}", from.display(), to.display()))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
