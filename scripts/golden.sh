@@ -4,6 +4,10 @@
 #   scripts/golden.sh noise OUT.json tweets|adult NOISY.jsonl   (fixtures/noise_reference.py)
 #   scripts/golden.sh populations OUT.json                      (fixtures/population_reference.py)
 #   scripts/golden.sh locate OUT.json REPORT.json [TOKENIZER MAX_LENGTH] (fixtures/locate_reference.py)
+#   scripts/golden.sh resize OUT.bin                            (fixtures/resize_reference.py: Pillow's resize)
+#   scripts/golden.sh images OUT.json --images DIR|MANIFEST.csv [--image-column C] [--tensors-out DIR] MODEL_DIR...
+#                                                               (fixtures/image_reference.py: image classifiers,
+#                                                               the first MODEL_DIR is the teacher)
 # Runs fixtures/make_<case>.py --golden-only, which reads only the committed model and data files
 # (onnxruntime + numpy/scipy, and statsmodels/fairlearn for Adult; none of the training code), in a
 # venv with the exact pins of fixtures/requirements.txt and fixtures/adult/requirements.txt at
@@ -12,7 +16,7 @@
 # values made here, never with numbers made on another kind of CPU. Concurrent runs share one
 # venv build (a lock file).
 set -euo pipefail
-case_name=${1:?usage: scripts/golden.sh tweets|adult|exporters|noise|populations|deployed|lm|choices OUT.json}
+case_name=${1:?usage: scripts/golden.sh tweets|adult|exporters|noise|populations|deployed|lm|choices|resize|locate|images OUT.json}
 out=${2:?usage: scripts/golden.sh tweets|adult|exporters OUT.json}
 cd "$(dirname "$0")/.."
 venv=target/golden-venv
@@ -37,6 +41,8 @@ case "$case_name" in
   lm) exec ${FIDELITY_TEST_WRAPPER:-} "$venv/bin/python" fixtures/lm_reference.py "$out" ;;
   choices) exec ${FIDELITY_TEST_WRAPPER:-} "$venv/bin/python" fixtures/choice_reference.py "$out" ;;
   deployed) exec ${FIDELITY_TEST_WRAPPER:-} "$venv/bin/python" fixtures/deployed_reference.py "$out" ;;
+  resize) exec ${FIDELITY_TEST_WRAPPER:-} "$venv/bin/python" fixtures/resize_reference.py "$out" ;;
   locate) exec ${FIDELITY_TEST_WRAPPER:-} "$venv/bin/python" fixtures/locate_reference.py "$out" "${@:3}" ;;
+  images) exec ${FIDELITY_TEST_WRAPPER:-} "$venv/bin/python" fixtures/image_reference.py "$out" "${@:3}" ;;
 esac
 ${FIDELITY_TEST_WRAPPER:-} "$venv/bin/python" "fixtures/make_${case_name}.py" --golden-only "$out"

@@ -150,6 +150,8 @@ pub struct CompareArgs {
     /// Subgroup attribute column to keep with each example (repeatable).
     #[arg(long = "group-column")]
     pub group_columns: Vec<String>,
+    #[command(flatten)]
+    pub images: ImageArgs,
     /// Take group columns with very many distinct values as they are (refused by default: more
     /// than 1,000 values, or more than 50 making up over half the rows, is an identifier).
     #[arg(long)]
@@ -285,9 +287,13 @@ pub struct CompareArgs {
     /// Text attack: synonym file, JSON {"word": ["candidate", ...]} [default: the WordNet table built in].
     #[arg(long)]
     pub attack_synonyms: Option<PathBuf>,
-    /// Tensor attack: L-infinity radius of the perturbation [default: 0.1].
+    /// Tensor attack: L-infinity radius of the perturbation [default: 0.1; image files: 8/255, in
+    /// pixels before each model's preprocessing, rounded down to whole 8-bit levels].
     #[arg(long)]
     pub attack_epsilon: Option<f32>,
+    /// Image files: write every successful adversarial image as a PNG, DIR/MODEL/ROW.png.
+    #[arg(long, value_name = "DIR")]
+    pub attack_out: Option<PathBuf>,
     /// Measure robustness to natural noise: the same seeded noisy copy of a sample for every model,
     /// at each level of --noise-levels (off by default; a suite's [noise] table turns it on).
     #[arg(long)]
@@ -359,6 +365,42 @@ pub struct CompareArgs {
     /// Print nothing but the table and errors.
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+/// Image data and how each model's images are preprocessed. By default every model reads the
+/// `preprocessor_config.json` (or timm `config.json`) beside it; a flag replaces that step for
+/// every model.
+#[derive(Debug, Args, Default, Clone)]
+pub struct ImageArgs {
+    /// Column of a CSV/JSONL/Parquet manifest holding each example's image path (relative to the
+    /// manifest) [default: image, when the teacher has a preprocessor_config.json]. An image
+    /// folder (--data DIR, one sub-folder per class) needs none.
+    #[arg(long)]
+    pub image_column: Option<String>,
+    /// Resize every image to exactly H,W pixels (one number: a square).
+    #[arg(long, value_name = "H,W", value_delimiter = ',', num_args = 1..=2)]
+    pub image_size: Vec<u32>,
+    /// Resize the short side to N pixels, keeping the aspect ratio.
+    #[arg(long, value_name = "N", conflicts_with = "image_size")]
+    pub resize_shortest: Option<u32>,
+    /// Center crop to H,W pixels after the resize (one number: a square).
+    #[arg(long, value_name = "H,W", value_delimiter = ',', num_args = 1..=2)]
+    pub crop: Vec<u32>,
+    /// Resampling filter of the resize, as Pillow's: nearest, bilinear, bicubic, lanczos, box, hamming.
+    #[arg(long, value_name = "FILTER")]
+    pub resample: Option<String>,
+    /// Per-channel mean subtracted after rescaling to [0, 1] (e.g. 0.485,0.456,0.406).
+    #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
+    pub mean: Vec<f32>,
+    /// Per-channel standard deviation divided by (e.g. 0.229,0.224,0.225).
+    #[arg(long, value_delimiter = ',')]
+    pub std: Vec<f32>,
+    /// Memory layout of the model's image input [default: nchw].
+    #[arg(long, value_enum)]
+    pub layout: Option<crate::vision::Layout>,
+    /// Colour channels the model takes: 3 (RGB) or 1 (grey, as Pillow's convert("L")) [default: 3].
+    #[arg(long)]
+    pub channels: Option<u8>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]

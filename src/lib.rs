@@ -4,7 +4,8 @@
 //! [`data`] reads and encodes examples, [`model`] runs them through ONNX Runtime behind the
 //! [`model::Backend`] seam, [`evaluate`] compares every student with the teacher, [`metrics`] holds
 //! the pure metric functions, [`subgroups`] and [`classes`] break them down by group and by class,
-//! and [`report`] is the one report model every writer renders.
+//! and [`report`] is the one report model every writer renders. [`vision`] decodes and
+//! preprocesses images as each model's own configuration says.
 
 pub mod attack;
 pub mod classes;
@@ -31,3 +32,4 @@ pub mod speed;
 pub mod stats;
 pub mod subgroups;
 pub mod suite;
+pub mod vision;

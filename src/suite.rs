@@ -120,6 +120,21 @@ pub struct SuiteData {
     pub allow_many_groups: bool,
     #[serde(default)]
     pub feature_columns: Vec<String>,
+    /// Image manifests: the column holding each image's path (see `--image-column`).
+    pub image_column: Option<String>,
+    /// Preprocessing flags for every model, as on the command line (see `fidelity compare --help`).
+    #[serde(default)]
+    pub image_size: Vec<u32>,
+    pub resize_shortest: Option<u32>,
+    #[serde(default)]
+    pub crop: Vec<u32>,
+    pub resample: Option<String>,
+    #[serde(default)]
+    pub mean: Vec<f32>,
+    #[serde(default)]
+    pub std: Vec<f32>,
+    pub layout: Option<crate::vision::Layout>,
+    pub channels: Option<u8>,
 }
 
 /// `score_from = "half"` or `score_from = 1`.

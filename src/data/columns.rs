@@ -19,11 +19,14 @@ pub struct Columns {
     /// Feature columns of tabular (CSV) tensor data, in order; a name ending in `*` matches every
     /// column with that prefix, in file order (readers expand the patterns).
     pub features: Vec<String>,
+    /// Image path column of an image manifest (`--image-column`); `None` for other data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
 }
 
 impl Default for Columns {
     fn default() -> Self {
-        Self { text: Some("text".into()), text_pair: None, label: Some("label".into()), groups: vec![], features: vec![] }
+        Self { text: Some("text".into()), text_pair: None, label: Some("label".into()), groups: vec![], features: vec![], image: None }
     }
 }
 
@@ -39,6 +42,8 @@ pub enum Cell {
     /// A double from a typed column (Parquet DOUBLE); features round it to f32 once.
     Float64(f64),
     Null,
+    /// A Hugging Face `datasets` image: a struct of encoded `bytes` and the original `path`.
+    Image { bytes: Option<std::sync::Arc<[u8]>>, path: Option<String> },
 }
 
 impl Cell {
@@ -51,6 +56,7 @@ impl Cell {
             Cell::Float32(x) => format!("{x:?}"),
             Cell::Float64(x) => format!("{x:?}"),
             Cell::Null => String::new(),
+            Cell::Image { path, .. } => path.unwrap_or_default(),
         }
     }
 }
@@ -110,9 +116,14 @@ impl Columns {
                     t.trim().parse::<f32>().map_err(|_| RowProblem::Invalid(format!("feature column '{f}' holds '{t}', not a number")))
                 }
                 Some(Cell::Null) => Err(RowProblem::Invalid(format!("feature column '{f}' is empty"))),
+                Some(Cell::Image { .. }) => Err(RowProblem::Invalid(format!("feature column '{f}' holds an image, not a number"))),
             })
             .collect::<Result<_, _>>()?;
-        Ok(Example { origin, text, text_pair, label, attributes, features })
+        let image = match &self.image {
+            Some(col) => Some(image_cell(&mut cell, col)?),
+            None => None,
+        };
+        Ok(Example { origin, text, text_pair, label, attributes, features, image })
     }
 
     /// Expands feature patterns (`f*`) against a file's column names, keeping file order.
@@ -140,6 +151,17 @@ impl Columns {
     }
 }
 
+/// A manifest's image cell: a path, or (Parquet from `datasets`) encoded bytes.
+fn image_cell(cell: &mut impl FnMut(&str) -> Option<Cell>, column: &str) -> Result<super::ImageRef, RowProblem> {
+    match cell(column) {
+        None => Err(RowProblem::Missing { column: column.into(), what: "the image path", flag: "--image-column" }),
+        Some(Cell::Text(s)) if !s.trim().is_empty() => Ok(super::ImageRef::Path(s)),
+        Some(Cell::Image { bytes: Some(bytes), path }) => Ok(super::ImageRef::Encoded { bytes, name: path }),
+        Some(Cell::Image { bytes: None, path: Some(path) }) => Ok(super::ImageRef::Path(path)),
+        Some(other) => Err(RowProblem::Invalid(format!("image column '{column}' should hold a path (or a datasets image struct) but holds {}", describe(&other)))),
+    }
+}
+
 fn describe(cell: &Cell) -> String {
     match cell {
         Cell::Text(s) => format!("'{s}'"),
@@ -148,6 +170,7 @@ fn describe(cell: &Cell) -> String {
         Cell::Float32(x) => format!("{x:?}"),
         Cell::Float64(x) => format!("{x:?}"),
         Cell::Null => "null".into(),
+        Cell::Image { path, .. } => format!("an image ({})", path.as_deref().unwrap_or("no path")),
     }
 }
 

@@ -8,6 +8,7 @@ pub mod choice_rows;
 pub mod columns;
 mod contained;
 mod csv_reader;
+pub mod image_folder;
 mod jsonl_reader;
 mod parquet_reader;
 pub mod label_names;
@@ -23,6 +24,7 @@ pub use batch::{Batch, InputTensor};
 pub use columns::{Columns, RawLabel};
 pub use label_names::LabelNames;
 pub use stream::ExampleStream;
+pub use image_folder::is_image_file;
 
 /// One evaluation example.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,6 +42,17 @@ pub struct Example {
     pub attributes: Vec<String>,
     /// Feature values in the order of [`Columns::features`] (tabular tensor data).
     pub features: Vec<f32>,
+    /// The image, for image data: a file in an image folder, or a manifest's image cell.
+    pub image: Option<ImageRef>,
+}
+
+/// Where an example's image is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ImageRef {
+    /// A file: as the manifest writes it (relative to the manifest's folder) or within an image folder.
+    Path(String),
+    /// Encoded bytes held in the data (Hugging Face `datasets` Parquet: a struct of bytes and path).
+    Encoded { bytes: std::sync::Arc<[u8]>, name: Option<String> },
 }
 
 /// A dataset read from one file.
@@ -92,11 +105,18 @@ pub enum DataFormat {
     Parquet,
     /// NumPy archive: one array per model input, plus label and attribute arrays.
     Npz,
+    /// A folder of images, one sub-folder per class (`--data` is the folder).
+    #[serde(rename = "image-folder")]
+    #[value(name = "image-folder")]
+    ImageFolder,
 }
 
 impl DataFormat {
     /// Guesses the format from the file extension.
     pub fn from_path(path: &Path) -> Result<Self, DataError> {
+        if path.is_dir() {
+            return Ok(Self::ImageFolder);
+        }
         let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
         match ext.as_str() {
             "jsonl" | "ndjson" | "json" => Ok(Self::Jsonl),
@@ -116,6 +136,7 @@ pub fn parse_examples(bytes: &[u8], path: &Path, format: DataFormat, columns: &C
         DataFormat::Csv => csv_reader::read(bytes, path, columns, labels).map(|(examples, _)| examples),
         DataFormat::Parquet => parquet_reader::read(bytes::Bytes::copy_from_slice(bytes), path, columns, labels).map(|(examples, _)| examples),
         DataFormat::Npz => Err(source_error(path, "file", "npz data is read from a file with data::tensors::read_npz_dataset".into())),
+        DataFormat::ImageFolder => image_folder::list(path, columns, labels),
     }
 }
 
@@ -124,12 +145,16 @@ pub fn parse_examples(bytes: &[u8], path: &Path, format: DataFormat, columns: &C
 /// `labels` resolves label names ("positive") to class indices; without it only index labels work.
 pub fn read_dataset(path: &Path, format: DataFormat, columns: &Columns, labels: Option<&LabelNames>) -> Result<Dataset, DataError> {
     let io = |source| DataError::Io { path: path.to_path_buf(), source };
+    if format == DataFormat::ImageFolder {
+        let examples = image_folder::list(path, columns, labels)?;
+        return Ok(Dataset { path: path.to_path_buf(), columns: columns.clone(), examples });
+    }
     let file = std::fs::File::open(path).map_err(io)?;
     let (examples, columns) = match format {
         DataFormat::Jsonl => (jsonl_reader::read(std::io::BufReader::new(file), path, columns, labels)?, columns.clone()),
         DataFormat::Csv => csv_reader::read(std::io::BufReader::new(file), path, columns, labels)?,
         DataFormat::Parquet => parquet_reader::read(file, path, columns, labels)?,
-        DataFormat::Npz => {
+        DataFormat::Npz | DataFormat::ImageFolder => {
             return Err(DataError::Row {
                 path: path.to_path_buf(),
                 origin: "file".into(),

@@ -369,6 +369,7 @@ mod tests {
             label: label.map(Into::into),
             groups: groups.iter().map(|g| g.to_string()).collect(),
             features: features.iter().map(|f| f.to_string()).collect(),
+            image: None,
         }
     }
 

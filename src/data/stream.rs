@@ -32,6 +32,10 @@ pub struct ExampleStream {
 impl ExampleStream {
     /// Opens `path`; CSV headers are read (and feature patterns expanded) here.
     pub fn open(path: &Path, format: DataFormat, columns: &Columns, labels: Option<&LabelNames>) -> Result<Self, DataError> {
+        if format == DataFormat::ImageFolder {
+            let examples = super::image_folder::list(path, columns, labels)?;
+            return Ok(Self { rows: Box::new(super::image_folder::ListedRows::new(examples)), columns: columns.clone(), path: path.to_path_buf(), read: 0 });
+        }
         let file = File::open(path).map_err(|source| DataError::Io { path: path.to_path_buf(), source })?;
         let (rows, columns): (Box<dyn Rows>, Columns) = match format {
             DataFormat::Jsonl => (Box::new(JsonlRows::new(BufReader::with_capacity(1 << 16, file), path, columns, labels)), columns.clone()),
@@ -46,7 +50,7 @@ impl ExampleStream {
                 let columns = rows.columns().clone();
                 (Box::new(rows), columns)
             }
-            DataFormat::Npz => {
+            DataFormat::Npz | DataFormat::ImageFolder => {
                 return Err(DataError::Row {
                     path: path.to_path_buf(),
                     origin: "file".into(),

@@ -249,7 +249,7 @@ impl NpzStream {
                 None => None,
             };
             let attributes = groups.iter().map(|g| g[r].clone()).collect();
-            examples.push(Example { origin, text: None, text_pair: None, label, attributes, features: vec![] });
+            examples.push(Example { origin, text: None, text_pair: None, label, attributes, features: vec![], image: None });
         }
         self.next = end;
         Ok(Some((examples, TensorData { n: rows, tensors })))
@@ -308,7 +308,7 @@ mod tests {
 
     #[test]
     fn stacks_csv_features() {
-        let ex = |f: Vec<f32>| Example { origin: "row".into(), text: None, text_pair: None, label: Some(0), attributes: vec![], features: f };
+        let ex = |f: Vec<f32>| Example { origin: "row".into(), text: None, text_pair: None, label: Some(0), attributes: vec![], features: f, image: None };
         let data = TensorData::from_features(&[ex(vec![1.0, 2.0]), ex(vec![3.0, 4.0])], "features");
         assert_eq!(data.shapes(), vec![("features".to_string(), vec![2, 2])]);
     }

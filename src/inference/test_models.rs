@@ -7,6 +7,7 @@ use ndarray::Array2;
 
 fn info(name: &str) -> ModelInfo {
     ModelInfo {
+        image_feed: None,
         name: name.into(),
         path: "memory".into(),
         sha256: String::new(),

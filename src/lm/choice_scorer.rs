@@ -76,6 +76,7 @@ impl ChoiceScorer {
         let (output, element_type) = model.logits();
         let lm = &model.info;
         let info = ModelInfo {
+            image_feed: None,
             name: lm.name.clone(),
             path: lm.path.clone(),
             sha256: lm.sha256.clone(),

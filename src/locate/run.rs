@@ -227,7 +227,16 @@ impl Taps {
     ) -> Result<Self, CompareError> {
         let dir = |p: &Path| p.parent().filter(|d| !d.as_os_str().is_empty()).map(Path::to_path_buf).unwrap_or_else(|| ".".into());
         let (teacher_dir, student_dir) = (dir(&plan.compare.teacher.path), dir(&plan.compare.students[0].path));
-        let tap = |name: &str, model: &ModelProto, d: &Path, fed: &[String]| Tap::new(runtime, name, model, Some(d), fed).map_err(CompareError::Locate);
+        let feed = |name: &str| match &plan.compare.inputs {
+            crate::plan::InputPlan::Images(images) => images.feed_of(name),
+            _ => None,
+        };
+        let tap = |name: &str, model: &ModelProto, d: &Path, fed: &[String]| {
+            let mut tap = Tap::new(runtime, name, model, Some(d), fed).map_err(CompareError::Locate)?;
+            // A cut graph ("NAME (cut)") reads the student's images.
+            tap.image_feed = feed(name.trim_end_matches(" (cut)"));
+            Ok::<Tap, CompareError>(tap)
+        };
         let mut exposed = teacher.clone();
         expose_all(&mut exposed);
         let teacher_tap = tap(&plan.compare.teacher.name, &exposed, &teacher_dir, &[])?;
@@ -272,7 +281,13 @@ impl Taps {
         let none = HashMap::new();
         let mut teacher = self.teacher.run(batch, &none).map_err(CompareError::Locate)?;
         let mut student = self.student.run(batch, &none).map_err(CompareError::Locate)?;
-        // Float inputs are tensors too (a QDQ student quantizes them first).
+        // Float inputs are tensors too (a QDQ student quantizes them first); image data name
+        // them by preprocessing, so each model's input is its own copy.
+        for (tap, tensors) in [(&self.teacher, &mut teacher), (&self.student, &mut student)] {
+            if let Some((input, Some(crate::data::InputTensor::Float32(a)))) = tap.image_input().map(|(i, f)| (i, batch.get(f))) {
+                tensors.entry(input.to_string()).or_insert_with(|| Values::Owned { shape: a.shape().to_vec(), data: a.iter().copied().collect() });
+            }
+        }
         for (name, tensor) in &batch.tensors {
             if let crate::data::InputTensor::Float32(a) = tensor {
                 let v = || Values::Owned { shape: a.shape().to_vec(), data: a.iter().copied().collect() };

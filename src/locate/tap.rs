@@ -49,6 +49,8 @@ pub struct Tap {
     /// Float outputs and float batch inputs (the caller adds those from the batch), with their
     /// element types.
     pub float_outputs: HashMap<String, TensorElementType>,
+    /// Image data: the batch tensor with this model's preprocessing (see [`crate::vision::feed_name`]).
+    pub image_feed: Option<String>,
 }
 
 fn is_float(t: TensorElementType) -> bool {
@@ -70,12 +72,20 @@ impl Tap {
             .filter_map(|o| o.dtype().tensor_type().filter(|t| is_float(*t)).map(|t| (o.name().to_string(), t)))
             .chain(batch_inputs.iter().filter(|(_, t)| is_float(*t)).cloned())
             .collect();
-        Ok(Self { name: name.to_string(), session, batch_inputs, fed_inputs, float_outputs })
+        Ok(Self { name: name.to_string(), session, batch_inputs, fed_inputs, float_outputs, image_feed: None })
+    }
+
+    /// Image data: the model's one input and the batch tensor that feeds it.
+    pub fn image_input(&self) -> Option<(&str, &str)> {
+        match (self.batch_inputs.as_slice(), &self.image_feed) {
+            ([(name, _)], Some(feed)) => Some((name.as_str(), feed.as_str())),
+            _ => None,
+        }
     }
 
     /// Runs one batch; `extra` holds the values of the fed inputs. Returns every float output.
     pub fn run(&mut self, batch: &Batch, extra: &HashMap<String, &Values>) -> Result<Tensors, String> {
-        let mut inputs = feeds(&self.name, &self.batch_inputs, batch).map_err(|e| e.to_string())?;
+        let mut inputs = feeds(&self.name, &self.batch_inputs, batch, self.image_feed.as_deref()).map_err(|e| e.to_string())?;
         for (name, ty) in &self.fed_inputs {
             let v = extra.get(name).ok_or_else(|| format!("model {}: no value for input {name}", self.name))?;
             let error = |e: ort::Error| format!("model {}: input {name}: {e}", self.name);

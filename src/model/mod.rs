@@ -72,6 +72,10 @@ pub struct ModelInfo {
     /// Session settings other than ONNX Runtime's defaults (absent when there are none).
     #[serde(skip_serializing_if = "runtime_settings::RuntimeSettings::is_default", default)]
     pub runtime_settings: runtime_settings::RuntimeSettings,
+    /// Image data: the batch tensor holding this model's preprocessing of the images (the report
+    /// states each model's preprocessing in its data section instead).
+    #[serde(skip)]
+    pub image_feed: Option<String>,
 }
 
 /// One graph input.

@@ -102,6 +102,8 @@ pub struct OnnxBackend {
     runtime_seconds: f64,
     /// The folder its external data files are read from, kept while the session lives.
     _external: Option<super::external_data::ExternalFolder>,
+    /// [`SessionSettings::image_feed`].
+    image_feed: Option<String>,
 }
 
 /// Builds the session in a function returning `ort::Result`: `SessionBuilder` errors are not
@@ -165,6 +167,9 @@ pub struct SessionSettings {
     pub classes_hint: Option<usize>,
     /// Optimisation level, own thread pool, config entries.
     pub runtime: RuntimeSettings,
+    /// Image data: the batch tensor holding this model's preprocessing of the images (see
+    /// [`crate::vision::feed_name`]), fed to its one input whatever that input is called.
+    pub image_feed: Option<String>,
 }
 
 impl OnnxBackend {
@@ -221,6 +226,7 @@ impl OnnxBackend {
             .collect();
         let static_shape = super::static_shape::StaticShape::from_inputs(&declared).map_err(&load_error)?;
         let info = ModelInfo {
+            image_feed: settings.image_feed.clone(),
             name: name.into(),
             path: path.into(),
             sha256: format!("{:x}", Sha256::digest(&bytes)),
@@ -243,12 +249,12 @@ impl OnnxBackend {
             twin_of: settings.twin_of.clone(),
             runtime_settings: settings.runtime.clone(),
         };
-        Ok(Self { session, info, inputs, reading, runtime_seconds, _external: external })
+        Ok(Self { session, info, inputs, reading, runtime_seconds, _external: external, image_feed: settings.image_feed.clone() })
     }
 
     /// The graph's inputs, each matched to a batch tensor of a compatible type.
     fn session_inputs<'b>(&self, batch: &'b Batch) -> Result<Vec<(Cow<'b, str>, ort::session::SessionInputValue<'b>)>, ModelError> {
-        feeds(&self.info.name, &self.inputs, batch)
+        feeds(&self.info.name, &self.inputs, batch, self.image_feed.as_deref())
     }
 }
 
@@ -256,11 +262,21 @@ impl OnnxBackend {
 /// batch: each input matched to the batch tensor of its name, converted where the types differ
 /// losslessly or as exporters expect (int64 ids to int32, float32 features to a half-precision or
 /// float64 model).
-pub(crate) fn feeds<'b>(model: &str, inputs: &[(String, TensorElementType)], batch: &'b Batch) -> Result<Vec<(Cow<'b, str>, ort::session::SessionInputValue<'b>)>, ModelError> {
+/// `image_feed` names the batch tensor that feeds a one-input image model (its preprocessing).
+pub(crate) fn feeds<'b>(
+    model: &str,
+    inputs: &[(String, TensorElementType)],
+    batch: &'b Batch,
+    image_feed: Option<&str>,
+) -> Result<Vec<(Cow<'b, str>, ort::session::SessionInputValue<'b>)>, ModelError> {
     let model = || model.to_string();
     let mut values = Vec::with_capacity(inputs.len());
     for (name, ty) in inputs {
-        let tensor = batch.get(name).ok_or_else(|| ModelError::MissingInput { model: model(), input: name.clone(), provided: batch.names().join(", ") })?;
+        let key = match image_feed {
+            Some(feed) if inputs.len() == 1 => feed,
+            _ => name.as_str(),
+        };
+        let tensor = batch.get(key).ok_or_else(|| ModelError::MissingInput { model: model(), input: name.clone(), provided: batch.names().join(", ") })?;
         let type_error =
             || ModelError::InputType { model: model(), input: name.clone(), expected: element_type_name(*ty), given: tensor.dtype_name().into() };
         let ort_error = |e: ort::Error| ModelError::Inference { model: model(), message: e.to_string() };

@@ -5,6 +5,7 @@
 //! Each example's noise comes from its own stream of the seed and the level, so it does not depend
 //! on order, threads, which models run or which other levels are asked for.
 
+pub mod image;
 pub mod labels;
 pub mod level;
 pub mod robustness;

@@ -16,6 +16,7 @@ use crate::metrics::{argmax, OutputKind};
 use crate::model::Backend;
 use crate::plan::AttackSettings;
 use crate::subgroups::Group;
+use crate::vision::{preprocess_all, ImagePlan, Pixels};
 use ndarray::{ArrayD, ArrayViewD, Axis};
 
 /// A model as the text attack sees it: texts in, probability rows out, through the tokenizer.
@@ -51,6 +52,7 @@ impl TextClassifier for TextModel<'_> {
                 label: None,
                 attributes: vec![],
                 features: vec![],
+                image: None,
             })
             .collect();
         let encoded = self.encoder.encode(&examples).map_err(|e| model_error(self.backend, e))?;
@@ -58,22 +60,40 @@ impl TextClassifier for TextModel<'_> {
     }
 }
 
-/// A model as the tensor attack sees it: a batch of float inputs in.
+/// A model as the tensor attack sees it: a batch of float inputs in. Image files: the inputs are
+/// pixels in [0, 1] (`[k, height, width, 3]`), rounded back to 8 bits and preprocessed as each
+/// model's own preprocessing says, so the attack and the noise work on valid images.
 pub struct TensorModel<'a> {
     backend: &'a mut dyn Backend,
     input: &'a str,
     kind: OutputKind,
+    images: Option<&'a ImagePlan>,
 }
 
 impl<'a> TensorModel<'a> {
-    pub fn new(backend: &'a mut dyn Backend, input: &'a str, kind: OutputKind) -> Self {
-        Self { backend, input, kind }
+    pub fn new(backend: &'a mut dyn Backend, input: &'a str, kind: OutputKind, images: Option<&'a ImagePlan>) -> Self {
+        Self { backend, input, kind, images }
     }
+}
+
+/// Pixels in [0, 1] (`[k, height, width, 3]`) as the model inputs of every distinct preprocessing.
+fn preprocessed(inputs: ArrayViewD<'_, f32>, images: &ImagePlan) -> Result<Batch, AttackError> {
+    let shape = inputs.shape();
+    let (k, h, w) = (shape[0], shape[1] as u32, shape[2] as u32);
+    let per = inputs.len() / k.max(1);
+    let flat: Vec<f32> = inputs.iter().copied().collect();
+    let pixels: Vec<Pixels> = flat.chunks(per.max(1)).take(k).map(|row| Pixels::new(w, h, 3, row.iter().map(|&x| (x.clamp(0.0, 1.0) * 255.0).round() as u8).collect())).collect();
+    let names: Vec<String> = (0..k).map(|i| format!("perturbed image {i}")).collect();
+    let data = preprocess_all(&pixels, &names, &images.distinct).map_err(|e| AttackError::Model(e.to_string()))?;
+    Ok(data.batch_of(&(0..k).collect::<Vec<_>>()))
 }
 
 impl TensorClassifier for TensorModel<'_> {
     fn classify(&mut self, inputs: ArrayViewD<'_, f32>) -> Result<Vec<Vec<f64>>, AttackError> {
-        let batch = Batch { rows: inputs.shape()[0], tensors: vec![(self.input.to_string(), InputTensor::Float32(inputs.to_owned()))], pad_id: None };
+        let batch = match self.images {
+            Some(images) => preprocessed(inputs, images)?,
+            None => Batch { rows: inputs.shape()[0], tensors: vec![(self.input.to_string(), InputTensor::Float32(inputs.to_owned()))], pad_id: None },
+        };
         probabilities(self.backend, &batch, self.kind)
     }
 }
@@ -158,8 +178,13 @@ pub fn attack_model(ctx: &AttackContext, backend: &mut dyn Backend, kind: Output
             let mut model = TextModel { backend, encoder, kind };
             Outcomes::Text(attack.attack_batch_with_progress(&mut model, &examples, ctx.batch_size, &mut progress)?)
         }
-        AttackInputs::Tensor { input, values } => {
-            let settings = TensorAttackSettings { epsilon: ctx.settings.epsilon, max_queries: ctx.settings.max_queries, seed: ctx.settings.seed, clip: None };
+        AttackInputs::Tensor { input, values, images } => {
+            // Pixels: the ball lies on the 8-bit grid (ε a whole number of levels), inside [0, 1].
+            let (epsilon, clip) = match images {
+                Some(_) => (((ctx.settings.epsilon * 255.0).floor().max(1.0)) / 255.0, Some((0.0, 1.0))),
+                None => (ctx.settings.epsilon, None),
+            };
+            let settings = TensorAttackSettings { epsilon, max_queries: ctx.settings.max_queries, seed: ctx.settings.seed, clip };
             let attack = TensorAttack::new(settings)?;
             let examples: Vec<TensorExample> = ctx
                 .sample
@@ -168,7 +193,7 @@ pub fn attack_model(ctx: &AttackContext, backend: &mut dyn Backend, kind: Output
                 .enumerate()
                 .map(|(k, (&i, &gold))| TensorExample { input: values.index_axis(Axis(0), k), gold, original: None, key: i as u64 })
                 .collect();
-            let mut model = TensorModel { backend, input, kind };
+            let mut model = TensorModel { backend, input, kind, images: images.as_ref() };
             Outcomes::Tensor(attack.attack_batch_with_progress(&mut model, &examples, ctx.batch_size, &mut progress)?)
         }
         AttackInputs::Unsupported(why) => return Err(AttackError::Model(why.clone())),
@@ -208,10 +233,10 @@ pub fn transfer(ctx: &AttackContext, teacher: &Outcomes, backend: &mut dyn Backe
                 let inputs: Vec<TextInput> = chunk.iter().filter_map(|&k| o[k].adversarial.clone()).collect();
                 TextModel { backend: &mut *backend, encoder, kind }.classify(&inputs)?
             }
-            (Outcomes::Tensor(o), AttackInputs::Tensor { input, .. }) => {
+            (Outcomes::Tensor(o), AttackInputs::Tensor { input, images, .. }) => {
                 let views: Vec<ArrayViewD<f32>> = chunk.iter().filter_map(|&k| o[k].adversarial.as_ref().map(|a| a.view())).collect();
                 let stacked = ndarray::stack(Axis(0), &views).map_err(|e| AttackError::Model(e.to_string()))?;
-                TensorModel { backend: &mut *backend, input, kind }.classify(stacked.view())?
+                TensorModel { backend: &mut *backend, input, kind, images: images.as_ref() }.classify(stacked.view())?
             }
             _ => return Err(AttackError::Model("teacher outcomes and inputs differ in kind".into())),
         };
@@ -220,6 +245,22 @@ pub fn transfer(ctx: &AttackContext, teacher: &Outcomes, backend: &mut dyn Backe
         }
     }
     Ok(flags)
+}
+
+/// `--attack-out DIR` on image files: each successful adversarial image of `model` as
+/// `DIR/MODEL/ROW.png` (ROW: the example's 0-based row in the data), the 8-bit image the model saw.
+fn write_adversarial(ctx: &AttackContext, model: &str, outcomes: &Outcomes) -> Result<(), AttackError> {
+    let (Some(dir), Outcomes::Tensor(outcomes), AttackInputs::Tensor { images: Some(_), .. }) = (&ctx.settings.out, outcomes, ctx.inputs) else { return Ok(()) };
+    let folder = dir.join(model);
+    std::fs::create_dir_all(&folder).map_err(|e| AttackError::Model(format!("--attack-out: cannot create {}: {e}", folder.display())))?;
+    for (o, &row) in outcomes.iter().zip(&ctx.sample) {
+        let (AttackStatus::Succeeded, Some(image)) = (o.status, &o.adversarial) else { continue };
+        let shape = image.shape();
+        let bytes: Vec<u8> = image.iter().map(|&x| (x.clamp(0.0, 1.0) * 255.0).round() as u8).collect();
+        let file = folder.join(format!("{row}.png"));
+        crate::vision::decode::write_png(&Pixels::new(shape[1] as u32, shape[0] as u32, 3, bytes), &file).map_err(|e| AttackError::Model(format!("--attack-out: cannot write {}: {e}", file.display())))?;
+    }
+    Ok(())
 }
 
 /// Drawn examples attacked together: one model call never mixes two attack groups, so a shard
@@ -275,8 +316,8 @@ pub fn attack_all(
         }
         let sliced;
         let inputs = match &attack_inputs {
-            AttackInputs::Tensor { input, values } => {
-                sliced = AttackInputs::Tensor { input: input.clone(), values: values.select(Axis(0), &local) };
+            AttackInputs::Tensor { input, values, images } => {
+                sliced = AttackInputs::Tensor { input: input.clone(), values: values.select(Axis(0), &local), images: images.clone() };
                 &sliced
             }
             other => other,
@@ -293,10 +334,12 @@ pub fn attack_all(
             quiet: plan.quiet,
         };
         let (teacher, _) = attack_model(&ctx, &mut models.teacher, kinds[0])?;
+        write_adversarial(&ctx, models.teacher.info().name.as_str(), &teacher)?;
         let mut outcomes = vec![outcomes_without_inputs(&teacher)];
         let mut transfers = Vec::with_capacity(models.students.len());
         for (s, student) in models.students.iter_mut().enumerate() {
             let (direct, _) = attack_model(&ctx, student, kinds[s + 1])?;
+            write_adversarial(&ctx, student.info().name.as_str(), &direct)?;
             let direct = outcomes_without_inputs(&direct);
             let right: Vec<bool> = direct.iter().map(|o| o.status != AttackStatus::Skipped).collect();
             transfers.push(transfer(&ctx, &teacher, student, kinds[s + 1], &right)?);

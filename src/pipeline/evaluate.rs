@@ -301,7 +301,14 @@ pub(super) fn check_input_shapes(models: &[&mut dyn Backend], chunk: &Chunk) -> 
     let sample = chunk.source.batch_of(&[0]);
     for m in models {
         let info = m.info();
-        info.static_shape.check(&sample, sample.pad_id.is_some()).map_err(|problem| match problem {
+        // An image model reads its own preprocessing's tensor, whatever its input is called.
+        let own = info.image_feed.as_ref().map(|feed| crate::data::Batch {
+            rows: sample.rows,
+            tensors: info.inputs.iter().take(1).filter_map(|i| sample.get(feed).map(|t| (i.name.clone(), t.clone()))).collect(),
+            pad_id: None,
+        });
+        let sample = own.as_ref().unwrap_or(&sample);
+        info.static_shape.check(sample, sample.pad_id.is_some()).map_err(|problem| match problem {
             ShapeProblem::Missing { input } => ModelError::MissingInput { model: info.name.clone(), input, provided: sample.names().join(", ") },
             ShapeProblem::Dims(message) => ModelError::Inputs { model: info.name.clone(), path: info.path.clone(), message },
         })?;

@@ -11,7 +11,8 @@ use crate::data::{Columns, DataFormat, Example, ExampleStream, InputTensor};
 use crate::inference::BatchSource;
 use crate::model::ModelInfo;
 use crate::plan::{ComparePlan, InputPlan};
-use crate::report::InputsInfo;
+use crate::report::{ImagePreprocessingInfo, InputsInfo};
+use crate::vision::ImagePlan;
 use ndarray::{ArrayD, Axis};
 
 /// Where the evaluation stage reads its chunks from: the data file's rows ([`ChunkReader`]), or
@@ -69,6 +70,7 @@ enum Source<'a> {
     Text { stream: ExampleStream, encoder: &'a TextEncoder },
     Features { stream: ExampleStream, input: String },
     Npz(NpzStream),
+    Images { stream: ExampleStream, images: ImagePlan },
 }
 
 /// Reads the data in chunks and prepares model inputs for each.
@@ -83,7 +85,7 @@ pub struct ChunkReader<'a> {
 pub fn text_encoder(plan: &ComparePlan) -> Result<Option<TextEncoder>, CompareError> {
     match &plan.inputs {
         InputPlan::Text { tokenizer, max_length } => Ok(Some(TextEncoder::from_file(tokenizer, *max_length)?)),
-        InputPlan::Tensors => Ok(None),
+        InputPlan::Tensors | InputPlan::Images(_) => Ok(None),
     }
 }
 
@@ -106,7 +108,11 @@ impl<'a> ChunkReader<'a> {
             }
             None => {
                 let tally = InputsTally { info: InputsInfo::Tensors { arrays: vec![] }, padding: "none: tensors have fixed shapes" };
-                if plan.data_format == DataFormat::Npz {
+                if let InputPlan::Images(images) = &plan.inputs {
+                    let stream = ExampleStream::open(&plan.data, plan.data_format, &plan.columns, labels)?;
+                    let tally = InputsTally { info: images_info(plan, images), padding: "none: every image is preprocessed to its model's fixed size" };
+                    (Source::Images { stream, images: images.clone() }, None, tally)
+                } else if plan.data_format == DataFormat::Npz {
                     let npz = NpzStream::open(&plan.data, &plan.columns, labels)?;
                     let tally = InputsTally { info: InputsInfo::Tensors { arrays: npz.shapes() }, ..tally };
                     (Source::Npz(npz), Some(plan.columns.clone()), tally)
@@ -117,7 +123,7 @@ impl<'a> ChunkReader<'a> {
             }
         };
         let columns = columns.unwrap_or_else(|| match &source {
-            Source::Text { stream, .. } | Source::Features { stream, .. } => stream.columns().clone(),
+            Source::Text { stream, .. } | Source::Features { stream, .. } | Source::Images { stream, .. } => stream.columns().clone(),
             Source::Npz(_) => plan.columns.clone(),
         });
         Ok(Self { source, columns, read: 0, tally })
@@ -127,7 +133,7 @@ impl<'a> ChunkReader<'a> {
     /// place in the whole file.
     pub fn skip(&mut self, k: usize) -> Result<(), CompareError> {
         let skipped = match &mut self.source {
-            Source::Text { stream, .. } | Source::Features { stream, .. } => stream.skip(k)?,
+            Source::Text { stream, .. } | Source::Features { stream, .. } | Source::Images { stream, .. } => stream.skip(k)?,
             Source::Npz(npz) => {
                 npz.skip(k);
                 k.min(npz.len())
@@ -182,6 +188,22 @@ impl<'a> ChunkReader<'a> {
                 };
                 Chunk { offset, examples, source: Box::new(data), truncated: 0, empty: 0 }
             }
+            Source::Images { stream, images } => {
+                let examples = stream.next_chunk(max)?;
+                if examples.is_empty() {
+                    return Ok(None);
+                }
+                let data = images.prepare(&examples)?;
+                if let InputsInfo::Images { decoded, models, .. } = &mut self.tally.info {
+                    *decoded += examples.len();
+                    for (m, (.., k)) in models.iter_mut().zip(&images.models) {
+                        if let Some((_, tensor)) = data.tensors.get(*k) {
+                            m.shape = tensor_shape(tensor)[1..].to_vec();
+                        }
+                    }
+                }
+                Chunk { offset, examples, source: Box::new(data), truncated: 0, empty: 0 }
+            }
             Source::Npz(npz) => match npz.next_chunk(max)? {
                 Some((examples, data)) => Chunk { offset, examples, source: Box::new(data), truncated: 0, empty: 0 },
                 None => return Ok(None),
@@ -200,13 +222,46 @@ impl<'a> ChunkReader<'a> {
 /// The pieces an attack needs to build new model inputs.
 pub enum AttackInputs {
     Text(Box<TextEncoder>),
-    /// The float input's name and, per attacked example (in sample order), its values.
+    /// The float input's name and, per attacked example (in sample order), its values. Image
+    /// files: the decoded pixels as floats in [0, 1] (`[n, height, width, 3]`), preprocessed
+    /// for each model as `images` says whenever a model is asked.
     Tensor {
         input: String,
         values: ArrayD<f32>,
+        images: Option<ImagePlan>,
     },
     /// Several inputs or no float input: attacks are not supported.
     Unsupported(String),
+}
+
+/// The examples at `sample` (ascending indices), read as rows: rows before each wanted one are
+/// passed over, not parsed (a shard's sample sits far into the file).
+fn sampled_examples(plan: &ComparePlan, labels: Option<&LabelNames>, sample: &[usize]) -> Result<Vec<Example>, CompareError> {
+    let mut stream = ExampleStream::open(&plan.data, plan.data_format, &plan.columns, labels)?;
+    let mut kept = Vec::with_capacity(sample.len());
+    let (mut offset, mut next) = (0, sample.iter().peekable());
+    while let Some(&&wanted) = next.peek() {
+        // Rows before the next wanted one are passed over, not parsed (a shard's sample sits
+        // far into the file).
+        if wanted > offset {
+            offset += stream.skip(wanted - offset)?;
+            if offset < wanted {
+                break;
+            }
+        }
+        let examples = stream.next_chunk(CHUNK_EXAMPLES)?;
+        if examples.is_empty() {
+            break;
+        }
+        let end = offset + examples.len();
+        let mut examples: Vec<Option<Example>> = examples.into_iter().map(Some).collect();
+        while let Some(&&i) = next.peek().filter(|&&&i| i < end) {
+            kept.extend(examples[i - offset].take());
+            next.next();
+        }
+        offset = end;
+    }
+    Ok(kept)
 }
 
 /// Reads the data again and keeps the examples at `sample` (ascending indices), with what attacks
@@ -218,33 +273,19 @@ pub fn read_sample(
     labels: Option<&LabelNames>,
     sample: &[usize],
 ) -> Result<(Vec<Example>, AttackInputs), CompareError> {
-    if let Some(encoder) = text_encoder(plan)? {
-        // Text: the examples' texts are enough; no need to tokenize the whole file again.
-        let mut stream = ExampleStream::open(&plan.data, plan.data_format, &plan.columns, labels)?;
-        let mut kept = Vec::with_capacity(sample.len());
-        let (mut offset, mut next) = (0, sample.iter().peekable());
-        while let Some(&&wanted) = next.peek() {
-            // Rows before the next wanted one are passed over, not parsed (a shard's sample sits
-            // far into the file).
-            if wanted > offset {
-                offset += stream.skip(wanted - offset)?;
-                if offset < wanted {
-                    break;
-                }
+    let encoder = text_encoder(plan)?;
+    if encoder.is_some() || matches!(plan.inputs, InputPlan::Images(_)) {
+        // Text: the examples' texts are enough; no need to tokenize the whole file again. Images:
+        // the sampled ones are decoded, the rest never.
+        let kept = sampled_examples(plan, labels, sample)?;
+        return match (encoder, &plan.inputs) {
+            (Some(encoder), _) => Ok((kept, AttackInputs::Text(Box::new(encoder)))),
+            (None, InputPlan::Images(images)) => {
+                let inputs = pixel_inputs(&kept, images)?;
+                Ok((kept, inputs))
             }
-            let examples = stream.next_chunk(CHUNK_EXAMPLES)?;
-            if examples.is_empty() {
-                break;
-            }
-            let end = offset + examples.len();
-            let mut examples: Vec<Option<Example>> = examples.into_iter().map(Some).collect();
-            while let Some(&&i) = next.peek().filter(|&&&i| i < end) {
-                kept.extend(examples[i - offset].take());
-                next.next();
-            }
-            offset = end;
-        }
-        return Ok((kept, AttackInputs::Text(Box::new(encoder))));
+            (None, _) => Ok((kept, AttackInputs::Unsupported("no inputs".into()))),
+        };
     }
     let mut reader = ChunkReader::open(plan, teacher, labels, None)?;
     let (mut kept, mut rows) = (Vec::with_capacity(sample.len()), Vec::new());
@@ -276,12 +317,54 @@ pub fn read_sample(
     }
     let views: Vec<_> = rows.iter().map(|r| r.view()).collect();
     let inputs = match input {
-        Some(input) => {
-            AttackInputs::Tensor { input, values: ndarray::concatenate(Axis(0), &views).map_err(|e| crate::attack::AttackError::Model(e.to_string()))? }
-        }
+        Some(input) => AttackInputs::Tensor {
+            input,
+            values: ndarray::concatenate(Axis(0), &views).map_err(|e| crate::attack::AttackError::Model(e.to_string()))?,
+            images: None,
+        },
         None => AttackInputs::Unsupported("no example to attack".into()),
     };
     Ok((kept, inputs))
+}
+
+/// The sampled images decoded, as floats in [0, 1] (`k / 255`, so rounding back gives the same
+/// bytes): the space pixel-level noise and attacks work in. One array holds them, so they must
+/// share one size.
+fn pixel_inputs(examples: &[Example], images: &ImagePlan) -> Result<AttackInputs, CompareError> {
+    let decoded = crate::vision::decode_all(examples, &images.base)?;
+    let Some(first) = decoded.first() else { return Ok(AttackInputs::Unsupported("no example to perturb".into())) };
+    if let Some((k, odd)) = decoded.iter().enumerate().find(|(_, p)| (p.width, p.height) != (first.width, first.height)) {
+        return Ok(AttackInputs::Unsupported(format!(
+            "pixel-space noise and attacks need the sampled images in one size, but {} is {}×{} and {} is {}×{} (evaluation itself takes any sizes)",
+            examples[0].origin, first.width, first.height, examples[k].origin, odd.width, odd.height
+        )));
+    }
+    let (h, w) = (first.height as usize, first.width as usize);
+    let flat: Vec<f32> = decoded.iter().flat_map(|p| p.data.iter().map(|&v| f32::from(v) / 255.0)).collect();
+    let values = ArrayD::from_shape_vec(ndarray::IxDyn(&[decoded.len(), h, w, 3]), flat).map_err(|e| crate::attack::AttackError::Model(e.to_string()))?;
+    Ok(AttackInputs::Tensor { input: "pixels".into(), values, images: Some(images.clone()) })
+}
+
+/// The report's account of the images: where they come from and each model's preprocessing
+/// (shapes filled in by the first chunk).
+fn images_info(plan: &ComparePlan, images: &ImagePlan) -> InputsInfo {
+    let source = match &plan.columns.image {
+        Some(column) => format!("manifest {}, column '{column}'", plan.data.display()),
+        None => format!("image folder {}", plan.data.display()),
+    };
+    let models = images
+        .models
+        .iter()
+        .map(|(model, resolved, _)| ImagePreprocessingInfo { model: model.clone(), source: resolved.source.clone(), file: resolved.file.clone(), steps: resolved.steps.clone(), shape: vec![] })
+        .collect();
+    InputsInfo::Images { source, decoded: 0, distinct_preprocessings: images.distinct.len(), models }
+}
+
+fn tensor_shape(t: &InputTensor) -> Vec<usize> {
+    match t {
+        InputTensor::Int64(a) => a.shape().to_vec(),
+        InputTensor::Float32(a) => a.shape().to_vec(),
+    }
 }
 
 /// The one float input that CSV feature columns feed.

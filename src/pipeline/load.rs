@@ -26,6 +26,10 @@ pub fn session_settings(plan: &ComparePlan, m: &crate::plan::ModelSource, classe
         output: m.output.clone(),
         classes_hint,
         runtime: m.runtime.clone(),
+        image_feed: match &plan.inputs {
+            crate::plan::InputPlan::Images(images) => images.feed_of(&m.name),
+            _ => None,
+        },
     }
 }
 
@@ -62,6 +66,13 @@ pub fn load(plan: &ComparePlan, progress: &Progress) -> Result<Session, CompareE
     let label_names = match &plan.config {
         Some(path) => LabelNames::from_config(path)?,
         None => None,
+    };
+    // An image folder without id2label: its class folders, sorted, name the classes.
+    let label_names = match label_names {
+        None if plan.data_format == crate::data::DataFormat::ImageFolder && plan.columns.label.is_some() => {
+            Some(LabelNames::new(crate::data::image_folder::class_folders(&plan.data)?))
+        }
+        names => names,
     };
     let models = load_models(plan, &runtime)?;
     if let Some(teacher_names) = &label_names {

@@ -275,11 +275,18 @@ impl Merged {
             InputsInfo::Text { truncated, empty_texts, .. } => {
                 let texts = self.part_reports.iter().filter_map(|(_, r)| match r.data.inputs {
                     InputsInfo::Text { truncated, empty_texts, .. } => Some((truncated, empty_texts)),
-                    InputsInfo::Tensors { .. } | InputsInfo::Choices { .. } => None,
+                    InputsInfo::Tensors { .. } | InputsInfo::Choices { .. } | InputsInfo::Images { .. } => None,
                 });
                 (*truncated, *empty_texts) = texts.fold((0, 0), |(t, e), (a, b)| (t + a, e + b));
             }
             // The part reading the last rows saw every row (CSV features count rows as they come).
+            InputsInfo::Images { decoded, .. } => {
+                let parts = self.part_reports.iter().filter_map(|(_, r)| match r.data.inputs {
+                    InputsInfo::Images { decoded, .. } => Some(decoded),
+                    _ => None,
+                });
+                *decoded = parts.sum();
+            }
             tensors @ (InputsInfo::Tensors { .. } | InputsInfo::Choices { .. }) => {
                 if let Some((_, last)) = self.part_reports.iter().max_by_key(|(first, _)| *first) {
                     *tensors = last.data.inputs.clone();

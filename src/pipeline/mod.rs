@@ -60,6 +60,9 @@ pub enum CompareError {
     Locate(String),
     #[error("attack: {0}")]
     Attack(#[from] crate::attack::AttackError),
+    /// An image that does not decode, or preprocessing that cannot give one size.
+    #[error("image {0}")]
+    Image(#[from] crate::vision::ImageError),
     #[error("model {model} must have exactly one float input (float32, float16, bfloat16 or float64) for --feature-columns, but has: {inputs}; give the data as .npz with one array per input")]
     FeatureInput { model: String, inputs: String },
     #[error("model {model}: its {config} orders the classes as [{student}] but the teacher's id2label is [{teacher}]; fidelity compares class i with class i, so it refuses. Re-export the student with the teacher's class order")]

@@ -51,6 +51,18 @@ fn perturb(clean: &SampleInputs, sample: &[usize], level: &NoiseLevel, seed: u64
                 })
                 .collect(),
         ),
+        SampleInputs::Tensor(values) if level.kind.for_images() => {
+            // Pixels in [0, 1]: corrupted as 8-bit images, the result back on the same grid.
+            let mut noisy = values.clone();
+            let shape = values.shape().to_vec();
+            for (mut row, &i) in noisy.axis_iter_mut(Axis(0)).zip(sample) {
+                let bytes: Vec<u8> = row.iter().map(|&x| (x.clamp(0.0, 1.0) * 255.0).round() as u8).collect();
+                let image = crate::vision::Pixels::new(shape[2] as u32, shape[1] as u32, 3, bytes);
+                let out = crate::noise::image::corrupt(&image, level.kind.name(), level.rate as usize, &mut example_rng(seed, level, i));
+                row.iter_mut().zip(out.data).for_each(|(x, v)| *x = f32::from(v) / 255.0);
+            }
+            SampleInputs::Tensor(noisy)
+        }
         SampleInputs::Tensor(values) => {
             let mut noisy = values.clone();
             for (mut row, &i) in noisy.axis_iter_mut(Axis(0)).zip(sample) {
@@ -74,8 +86,8 @@ fn labels(backend: &mut dyn Backend, kind: OutputKind, inputs: &AttackInputs, sa
                 out.extend(model.classify(chunk)?.iter().map(|p| argmax(p)));
             }
         }
-        (SampleInputs::Tensor(values), AttackInputs::Tensor { input, .. }) => {
-            let mut model = TensorModel::new(backend, input, kind);
+        (SampleInputs::Tensor(values), AttackInputs::Tensor { input, images, .. }) => {
+            let mut model = TensorModel::new(backend, input, kind, images.as_ref());
             for start in (0..values.shape()[0]).step_by(batch_size) {
                 let end = (start + batch_size).min(values.shape()[0]);
                 out.extend(model.classify(values.slice_axis(Axis(0), (start..end).into()))?.iter().map(|p| argmax(p)));
@@ -106,6 +118,25 @@ fn saved_lines(out: &mut Vec<u8>, level: &NoiseLevel, sample: &[usize], noisy: &
             }
         }
     }
+}
+
+/// Image files: each noisy image as a PNG in a folder beside `--noise-out` (`NAME.images/LEVEL/`),
+/// and a JSONL line naming it.
+fn saved_images(out: &mut Vec<u8>, path: &std::path::Path, level: &NoiseLevel, sample: &[usize], values: &ArrayD<f32>) -> Result<(), CompareError> {
+    let folder_name = format!("{}.images", path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "noise".into()));
+    let folder = path.with_file_name(&folder_name).join(level.spec().replace(':', "-"));
+    std::fs::create_dir_all(&folder).map_err(|e| CompareError::Noise(format!("cannot create {}: {e}", folder.display())))?;
+    let shape = values.shape();
+    for (row, &i) in values.axis_iter(Axis(0)).zip(sample) {
+        let bytes: Vec<u8> = row.iter().map(|&x| (x.clamp(0.0, 1.0) * 255.0).round() as u8).collect();
+        let file = folder.join(format!("{i}.png"));
+        crate::vision::decode::write_png(&crate::vision::Pixels::new(shape[2] as u32, shape[1] as u32, 3, bytes), &file)
+            .map_err(|e| CompareError::Noise(format!("cannot write {}: {e}", file.display())))?;
+        let relative = format!("{folder_name}/{}/{i}.png", level.spec().replace(':', "-"));
+        out.extend(serde_json::json!({ "level": level.spec(), "example": i, "image": relative }).to_string().bytes());
+        out.push(b'\n');
+    }
+    Ok(())
 }
 
 /// Fills in the teacher's, each model's and each student's noise results from every model's labels.
@@ -165,8 +196,10 @@ pub fn noise_all(
     let mut saved = Vec::new();
     for level in &settings.levels {
         let noisy = perturb(&clean, &sample[run.clone()], level, settings.seed, &spread);
-        if settings.save.is_some() {
-            saved_lines(&mut saved, level, &sample[run.clone()], &noisy);
+        match (&settings.save, &noisy, &plan.inputs) {
+            (Some(path), SampleInputs::Tensor(values), crate::plan::InputPlan::Images(_)) => saved_images(&mut saved, path, level, &sample[run.clone()], values)?,
+            (Some(_), ..) => saved_lines(&mut saved, level, &sample[run.clone()], &noisy),
+            (None, ..) => {}
         }
         held.noisy.push(labels_of(&noisy)?);
     }

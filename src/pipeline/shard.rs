@@ -154,6 +154,7 @@ pub fn plan_fingerprint(plan: &ComparePlan, session: &Session, chunk: usize) -> 
     let inputs = match &plan.inputs {
         crate::plan::InputPlan::Text { tokenizer, max_length } => json!({ "tokenizer_sha256": file_sha256(tokenizer), "max_length": max_length }),
         crate::plan::InputPlan::Tensors => json!("tensors"),
+        crate::plan::InputPlan::Images(images) => json!({ "images": images.distinct }),
     };
     json!({
         "models": models,

@@ -18,4 +18,7 @@ pub struct AttackSettings {
     pub synonyms: Option<std::path::PathBuf>,
     /// Tensors: L∞ radius.
     pub epsilon: f32,
+    /// `--attack-out`: where image files' adversarial images are written as PNGs.
+    #[serde(skip)]
+    pub out: Option<std::path::PathBuf>,
 }

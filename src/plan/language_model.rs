@@ -163,10 +163,9 @@ impl LmPlan {
             let format = DocumentFormat::of(&data, args.data_format.or(s.data.format))?;
             let columns = Columns {
                 text: Some(args.text_column.clone().or_else(|| s.data.text_column.clone()).unwrap_or_else(|| "text".into())),
-                text_pair: None,
                 label: None,
                 groups: if args.group_columns.is_empty() { s.data.group_columns.clone() } else { args.group_columns.clone() },
-                features: vec![],
+                ..Columns::default()
             };
             if !matches!(format, DocumentFormat::Table(_)) && !columns.groups.is_empty() {
                 return Err(PlanError::LanguageModel(format!(

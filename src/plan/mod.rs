@@ -1,6 +1,7 @@
 //! Raw arguments to a validated plan: paths resolved, defaults applied, contradictions refused.
 
 mod attack;
+mod images;
 pub mod language_model;
 pub mod locate;
 pub mod multiple_choice;
@@ -28,6 +29,9 @@ pub enum PlanError {
     /// `fidelity locate`'s own flags.
     #[error("{0}")]
     Locate(String),
+    /// Image data and preprocessing.
+    #[error("{0}")]
+    Images(String),
     #[error("--batch-size, --serving-batch-size and --chunk-size must be at least 1")]
     BatchSize,
     #[error("--confidence must be between 0 and 1 (e.g. 0.95), got {0}")]
@@ -201,8 +205,10 @@ impl ModelSource {
 pub enum InputPlan {
     /// Text through a Hugging Face tokenizer.
     Text { tokenizer: PathBuf, max_length: usize },
-    /// Float features or images: an `.npz` archive, or CSV/JSONL feature columns.
+    /// Float features or pre-normalised images: an `.npz` archive, or CSV/JSONL feature columns.
     Tensors,
+    /// Image files (an image folder or a manifest), preprocessed as each model says.
+    Images(crate::vision::ImagePlan),
 }
 
 /// Where reports go.

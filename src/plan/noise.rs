@@ -2,7 +2,7 @@
 
 use super::PlanError;
 use crate::cli::CompareArgs;
-use crate::noise::level::{TENSOR_DEFAULTS, TEXT_DEFAULTS};
+use crate::noise::level::{IMAGE_DEFAULTS, TENSOR_DEFAULTS, TEXT_DEFAULTS};
 use crate::noise::NoiseLevel;
 use crate::suite::SuiteNoise;
 use serde::Serialize;
@@ -24,8 +24,9 @@ pub struct NoiseSettings {
 }
 
 /// Noise is on with `--noise`, `--noise-levels`, `--noise-examples N` (N > 0), `--noise-out` or
-/// a suite's `[noise]` table, and off with `--no-noise` or 0 examples. `text`: the data is text.
-pub(super) fn resolve(args: &CompareArgs, suite: Option<&SuiteNoise>, seed: u64, text: bool) -> Result<Option<NoiseSettings>, PlanError> {
+/// a suite's `[noise]` table, and off with `--no-noise` or 0 examples. `text`: the data is text;
+/// `images`: image files.
+pub(super) fn resolve(args: &CompareArgs, suite: Option<&SuiteNoise>, seed: u64, text: bool, images: bool) -> Result<Option<NoiseSettings>, PlanError> {
     let asked = args.noise || !args.noise_levels.is_empty() || args.noise_examples.is_some() || args.noise_out.is_some() || suite.is_some();
     let examples = args.noise_examples.or(suite.and_then(|s| s.examples)).unwrap_or(DEFAULT_EXAMPLES);
     if args.no_noise || !asked || examples == 0 {
@@ -41,11 +42,21 @@ pub(super) fn resolve(args: &CompareArgs, suite: Option<&SuiteNoise>, seed: u64,
     };
     let mut levels = specs.iter().map(|s| NoiseLevel::parse(s).map_err(PlanError::Noise)).collect::<Result<Vec<_>, _>>()?;
     if levels.is_empty() {
-        levels = if text { TEXT_DEFAULTS.to_vec() } else { TENSOR_DEFAULTS.to_vec() };
+        levels = if text {
+            TEXT_DEFAULTS.to_vec()
+        } else if images {
+            IMAGE_DEFAULTS.to_vec()
+        } else {
+            TENSOR_DEFAULTS.to_vec()
+        };
     }
     for level in &levels {
-        if level.kind.for_text() != text {
-            let (data, fix) = if text { ("text", "typos:RATE or dropout:RATE") } else { ("tensors", "gaussian:RATE") };
+        if level.kind.for_text() != text || level.kind.for_images() != images {
+            let (data, fix) = match (text, images) {
+                (true, _) => ("text", "typos:RATE or dropout:RATE"),
+                (_, true) => ("image files", "an image corruption such as gaussian_noise:3, gaussian_blur:2 or jpeg_compression:4"),
+                _ => ("tensors", "gaussian:RATE"),
+            };
             return Err(PlanError::Noise(format!("noise level {} does not apply: the data is {data}; use {fix}", level.spec())));
         }
     }

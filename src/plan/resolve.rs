@@ -164,16 +164,21 @@ impl ComparePlan {
         let s = src.s;
         let (teacher, students, integer_numerics) = models(&src)?;
         let n = numbers(&src)?;
-        let DataPlan { path: data, hub: data_hub, format: data_format, inputs, columns } = data_plan(&src, &teacher, n.max_length)?;
+        let DataPlan { path: data, hub: data_hub, format: data_format, inputs, columns } = data_plan(&src, &teacher, &students, n.max_length)?;
         let config = args.config.clone().or_else(|| s.data.config.as_deref().map(|p| src.resolve(p))).or_else(|| teacher.config());
         let unlabelled = columns.label.is_none();
+        // A chunk of images holds their preprocessed copies: far fewer than text's default.
+        let chunk_size = if matches!(inputs, InputPlan::Images(_)) && args.chunk_size.is_none() { crate::vision::CHUNK_IMAGES } else { n.chunk_size };
         let invariance = InvarianceSettings {
             sample: args.invariance_sample.or(s.statistics.invariance_sample).unwrap_or(crate::inference::invariance::DEFAULT_SAMPLE),
             seed: n.seed,
             tolerance: n.tolerance,
         };
-        let attack = attack(&src, n.seed, unlabelled)?;
-        let noise = super::noise::resolve(args, s.noise.as_ref(), n.seed, matches!(inputs, InputPlan::Text { .. }))?;
+        let mut attack = attack(&src, n.seed, unlabelled)?;
+        if let (Some(a), InputPlan::Images(_)) = (&mut attack, &inputs) {
+            super::images::attack_in_pixels(a, args.attack_epsilon.or(s.attack.epsilon).is_some())?;
+        }
+        let noise = super::noise::resolve(args, s.noise.as_ref(), n.seed, matches!(inputs, InputPlan::Text { .. }), matches!(inputs, InputPlan::Images(_)))?;
         let stages = Stages { attacks: attack.is_some(), noise: noise.is_some() };
         let gates = gates(&src, stages, unlabelled, &invariance, &students)?;
         let speed = speed(&src)?;
@@ -198,7 +203,8 @@ impl ComparePlan {
             batch_order: args.batch_order.or(s.evaluation.batch_order).unwrap_or(BatchOrder::File),
             integer_numerics,
             serving_batch_size: n.serving_batch_size,
-            chunk_size: n.chunk_size,
+            // A chunk of images holds their preprocessed copies: far fewer than text's default.
+            chunk_size,
             invariance,
             js_base: match args.js_base.or(s.evaluation.js_base).unwrap_or(JsBase::E) {
                 JsBase::E => LogBase::E,
@@ -330,7 +336,7 @@ fn numbers(src: &Sources) -> Result<Numbers, PlanError> {
 }
 
 /// The data file, its format, how models are fed from it, and its columns.
-fn data_plan(src: &Sources, teacher: &ModelSource, max_length: usize) -> Result<DataPlan, PlanError> {
+fn data_plan(src: &Sources, teacher: &ModelSource, students: &[ModelSource], max_length: usize) -> Result<DataPlan, PlanError> {
     let (args, s) = (src.args, src.s);
     let groups = if args.group_columns.is_empty() { s.data.group_columns.clone() } else { args.group_columns.clone() };
     for (i, g) in groups.iter().enumerate() {
@@ -340,16 +346,39 @@ fn data_plan(src: &Sources, teacher: &ModelSource, max_length: usize) -> Result<
     }
     let data = args.data.clone().or_else(|| s.data.path.as_deref().map(|p| if p.to_string_lossy().starts_with(hub::SCHEME) { p.to_path_buf() } else { src.resolve(p) })).ok_or(PlanError::NoData)?;
     let (data, data_hub) = resolve_data_reference(data)?;
-    if !data.is_file() {
+    // A folder is an image folder, unless the teacher reads text (a tokenizer beside it or named).
+    let text_teacher = args.tokenizer.is_some() || s.data.tokenizer.is_some() || beside(&teacher.path, "tokenizer.json").is_file();
+    if !data.is_file() && !(data.is_dir() && !text_teacher) {
         return Err(PlanError::MissingData { path: data });
     }
     let data_format = match args.data_format.or(s.data.format) {
         Some(f) => f,
         None => DataFormat::from_path(&data)?,
     };
+    if data.is_dir() != (data_format == DataFormat::ImageFolder) {
+        return Err(PlanError::Images(format!("--data {}: a folder is read as an image folder (root/<class>/<image>), and an image folder must be a folder", data.display())));
+    }
     let features = if args.feature_columns.is_empty() { s.data.feature_columns.clone() } else { args.feature_columns.clone() };
     let tensors = data_format == DataFormat::Npz || !features.is_empty();
     let tokenizer = args.tokenizer.clone().or_else(|| s.data.tokenizer.as_deref().map(|p| src.resolve(p)));
+    let image_column = super::images::manifest_column(&args.images, &s.data, teacher, data_format, tokenizer.is_some());
+    if data_format == DataFormat::ImageFolder || image_column.is_some() {
+        if let Some(t) = tokenizer {
+            return Err(PlanError::TokenizerWithTensors { path: t });
+        }
+        let flags = super::images::flags(&args.images, &s.data)?;
+        let plan = super::images::plan(&data, data_format, teacher, students, &flags)?;
+        let unlabelled = args.unlabelled || s.data.unlabelled;
+        let columns = Columns {
+            text: None,
+            text_pair: None,
+            label: (!unlabelled).then(|| args.label_column.clone().or(s.data.label_column.clone()).unwrap_or_else(|| "label".into())),
+            groups,
+            features: vec![],
+            image: image_column,
+        };
+        return Ok(DataPlan { path: data, hub: data_hub, format: data_format, inputs: InputPlan::Images(plan), columns });
+    }
     let inputs = if tensors {
         if let Some(t) = tokenizer {
             return Err(PlanError::TokenizerWithTensors { path: t });
@@ -374,6 +403,7 @@ fn data_plan(src: &Sources, teacher: &ModelSource, max_length: usize) -> Result<
         label: (!unlabelled).then(|| args.label_column.clone().or(s.data.label_column.clone()).unwrap_or_else(|| "label".into())),
         groups,
         features,
+        image: None,
     };
     Ok(DataPlan { path: data, hub: data_hub, format: data_format, inputs, columns })
 }
@@ -411,6 +441,7 @@ fn attack(src: &Sources, seed: u64, unlabelled: bool) -> Result<Option<AttackSet
         max_candidates: args.attack_candidates.or(a.candidates).unwrap_or(30),
         synonyms: args.attack_synonyms.clone().or_else(|| a.synonyms.as_deref().map(|p| src.resolve(p))),
         epsilon: args.attack_epsilon.or(a.epsilon).unwrap_or(0.1),
+        out: args.attack_out.clone(),
     });
     if let Some(at) = &attack {
         if unlabelled {

@@ -380,7 +380,7 @@ pub fn render(report: &Report) -> Vec<u8> {
         report.statistics.settings.bootstrap.resamples,
         report.statistics.settings.bootstrap.seed,
         if report.complete { String::new() } else { " · <strong>incomplete run</strong>".into() }
-    ) + &[super::format::choices_line(report), super::format::runtime_settings_line(report), super::format_deployment::deployment_line(report), super::format_shards::shards_line(report)]
+    ) + &[super::format::choices_line(report), super::format_images::images_line(report), super::format::runtime_settings_line(report), super::format_deployment::deployment_line(report), super::format_shards::shards_line(report)]
         .into_iter()
         .flatten()
         .map(|l| format!(" · {}", esc(&l)))

@@ -15,7 +15,7 @@ pub fn noise_section(report: &Report) -> String {
         return String::new();
     }
     let rows: Vec<(String, Vec<String>)> = rows.into_iter().map(|r| (String::new(), r.iter().map(|c| esc(c)).collect())).collect();
-    let charts: String = [NoiseKind::Typos, NoiseKind::Dropout, NoiseKind::Gaussian].into_iter().map(|k| chart(report, k)).collect();
+    let charts: String = NoiseKind::ALL.into_iter().map(|k| chart(report, k)).collect();
     let worst = super::format_noise::worst_gap(report).map_or_else(String::new, |w| format!("<p><strong>{}</strong></p>", esc(&w)));
     format!(
         "<section id=\"noise\"><h2>Robustness to natural noise</h2>{worst}<div class=\"charts\">{charts}</div>{}<p class=\"note\">{}</p></section>",
@@ -65,6 +65,7 @@ fn chart(report: &Report, kind: NoiseKind) -> String {
         NoiseKind::Gaussian => "noise, multiples of each feature's standard deviation",
         NoiseKind::Typos => "typos: share of letters slipped",
         NoiseKind::Dropout => "dropout: share of words dropped",
+        _ => "corruption severity (ImageNet-C, 1-5)",
     };
     let mut svg = format!(
         "<svg class=\"chart chart-noise\" data-kind=\"{}\" role=\"img\" aria-label=\"{what} under {} noise\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\">",

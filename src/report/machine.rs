@@ -80,6 +80,7 @@ mod tests {
 
     fn model(prone: usize, exact: bool) -> ModelInfo {
         ModelInfo {
+            image_feed: None,
             name: "int8".into(),
             path: "int8.onnx".into(),
             sha256: String::new(),

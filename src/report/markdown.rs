@@ -39,7 +39,7 @@ pub fn render(report: &Report) -> Vec<u8> {
         report.statistics.settings.bootstrap.resamples,
         report.statistics.settings.bootstrap.seed,
     );
-    for line in [super::format::choices_line(report), super::format::runtime_settings_line(report), super::format_deployment::deployment_line(report), super::format_shards::shards_line(report)].into_iter().flatten() {
+    for line in [super::format::choices_line(report), super::format_images::images_line(report), super::format::runtime_settings_line(report), super::format_deployment::deployment_line(report), super::format_shards::shards_line(report)].into_iter().flatten() {
         let _ = writeln!(out, "{}.\n", cell(&line));
     }
     for w in super::format_deployment::truncation_warnings(report) {

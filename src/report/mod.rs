@@ -9,6 +9,7 @@ pub mod format;
 pub mod format_classes;
 pub mod format_curves;
 pub mod format_deployment;
+pub mod format_images;
 pub mod format_noise;
 pub mod format_populations;
 pub mod format_roofline;
@@ -138,6 +139,18 @@ pub struct DataInfo {
     pub label_names: Option<Vec<String>>,
 }
 
+/// One model's preprocessing of the images, as the report records it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+pub struct ImagePreprocessingInfo {
+    pub model: String,
+    /// Where it was read: "preprocessor_config.json (ViTImageProcessor)", "flags", "the teacher's (…)".
+    pub source: String,
+    pub file: Option<PathBuf>,
+    pub steps: crate::vision::Preprocessing,
+    /// Shape of one preprocessed image ([channels, height, width] or [height, width, channels]).
+    pub shape: Vec<usize>,
+}
+
 /// What the models were fed.
 #[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -154,6 +167,17 @@ pub enum InputsInfo {
     Tensors {
         /// (name, shape) of every array.
         arrays: Vec<(String, Vec<usize>)>,
+    },
+    /// Image files, decoded once and preprocessed as each model says.
+    Images {
+        /// "image folder DIR" or "manifest column 'image'".
+        source: String,
+        /// Images decoded (each once, whatever the number of models).
+        decoded: usize,
+        /// Distinct preprocessings run on every image.
+        distinct_preprocessings: usize,
+        /// Each model's preprocessing, teacher first.
+        models: Vec<ImagePreprocessingInfo>,
     },
     /// Multiple choice on causal LMs: each row's context with each of its choices.
     Choices {
@@ -226,8 +250,8 @@ impl Conventions {
             amplification: "((err_s,g - err_t,g) / err_t,g) / ((err_s - err_t) / err_t), err = 1 - accuracy; null when a denominator is 0 (after Hooker et al. 2020)".into(),
             harm_ranking: "judged groups by accuracy change, most negative first; ties by lower label loyalty".into(),
             classes: "per class c over the labelled examples: support = gold c; recall = gold c and predicted c / support; precision = gold c and predicted c / predicted c; differences student - teacher; flip rates and McNemar's test on the class's examples, p_adjusted across the judged classes with the groups' correction; intervals of the differences: paired bootstrap drawn as multinomial counts of the class's cells (gold, teacher and student each c or not, and unlabelled), seed fixed by the seed and the class; classes below min_group_size get point values only; most hurt: the judged class whose recall fell most (ties: precision), named only when it fell; transitions: teacher label x student label counts over every example".into(),
-            attacks: "TextAttack conventions: after-attack accuracy = (originally correct - successes) / attacked, examples already misclassified count as failures of the model and cost 0 queries; attack success rate = successes / originally correct; mean queries over originally-correct examples; perturbed share = changed words / words, mean over successes; every model row sent is one query; transfer success rate = teacher adversarial examples that also fool the student / teacher successes the student classified correctly before (in its own attack's first query). The sample: a seeded draw of the data's rows, those with a gold label attacked, in groups of 64 drawn rows that no model call mixes. Text: word importance by deletion, greedy synonym substitution (WordNet by default: no context or part-of-speech check, no inflections), stop words kept; pairs perturb the second text. Tensors: SimBA in an L-infinity ball".into(),
-            noise: "natural noise on a seeded sample of the data, the same noisy inputs for every model; each example's noise from a stream of (seed, level, example index). Text: typos:r = each ASCII letter, with probability r, gets one of four slips chosen uniformly (a neighbouring QWERTY key instead, deleted, a neighbouring key inserted after it, swapped with the next character), in the text and its pair; dropout:r = each word dropped with probability r. Tensors: gaussian:m = N(0, (m sigma_j)^2) added to feature j, sigma_j its population standard deviation over the sample; an image-shaped input (rank > 2) takes one sigma over all its values. Clean and noisy copies run in the same batches (sample order). Per model: clean and noisy accuracy over the sample's labelled examples, accuracy drop = clean - noisy, stability = share whose noisy label is the model's own clean label. Per student: label loyalty on noisy inputs, noisy accuracy drop = teacher's noisy accuracy - student's, robustness gap = student's accuracy drop - teacher's; intervals: paired bootstrap drawn as multinomial counts of the 64 cells (labelled, teacher clean/noisy right, student clean/noisy right, noisy labels agree). Gates on noise metrics take the worst level, and for interval judging the worst bounds over levels".into(),
+            attacks: "TextAttack conventions: after-attack accuracy = (originally correct - successes) / attacked, examples already misclassified count as failures of the model and cost 0 queries; attack success rate = successes / originally correct; mean queries over originally-correct examples; perturbed share = changed words / words, mean over successes; every model row sent is one query; transfer success rate = teacher adversarial examples that also fool the student / teacher successes the student classified correctly before (in its own attack's first query). The sample: a seeded draw of the data's rows, those with a gold label attacked, in groups of 64 drawn rows that no model call mixes. Text: word importance by deletion, greedy synonym substitution (WordNet by default: no context or part-of-speech check, no inflections), stop words kept; pairs perturb the second text. Tensors: SimBA in an L-infinity ball; image files: on the decoded pixels in [0, 1], epsilon in whole 8-bit levels, every query preprocessed as each model's own preprocessing says".into(),
+            noise: "natural noise on a seeded sample of the data, the same noisy inputs for every model; each example's noise from a stream of (seed, level, example index). Text: typos:r = each ASCII letter, with probability r, gets one of four slips chosen uniformly (a neighbouring QWERTY key instead, deleted, a neighbouring key inserted after it, swapped with the next character), in the text and its pair; dropout:r = each word dropped with probability r. Tensors: gaussian:m = N(0, (m sigma_j)^2) added to feature j, sigma_j its population standard deviation over the sample; an image-shaped input (rank > 2) takes one sigma over all its values. Image files: NAME:s = an ImageNet-C corruption (gaussian_noise, shot_noise, gaussian_blur, brightness, contrast, jpeg_compression, pixelate) at severity s = 1-5 with Hendrycks and Dietterich's constants, on the 8-bit image before each model's preprocessing. Clean and noisy copies run in the same batches (sample order). Per model: clean and noisy accuracy over the sample's labelled examples, accuracy drop = clean - noisy, stability = share whose noisy label is the model's own clean label. Per student: label loyalty on noisy inputs, noisy accuracy drop = teacher's noisy accuracy - student's, robustness gap = student's accuracy drop - teacher's; intervals: paired bootstrap drawn as multinomial counts of the 64 cells (labelled, teacher clean/noisy right, student clean/noisy right, noisy labels agree). Gates on noise metrics take the worst level, and for interval judging the worst bounds over levels".into(),
             populations: "a role naming several models (seeds of one method) is a population; its first model is the one compared pairwise, every member runs over the data with that model's settings and batching. Modal label: the class most members give, ties to the lowest class index. CIE (Compression Identified Exemplars, Hooker et al. 2020): examples where the teacher population's modal label differs from the student population's; CIE share over every example; accuracy on CIE and elsewhere: each member's accuracy over the labelled examples of the subset, averaged over the members; per group: its CIE share and representation = (group's share of the CIE) / (group's share of the data). Seed noise: the sample standard deviation (n - 1) of the members' accuracies".into(),
         }
     }

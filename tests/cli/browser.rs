@@ -94,3 +94,40 @@ fn html_report_renders_in_headless_chromium() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("Uncaught"), "script errors: {stderr}");
 }
+
+/// The committed image report (suites/fashion.toml) in Chromium: its script runs, every corruption
+/// has its chart with one line per model, and the page says which model preprocesses otherwise.
+#[test]
+fn the_image_report_renders_its_corruption_charts_in_headless_chromium() {
+    let Some(browser) = chromium() else {
+        assert!(std::env::var_os("FIDELITY_REQUIRE_BROWSER").is_none(), "FIDELITY_REQUIRE_BROWSER is set but no chromium was found");
+        eprintln!("skipped: no chromium on this machine (apt-get install chromium)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let html = crate::util::root().join("reports/fashion.html");
+    let out = Command::new(&browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--no-first-run",
+            "--disable-sync",
+        ])
+        .arg(format!("--user-data-dir={}", dir.path().join("profile").display()))
+        .arg("--dump-dom")
+        .arg(format!("file://{}", html.display()))
+        .output()
+        .expect("chromium runs");
+    let dom = String::from_utf8_lossy(&out.stdout);
+    assert!(dom.contains("data-rendered=\"yes\""), "the page's script did not run:\n{}", String::from_utf8_lossy(&out.stderr));
+    for kind in ["gaussian_noise", "shot_noise", "gaussian_blur", "brightness", "contrast", "jpeg_compression", "pixelate"] {
+        let chart = dom.split(&format!("class=\"chart chart-noise\" data-kind=\"{kind}\"")).nth(1).unwrap_or_else(|| panic!("no {kind} chart"));
+        let chart = &chart[..chart.find("</svg>").unwrap()];
+        assert_eq!(chart.matches("<polyline").count(), 5, "{kind}: one line per model");
+    }
+    assert!(dom.contains("differs from the teacher"), "the mismatch student's preprocessing is not named");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("Uncaught"), "script errors");
+}

@@ -34,3 +34,4 @@ mod streaming;
 mod tokenization;
 mod tweets;
 mod util;
+mod vision;

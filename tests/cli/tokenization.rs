@@ -7,7 +7,7 @@ use fidelity::data::Example;
 use std::path::Path;
 
 fn example(text: &str, pair: Option<&str>) -> Example {
-    Example { origin: "test".into(), text: Some(text.into()), text_pair: pair.map(String::from), label: None, attributes: vec![], features: vec![] }
+    Example { origin: "test".into(), text: Some(text.into()), text_pair: pair.map(String::from), label: None, attributes: vec![], features: vec![], image: None }
 }
 
 fn ids(v: &serde_json::Value) -> Vec<u32> {
