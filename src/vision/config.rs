@@ -225,11 +225,11 @@ pub fn timm_cfg(cfg: &Value) -> Result<Preprocessing, String> {
     }
     let pct = cfg.get("crop_pct").and_then(Value::as_f64).unwrap_or(0.875);
     let (height, width) = (height as u32, width as u32);
-    let resize = if height == width {
-        ResizeTo::ShortestEdge((f64::from(height) / pct).floor() as u32)
-    } else {
-        ResizeTo::Exact { height: (f64::from(height) / pct).floor() as u32, width: (f64::from(width) / pct).floor() as u32 }
-    };
+    if height != width {
+        // timm resizes a non-square target keeping the ratio (ResizeKeepRatio), not written out here.
+        return Err(format!("input_size {height}×{width} is not square; pass --resize-shortest and --crop H,W (or --image-size H,W) for this model"));
+    }
+    let resize = ResizeTo::ShortestEdge((f64::from(height) / pct).floor() as u32);
     Ok(Preprocessing {
         channels: channels as u8,
         resize: Some(Resize { to: resize, filter }),
@@ -304,6 +304,8 @@ mod tests {
         assert!(err.contains("resample 9"), "{err}");
         let err = hugging_face(&json!({"size": 224})).unwrap_err();
         assert!(err.contains("image_mean"), "{err}");
+        let err = timm_cfg(&json!({"input_size": [3, 224, 256], "mean": [0.5], "std": [0.5]})).unwrap_err();
+        assert!(err.contains("not square") && err.contains("--crop"), "{err}");
         let steps = Preprocessing { channels: 3, resize: None, crop: None, rescale: None, mean: Some(vec![0.5, 0.5]), std: None, layout: Layout::Nchw };
         assert!(check(&steps).unwrap_err().contains("2 values for 3 channels"));
     }
