@@ -115,6 +115,9 @@ fn stack(rows: Vec<Vec<Vec<f32>>>, sizes: &[(u32, u32)], names: &[String], prepr
     Ok(TensorData { n, tensors })
 }
 
+/// One image's decoded (height, width) and its values under each distinct preprocessing.
+type Prepared = ((u32, u32), Vec<Vec<f32>>);
+
 /// Every model's preprocessing (teacher first), the distinct ones, and which one each model reads.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ImagePlan {
@@ -151,7 +154,7 @@ impl ImagePlan {
     /// every preprocessing has read it.
     pub fn prepare(&self, examples: &[Example]) -> Result<TensorData, ImageError> {
         let names: Vec<String> = examples.iter().map(|e| e.image.as_ref().map_or_else(|| e.origin.clone(), |i| describe(i, &self.base))).collect();
-        let done: Vec<((u32, u32), Vec<Vec<f32>>)> = examples
+        let done: Vec<Prepared> = examples
             .par_iter()
             .zip(&names)
             .map(|(e, name)| {
