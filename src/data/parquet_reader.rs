@@ -35,6 +35,8 @@ enum Kind {
     Float,
     Double,
     Text,
+    /// Encoded image bytes (an image column's binary values, or a `datasets` image's `bytes`).
+    Bytes,
 }
 
 /// A column in use: its leaf in the file's schema and how to read it.
@@ -129,7 +131,8 @@ impl<R: ChunkReader + 'static> ParquetRows<R> {
         let available: Vec<String> = schema.root_schema().get_fields().iter().map(|f| f.name().to_string()).collect();
         let names: Vec<&str> = available.iter().map(String::as_str).collect();
         let columns = super::with_features_expanded(columns, &names, path)?;
-        let mut in_use: Vec<&str> = columns.text.iter().chain(&columns.text_pair).chain(&columns.label).chain(&columns.groups).chain(&columns.features).map(String::as_str).collect();
+        let mut in_use: Vec<&str> =
+            columns.text.iter().chain(&columns.text_pair).chain(&columns.label).chain(&columns.groups).chain(&columns.features).chain(&columns.image).map(String::as_str).collect();
         in_use.dedup();
         let mut needed = Vec::new();
         let mut index = HashMap::new();
@@ -145,6 +148,19 @@ impl<R: ChunkReader + 'static> ParquetRows<R> {
                 origin: format!("column '{name}'"),
                 message: format!("{why}; fidelity reads flat columns of strings, integers, floats or booleans. Cast it before writing the file (pandas: df['{name}'] = df['{name}'].astype(str))"),
             };
+            if !field.is_primitive() && columns.image.as_deref() == Some(name) {
+                // Hugging Face datasets' Image feature: a struct of `bytes` (binary) and `path` (string).
+                for (part, kind) in [("bytes", Kind::Bytes), ("path", Kind::Text)] {
+                    let Some(leaf) = (0..schema.num_columns()).find(|&i| schema.column(i).path().parts() == [name.to_string(), part.to_string()]) else { continue };
+                    let descr = schema.column(leaf);
+                    index.insert(format!("{name}.{part}"), needed.len());
+                    needed.push(Needed { name: format!("{name}.{part}"), leaf, kind, max_def: descr.max_def_level() });
+                }
+                if !index.contains_key(&format!("{name}.bytes")) && !index.contains_key(&format!("{name}.path")) {
+                    return Err(column_error("is a struct without the `bytes` and `path` fields of a datasets image".into()));
+                }
+                continue;
+            }
             if !field.is_primitive() {
                 return Err(column_error("is a nested column (a list, struct or map)".into()));
             }
@@ -153,7 +169,11 @@ impl<R: ChunkReader + 'static> ParquetRows<R> {
             if descr.max_rep_level() > 0 {
                 return Err(column_error("is a repeated column".into()));
             }
-            let kind = kind_of(&descr).map_err(column_error)?;
+            let mut kind = kind_of(&descr).map_err(column_error)?;
+            // An image column of raw binary (no string logical type) holds encoded images.
+            if columns.image.as_deref() == Some(name) && kind == Kind::Text && descr.logical_type_ref().is_none() && descr.converted_type() != ConvertedType::UTF8 {
+                kind = Kind::Bytes;
+            }
             index.insert(name.to_string(), needed.len());
             needed.push(Needed { name: name.to_string(), leaf, kind, max_def: descr.max_def_level() });
         }
@@ -233,8 +253,9 @@ impl<R: ChunkReader + 'static> ParquetRows<R> {
 
 /// `n` values of one column as cells (nulls included).
 fn read_cells(reader: &mut ColumnReader, needed: &Needed, n: usize) -> Result<Vec<Cell>, String> {
-    let nullable = needed.max_def > 0;
+    let nullable = needed.max_def;
     match (reader, needed.kind) {
+        (ColumnReader::ByteArrayColumnReader(r), Kind::Bytes) => read_typed(r, n, nullable, |v: ByteArray| Cell::Image { bytes: Some(Arc::from(v.data())), path: None }),
         (ColumnReader::BoolColumnReader(r), _) => read_typed(r, n, nullable, |v: bool| Cell::Other(v.to_string())),
         (ColumnReader::Int32ColumnReader(r), Kind::Int32 { unsigned }) => {
             read_typed(r, n, nullable, |v: i32| Cell::Integer(if unsigned { i64::from(v as u32) } else { i64::from(v) }))
@@ -256,7 +277,10 @@ fn read_cells(reader: &mut ColumnReader, needed: &Needed, n: usize) -> Result<Ve
     }
 }
 
-fn read_typed<T: DataType>(reader: &mut ColumnReaderImpl<T>, n: usize, nullable: bool, cell: impl Fn(T::T) -> Cell) -> Result<Vec<Cell>, String> {
+/// `max_def`: the column's maximum definition level (0: required); a value is present where a
+/// row's level reaches it (a nested field's lower levels mean a null parent).
+fn read_typed<T: DataType>(reader: &mut ColumnReaderImpl<T>, n: usize, max_def: i16, cell: impl Fn(T::T) -> Cell) -> Result<Vec<Cell>, String> {
+    let nullable = max_def > 0;
     let mut values: Vec<T::T> = Vec::with_capacity(n);
     let mut levels: Vec<i16> = Vec::with_capacity(if nullable { n } else { 0 });
     let mut records = 0;
@@ -273,11 +297,11 @@ fn read_typed<T: DataType>(reader: &mut ColumnReaderImpl<T>, n: usize, nullable:
         }
         return Ok(values.into_iter().map(cell).collect());
     }
-    if levels.len() != n || levels.iter().filter(|&&l| l > 0).count() != values.len() {
+    if levels.len() != n || levels.iter().filter(|&&l| l >= max_def).count() != values.len() {
         return Err(format!("{} values and {} definition levels for {n} rows", values.len(), levels.len()));
     }
     let mut values = values.into_iter();
-    Ok(levels.iter().map(|&l| if l > 0 { values.next().map_or(Cell::Null, &cell) } else { Cell::Null }).collect())
+    Ok(levels.iter().map(|&l| if l >= max_def { values.next().map_or(Cell::Null, &cell) } else { Cell::Null }).collect())
 }
 
 impl<R: ChunkReader + Send + Sync + 'static> super::stream::Rows for ParquetRows<R> {
@@ -327,7 +351,24 @@ impl<R: ChunkReader + 'static> Iterator for ParquetRows<R> {
         self.rows += 1;
         let origin = format!("row {}", self.rows);
         let (batch, index) = (&self.batch, &self.index);
-        let cell = |name: &str| index.get(name).map(|&c| batch[c][row].clone());
+        let image = self.columns.image.as_deref();
+        let cell = |name: &str| match index.get(name) {
+            Some(&c) => Some(batch[c][row].clone()),
+            // A datasets image: its two leaves as one cell.
+            None if Some(name) == image => {
+                let part = |p: &str| index.get(&format!("{name}.{p}")).map(|&c| batch[c][row].clone());
+                let bytes = match part("bytes") {
+                    Some(Cell::Image { bytes, .. }) => bytes,
+                    _ => None,
+                };
+                let path = match part("path") {
+                    Some(Cell::Text(p)) => Some(p),
+                    _ => None,
+                };
+                Some(if bytes.is_none() && path.is_none() { Cell::Null } else { Cell::Image { bytes, path } })
+            }
+            None => None,
+        };
         let result = match self.columns.example(origin.clone(), cell, self.labels.as_ref()) {
             Ok(e) => Ok(e),
             Err(RowProblem::Missing { column, what, flag }) => {

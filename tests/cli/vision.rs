@@ -239,3 +239,15 @@ fn adversarial_and_corrupted_images_are_valid_images() {
         assert_eq!((image.width, image.height), (28, 28));
     }
 }
+
+/// A Parquet file as Hugging Face `datasets` writes images (a struct of the encoded bytes and a
+/// path; fixtures/make_fashion_parquet.py): the same images give the same numbers as the manifest.
+#[test]
+fn datasets_parquet_images_read_from_their_bytes() {
+    let mut args = model_dirs();
+    args.extend(["--data", &fixture("fashion/images.parquet"), "--group-column", "category", "--bootstrap", "0"].map(String::from));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (_, report) = compare_report(&args);
+    assert_eq!(report["data"]["examples"], 1000);
+    assert_metrics_match(&report, &reference_report("fashion/manifest.csv", "images-manifest.json", None));
+}
