@@ -251,3 +251,13 @@ fn datasets_parquet_images_read_from_their_bytes() {
     assert_eq!(report["data"]["examples"], 1000);
     assert_metrics_match(&report, &reference_report("fashion/manifest.csv", "images-manifest.json", None));
 }
+
+/// reports/fashion.* are what suites/fashion.toml produces (left out of
+/// reports::committed_reports_match_a_fresh_regeneration, which also runs under qemu).
+#[test]
+fn the_committed_image_report_is_fresh() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = crate::reports::IMAGE_SUITE;
+    let report = crate::reports::assert_committed_report_is_fresh(&format!("suites/{name}.toml"), name, dir.path());
+    assert_eq!(report["data"]["inputs"]["kind"], "images");
+}
