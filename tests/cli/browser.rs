@@ -16,6 +16,17 @@ fn chromium() -> Option<String> {
         .map(String::from)
 }
 
+/// Headless Chromium's DOM of `html` once its script ran, with a throwaway profile.
+fn dump_dom(browser: &str, html: &std::path::Path, profile: &std::path::Path) -> std::process::Output {
+    Command::new(browser)
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg("--dump-dom")
+        .arg(format!("file://{}", html.display()))
+        .output()
+        .expect("chromium runs")
+}
+
 #[test]
 fn html_report_renders_in_headless_chromium() {
     let Some(browser) = chromium() else {
@@ -51,22 +62,7 @@ fn html_report_renders_in_headless_chromium() {
         dir.path(),
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let profile = dir.path().join("profile");
-    let out = Command::new(&browser)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--no-first-run",
-            "--disable-sync",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .arg("--dump-dom")
-        .arg(format!("file://{}", html.display()))
-        .output()
-        .expect("chromium runs");
+    let out = dump_dom(&browser, &html, &dir.path().join("profile"));
     let dom = String::from_utf8_lossy(&out.stdout);
     assert!(dom.contains("data-rendered=\"yes\""), "the page's script did not run:\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(dom.contains("id=\"verdict\"") && dom.contains("Verdict: PASS"), "no verdict in the rendered page");
@@ -106,21 +102,7 @@ fn the_image_report_renders_its_corruption_charts_in_headless_chromium() {
     };
     let dir = tempfile::tempdir().unwrap();
     let html = crate::util::root().join("reports/fashion.html");
-    let out = Command::new(&browser)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--no-first-run",
-            "--disable-sync",
-        ])
-        .arg(format!("--user-data-dir={}", dir.path().join("profile").display()))
-        .arg("--dump-dom")
-        .arg(format!("file://{}", html.display()))
-        .output()
-        .expect("chromium runs");
+    let out = dump_dom(&browser, &html, &dir.path().join("profile"));
     let dom = String::from_utf8_lossy(&out.stdout);
     assert!(dom.contains("data-rendered=\"yes\""), "the page's script did not run:\n{}", String::from_utf8_lossy(&out.stderr));
     for kind in ["gaussian_noise", "shot_noise", "gaussian_blur", "brightness", "contrast", "jpeg_compression", "pixelate"] {
