@@ -76,22 +76,31 @@ impl<'a> TensorModel<'a> {
     }
 }
 
-/// Pixels in [0, 1] (`[k, height, width, 3]`) as the model inputs of every distinct preprocessing.
-fn preprocessed(inputs: ArrayViewD<'_, f32>, images: &ImagePlan) -> Result<Batch, AttackError> {
+/// Pixels in [0, 1] (`[k, height, width, 3]`) as the model inputs of the preprocessing `feed`
+/// names (the model's own: no query pays for the other models' preprocessings).
+fn preprocessed(inputs: ArrayViewD<'_, f32>, images: &ImagePlan, feed: Option<&str>) -> Result<Batch, AttackError> {
     let shape = inputs.shape();
     let (k, h, w) = (shape[0], shape[1] as u32, shape[2] as u32);
     let per = inputs.len() / k.max(1);
     let flat: Vec<f32> = inputs.iter().copied().collect();
     let pixels: Vec<Pixels> = flat.chunks(per.max(1)).take(k).map(|row| Pixels::new(w, h, 3, row.iter().map(|&x| (x.clamp(0.0, 1.0) * 255.0).round() as u8).collect())).collect();
     let names: Vec<String> = (0..k).map(|i| format!("perturbed image {i}")).collect();
-    let data = preprocess_all(&pixels, &names, &images.distinct).map_err(|e| AttackError::Model(e.to_string()))?;
+    let own = (0..images.distinct.len()).find(|&i| Some(crate::vision::feed_name(i).as_str()) == feed);
+    let data = match own {
+        Some(i) => {
+            let mut data = preprocess_all(&pixels, &names, &images.distinct[i..=i]).map_err(|e| AttackError::Model(e.to_string()))?;
+            data.tensors.iter_mut().for_each(|(name, _)| *name = crate::vision::feed_name(i));
+            data
+        }
+        None => preprocess_all(&pixels, &names, &images.distinct).map_err(|e| AttackError::Model(e.to_string()))?,
+    };
     Ok(data.batch_of(&(0..k).collect::<Vec<_>>()))
 }
 
 impl TensorClassifier for TensorModel<'_> {
     fn classify(&mut self, inputs: ArrayViewD<'_, f32>) -> Result<Vec<Vec<f64>>, AttackError> {
         let batch = match self.images {
-            Some(images) => preprocessed(inputs, images)?,
+            Some(images) => preprocessed(inputs, images, self.backend.info().image_feed.as_deref())?,
             None => Batch { rows: inputs.shape()[0], tensors: vec![(self.input.to_string(), InputTensor::Float32(inputs.to_owned()))], pad_id: None },
         };
         probabilities(self.backend, &batch, self.kind)
