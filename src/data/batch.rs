@@ -21,6 +21,14 @@ impl InputTensor {
         }
     }
 
+    /// Its dimensions, the batch first.
+    pub fn shape(&self) -> Vec<usize> {
+        match self {
+            InputTensor::Int64(a) => a.shape().to_vec(),
+            InputTensor::Float32(a) => a.shape().to_vec(),
+        }
+    }
+
     pub fn dtype_name(&self) -> &'static str {
         match self {
             InputTensor::Int64(_) => "int64",

@@ -33,13 +33,7 @@ impl TensorData {
     pub fn shapes(&self) -> Vec<(String, Vec<usize>)> {
         self.tensors
             .iter()
-            .map(|(n, t)| {
-                let shape = match t {
-                    InputTensor::Int64(a) => a.shape().to_vec(),
-                    InputTensor::Float32(a) => a.shape().to_vec(),
-                };
-                (n.clone(), shape)
-            })
+            .map(|(n, t)| (n.clone(), t.shape()))
             .collect()
     }
 

@@ -76,7 +76,7 @@ impl StaticShape {
             let Some(tensor) = sample.get(name) else {
                 return Err(ShapeProblem::Missing { input: name.clone() });
             };
-            let given = shape(tensor);
+            let given = tensor.shape();
             let sequence_input = text && matches!(tensor, InputTensor::Int64(_)) && dims.len() == 2;
             let meets = given.len() == dims.len() && dims.iter().zip(&given).enumerate().all(|(k, (&d, &g))| k == 0 || d <= 0 || (k == 1 && sequence_input) || d as usize == g);
             if !meets {
@@ -109,13 +109,6 @@ impl StaticShape {
                 (select_rows(&batch, &rows), real)
             })
             .collect()
-    }
-}
-
-fn shape(t: &InputTensor) -> Vec<usize> {
-    match t {
-        InputTensor::Int64(a) => a.shape().to_vec(),
-        InputTensor::Float32(a) => a.shape().to_vec(),
     }
 }
 

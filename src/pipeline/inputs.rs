@@ -198,7 +198,7 @@ impl<'a> ChunkReader<'a> {
                     *decoded += examples.len();
                     for (m, (.., k)) in models.iter_mut().zip(&images.models) {
                         if let Some((_, tensor)) = data.tensors.get(*k) {
-                            m.shape = tensor_shape(tensor)[1..].to_vec();
+                            m.shape = tensor.shape()[1..].to_vec();
                         }
                     }
                 }
@@ -358,13 +358,6 @@ fn images_info(plan: &ComparePlan, images: &ImagePlan) -> InputsInfo {
         .map(|(model, resolved, _)| ImagePreprocessingInfo { model: model.clone(), source: resolved.source.clone(), file: resolved.file.clone(), steps: resolved.steps.clone(), shape: vec![] })
         .collect();
     InputsInfo::Images { source, decoded: 0, distinct_preprocessings: images.distinct.len(), models }
-}
-
-fn tensor_shape(t: &InputTensor) -> Vec<usize> {
-    match t {
-        InputTensor::Int64(a) => a.shape().to_vec(),
-        InputTensor::Float32(a) => a.shape().to_vec(),
-    }
 }
 
 /// The one float input that CSV feature columns feed.
