@@ -34,6 +34,14 @@ pub enum Command {
     /// written, and judge its gates (exit 0 passed, 1 a gate failed, 2 the parts do not belong
     /// together).
     Merge(MergeArgs),
+    /// The output cache: list its entries, total its size, remove old ones.
+    Cache {
+        #[command(subcommand)]
+        action: CacheAction,
+        /// The cache folder [default: outputs/ in fidelity's cache directory].
+        #[arg(long, env = "FIDELITY_CACHE", value_name = "DIR", global = true)]
+        cache: Option<PathBuf>,
+    },
     /// Print the JSON schema of the report (committed as reports/report.schema.json).
     Schema,
     /// Describe this machine: the CPU, its kernel-selecting features and the ONNX Runtime kernel
@@ -52,6 +60,21 @@ pub enum Command {
         /// ONNX Runtime shared library (libonnxruntime.so) to load instead of the cached/fetched one.
         #[arg(long, env = "ORT_DYLIB_PATH")]
         ort_lib: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CacheAction {
+    /// One line per entry: key, model, examples, size, when last used, the data's hash.
+    Ls,
+    /// The cache's total size.
+    Du,
+    /// Remove entries not used for DAYS days (every entry without --older-than), and the
+    /// temporary files of killed runs.
+    Prune {
+        /// Remove only entries last used more than this many days ago (fractions allowed).
+        #[arg(long, value_name = "DAYS")]
+        older_than: Option<f64>,
     },
 }
 
@@ -252,6 +275,15 @@ pub struct CompareArgs {
     /// (and says which in the report).
     #[arg(long = "output", value_name = "[MODEL=]NAME")]
     pub outputs_named: Vec<String>,
+    /// Folder of the output cache: each model's outputs on the data, stored once and read by later
+    /// runs with the same model bytes, data, tokenizer and settings (README, "Teacher outputs
+    /// cached") [default: outputs/ in fidelity's cache directory].
+    #[arg(long, env = "FIDELITY_CACHE", value_name = "DIR")]
+    pub cache: Option<PathBuf>,
+    /// Compute every model's outputs; neither read nor write the output cache (wins over --cache
+    /// and FIDELITY_CACHE).
+    #[arg(long)]
+    pub no_cache: bool,
     /// Skip the speed measurement (latency, throughput, speedup over the teacher).
     #[arg(long)]
     pub no_speed: bool,

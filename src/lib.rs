@@ -8,6 +8,7 @@
 //! preprocesses images as each model's own configuration says.
 
 pub mod attack;
+pub mod cache;
 pub mod classes;
 pub mod cli;
 pub mod data;

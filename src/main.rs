@@ -77,6 +77,27 @@ fn locate(args: &fidelity::cli::LocateArgs) -> anyhow::Result<ExitCode> {
     print(fidelity::locate::terminal::render(&report).as_bytes())
 }
 
+/// `fidelity cache ls|du|prune`.
+fn cache_command(action: fidelity::cli::CacheAction, dir: Option<std::path::PathBuf>) -> anyhow::Result<ExitCode> {
+    use fidelity::cli::CacheAction;
+    let Some(dir) = dir.or_else(fidelity::cache::default_dir) else {
+        anyhow::bail!("no cache folder: set --cache DIR or FIDELITY_CACHE (HOME is not set either)");
+    };
+    let now = std::time::SystemTime::now();
+    let text = match action {
+        CacheAction::Ls => fidelity::cache::manage::ls(&dir, now)?,
+        CacheAction::Du => fidelity::cache::manage::du(&dir)?,
+        CacheAction::Prune { older_than } => {
+            let limit = match older_than {
+                Some(days) if !(days.is_finite() && days >= 0.0) => anyhow::bail!("--older-than {days}: give a number of days, 0 or more"),
+                days => days.map(|d| std::time::Duration::from_secs_f64(d * 86_400.0)),
+            };
+            fidelity::cache::manage::prune(&dir, limit, now)?
+        }
+    };
+    print(text.as_bytes())
+}
+
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Compare(args) => {
@@ -130,6 +151,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Cache { action, cache } => cache_command(action, cache),
         Command::Schema => print(&fidelity::report::json::schema()),
         Command::Machine { json, peaks, threads, ort_lib } => {
             let machine = fidelity::machine::MachineInfo::detect();

@@ -78,11 +78,17 @@ impl Backend for CountingModel {
 /// example's count of id-5 tokens divided by the largest count in the batch, class-1 score 0.5.
 pub struct BatchScaledModel {
     info: ModelInfo,
+    calls: usize,
 }
 
 impl BatchScaledModel {
     pub fn new() -> Self {
-        Self { info: info("batch-scaled") }
+        Self { info: info("batch-scaled"), calls: 0 }
+    }
+
+    /// How many batches it ran.
+    pub fn predict_calls(&self) -> usize {
+        self.calls
     }
 }
 
@@ -92,6 +98,7 @@ impl Backend for BatchScaledModel {
     }
 
     fn predict(&mut self, batch: &Batch) -> Result<Array2<f32>, ModelError> {
+        self.calls += 1;
         let counts = fives(batch);
         let max = counts.iter().cloned().fold(1.0f32, f32::max);
         let mut out = Array2::zeros((batch.rows, 2));

@@ -11,6 +11,7 @@ use crate::subgroups::analyse_students;
 
 fn model_report(backend: &dyn Backend, track: &ModelTrack, accuracy: Option<f64>, session_memory_bytes: Option<u64>, machine: &MachineInfo) -> ModelReport {
     ModelReport {
+        cache: vec![],
         kernels: report::machine::kernel_note(backend.info(), machine),
         info: backend.info().clone(),
         output_kind: track.output_kind,
@@ -55,6 +56,7 @@ pub fn report_for(plan: &ComparePlan, models: &RanModels, evaluated: &Evaluated)
     let machine = MachineInfo::detect();
     let teacher = ModelReport {
         hub: plan.teacher.hub.clone(),
+        cache: data.caches.first().cloned().flatten().into_iter().collect(),
         ..model_report(models.backends[0], &data.models[0], data.teacher.finish().teacher_accuracy, models.memory[0], &machine)
     };
     Report {
@@ -113,7 +115,11 @@ fn students(plan: &ComparePlan, models: &RanModels, evaluated: &Evaluated, machi
     let names = class_names(models.label_names.map(|l| l.names()), models.backends[0].info());
     let mut out = Vec::with_capacity(models.backends.len() - 1);
     for (s, (&student, numbers)) in models.backends[1..].iter().zip(student_numbers(&numbers, plan.subgroups, plan.js_base, names.as_deref())).enumerate() {
-        let model = ModelReport { hub: plan.students[s].hub.clone(), ..model_report(student, &data.models[s + 1], None, models.memory[s + 1], machine) };
+        let model = ModelReport {
+            hub: plan.students[s].hub.clone(),
+            cache: data.caches.get(s + 1).cloned().flatten().into_iter().collect(),
+            ..model_report(student, &data.models[s + 1], None, models.memory[s + 1], machine)
+        };
         let mut student_report = StudentReport {
             model,
             js_histogram: numbers.js_histogram,

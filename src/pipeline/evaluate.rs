@@ -104,6 +104,39 @@ impl StudentTally {
 }
 
 impl ModelTrack {
+    /// The track of a model whose first chunk came from the cache: the decisions the run that
+    /// computed it took, and no inference time.
+    fn cached(track: &crate::cache::CachedTrack, backend: &dyn Backend, chunk: &Chunk) -> Self {
+        Self {
+            output_kind: track.output_kind,
+            output_kind_detected: track.output_kind_detected,
+            batching: track.batching.clone(),
+            invariance: track.invariance.clone(),
+            inference_seconds: 0.0,
+            classes: track.classes,
+            truncated_examples: truncated(backend, chunk),
+        }
+    }
+
+    /// What the cache keeps of this track.
+    pub fn to_cached(&self) -> crate::cache::CachedTrack {
+        crate::cache::CachedTrack {
+            output_kind: self.output_kind,
+            output_kind_detected: self.output_kind_detected,
+            batching: self.batching.clone(),
+            invariance: self.invariance.clone(),
+            classes: self.classes,
+            inference_seconds: self.inference_seconds,
+        }
+    }
+
+    /// Counts a later chunk that came from the cache.
+    fn add_cached_chunk(&mut self, backend: &dyn Backend, chunk: &Chunk) {
+        if let (Some(total), Some(more)) = (self.truncated_examples.as_mut(), truncated(backend, chunk)) {
+            *total += more;
+        }
+    }
+
     /// Runs the first chunk under the serving-condition rules; they fix the model's batching.
     pub(super) fn first(backend: &mut dyn Backend, chunk: &Chunk, b: &Batching, bar: &indicatif::ProgressBar) -> Result<(Self, ProbabilityTable), EvalError> {
         let (evaluation, serving) = crate::inference::serving::plans(chunk.source.as_ref(), b.batch_size, b.order, b.serving_batch_size);
@@ -183,6 +216,8 @@ pub struct Evaluation {
     pub first_chunk: Chunk,
     /// A shard's: SHA-256 of the rows it read (see [`crate::shard::identity::RowsDigest`]).
     pub rows_sha256: Option<String>,
+    /// Per model (teacher first): where its outputs came from, when the cache is on.
+    pub caches: Vec<Option<crate::cache::CacheUse>>,
 }
 
 /// Checks made once the teacher's class count is known.
@@ -215,7 +250,8 @@ pub struct Resume {
     pub tracks: Vec<ModelTrack>,
 }
 
-/// Streams the data through every model (`models[0]` is the teacher).
+/// Streams the data through every model (`models[0]` is the teacher). `caches[m]`: model `m`'s
+/// slot in the output cache (none, or an empty vector: computed, not cached).
 #[allow(clippy::too_many_arguments)]
 pub fn evaluate(
     reader: &mut dyn Chunks,
@@ -226,6 +262,7 @@ pub fn evaluate(
     base: LogBase,
     checks: &ClassChecks,
     resume: Option<Resume>,
+    mut caches: Vec<Option<crate::cache::ModelCache>>,
     bar: &indicatif::ProgressBar,
 ) -> Result<Evaluation, CompareError> {
     let mut digest = resume.is_some().then(crate::shard::identity::RowsDigest::default);
@@ -248,16 +285,8 @@ pub fn evaluate(
         let mut tables = Vec::with_capacity(models.len());
         for (m, backend) in models.iter_mut().enumerate() {
             bar.set_message(format!("({})", backend.info().name));
-            let table = match tracks.get_mut(m) {
-                Some(track) => track.next(&mut **backend, &chunk, bar)?,
-                None => {
-                    let (track, table) = ModelTrack::first(&mut **backend, &chunk, batching, bar)?;
-                    check_classes(&track, backend.info().name.as_str(), tracks.first(), checks)?;
-                    tracks.push(track);
-                    table
-                }
-            };
-            tables.push(table);
+            let slot = caches.get_mut(m).and_then(Option::as_mut);
+            tables.push(model_chunk(&mut **backend, &chunk, m, &mut tracks, slot, batching, checks, bar)?);
         }
         let classes = tracks[0].classes;
         check_labels(&chunk, classes, checks)?;
@@ -288,7 +317,70 @@ pub fn evaluate(
     let (groups, position) = builder.finish();
     let group_tallies: Vec<Vec<FidelityAccumulator>> = students.iter().map(|tally| in_report_order(&tally.groups, &position, groups.len())).collect();
     let group_metrics = group_tallies.iter().map(|t| t.iter().map(FidelityAccumulator::finish).collect()).collect();
-    Ok(Evaluation { models: tracks, students, teacher, groups, group_metrics, group_tallies, attributes, labelled, examples, length_sum, first_chunk, rows_sha256: digest.map(|d| d.finish()) })
+    Ok(Evaluation {
+        caches: caches.into_iter().zip(&tracks).map(|(slot, track)| slot.map(|s| s.finish(track.to_cached(), examples))).collect(),
+        models: tracks,
+        students,
+        teacher,
+        groups,
+        group_metrics,
+        group_tallies,
+        attributes,
+        labelled,
+        examples,
+        length_sum,
+        first_chunk,
+        rows_sha256: digest.map(|d| d.finish()),
+    })
+}
+
+/// Model `m`'s rows of one chunk: from its cache slot while the entry serves, else computed (the
+/// first chunk under the serving-condition rules, later ones with the batching they fixed) and
+/// kept for the entry.
+#[allow(clippy::too_many_arguments)]
+fn model_chunk(
+    backend: &mut dyn Backend,
+    chunk: &Chunk,
+    m: usize,
+    tracks: &mut Vec<ModelTrack>,
+    mut slot: Option<&mut crate::cache::ModelCache>,
+    batching: &Batching,
+    checks: &ClassChecks,
+    bar: &indicatif::ProgressBar,
+) -> Result<ProbabilityTable, CompareError> {
+    let digest = slot.as_ref().map(|_| crate::cache::inputs_digest(chunk.source.as_ref(), backend.info().image_feed.as_deref()));
+    // A model's first chunk is read only with the decisions the entry recorded for it.
+    let first = tracks.len() <= m;
+    let cached = slot.as_mut().zip(digest.as_ref()).and_then(|(s, d)| {
+        let track = if first { Some(s.track()?.clone()) } else { None };
+        Some((track, s.read(d)?))
+    });
+    if let Some((first_track, table)) = cached {
+        match (first_track, tracks.get_mut(m)) {
+            (Some(cached_track), _) => {
+                let track = ModelTrack::cached(&cached_track, backend, chunk);
+                check_classes(&track, backend.info().name.as_str(), tracks.first(), checks)?;
+                tracks.push(track);
+            }
+            (None, Some(track)) => track.add_cached_chunk(backend, chunk),
+            (None, None) => {}
+        }
+        bar.inc(table.len() as u64);
+        return Ok(table);
+    }
+    let table = match tracks.get_mut(m) {
+        Some(track) => track.next(backend, chunk, bar)?,
+        None => {
+            let (track, table) = ModelTrack::first(backend, chunk, batching, bar)?;
+            check_classes(&track, backend.info().name.as_str(), tracks.first(), checks)?;
+            tracks.push(track);
+            table
+        }
+    };
+    if let Some((s, d)) = slot.zip(digest.as_ref()) {
+        s.keep(d, &table);
+    }
+    Ok(table)
 }
 
 /// Every model's declared inputs against the data's first example, before any model runs: a fixed
@@ -420,15 +512,21 @@ pub fn evaluate_all(plan: &crate::plan::ComparePlan, session: &mut super::load::
     let bar = crate::progress::counter("evaluating", plan.quiet);
     let mut backends: Vec<&mut dyn Backend> =
         std::iter::once(&mut models.teacher as &mut dyn Backend).chain(models.students.iter_mut().map(|s| s as &mut dyn Backend)).collect();
+    // A shard's slice is not cached: its first-chunk decisions come from the data's first chunk.
+    let caches = if slice.is_none() { super::cache_slots::slots(plan, &session.runtime.version, &backends, chunk_size) } else { vec![] };
     let started = std::time::Instant::now();
-    let data = evaluate(&mut reader, chunk_size, &mut backends, &batching, &plan.columns.groups, plan.js_base, &checks, slice.map(|s| s.resume), &bar)?;
+    let data = evaluate(&mut reader, chunk_size, &mut backends, &batching, &plan.columns.groups, plan.js_base, &checks, slice.map(|s| s.resume), caches, &bar)?;
     let seconds = started.elapsed().as_secs_f64();
     crate::progress::finish(bar);
     drop(backends);
     progress.say(format!("{} examples from {}", data.examples, plan.data.display()));
     let all = std::iter::once(&models.teacher as &dyn Backend).chain(models.students.iter().map(|s| s as &dyn Backend));
-    for (m, track) in all.zip(&data.models) {
-        progress.say(format!("{}: {:.2} s in ONNX Runtime", m.info().name, track.inference_seconds));
+    for (i, (m, track)) in all.zip(&data.models).enumerate() {
+        match data.caches.get(i).and_then(Option::as_ref) {
+            Some(c) if c.outputs == crate::cache::CacheOutcome::Read => progress.say(format!("{}: outputs read from the cache (key {})", m.info().name, &c.key[..16])),
+            Some(c) => progress.say(format!("{}: {:.2} s in ONNX Runtime; outputs {} (key {})", m.info().name, track.inference_seconds, c.outputs.describe(), &c.key[..16])),
+            None => progress.say(format!("{}: {:.2} s in ONNX Runtime", m.info().name, track.inference_seconds)),
+        }
     }
     let tally = reader.tally();
     Ok(Evaluated { seconds, chunk_size, columns: reader.columns().clone(), inputs: tally.info.clone(), padding: tally.padding, data })

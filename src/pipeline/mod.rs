@@ -6,7 +6,10 @@
 pub mod assemble;
 pub mod attack;
 pub mod bench;
+pub mod cache_slots;
 pub mod evaluate;
+#[cfg(test)]
+mod evaluate_cache_tests;
 pub mod inputs;
 pub mod load;
 pub mod measure;

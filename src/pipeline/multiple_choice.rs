@@ -146,7 +146,7 @@ pub fn run_with(plan: &ChoicePlan, runtime: &Runtime) -> Result<Report, CompareE
     let bar = crate::progress::counter("scoring choices", compare.quiet);
     let mut backends: Vec<&mut dyn Backend> = models.iter_mut().map(|m| m as &mut dyn Backend).collect();
     let started = std::time::Instant::now();
-    let data = evaluate(&mut reader, chunk_size, &mut backends, &batching, &compare.columns.groups, compare.js_base, &checks, None, &bar)?;
+    let data = evaluate(&mut reader, chunk_size, &mut backends, &batching, &compare.columns.groups, compare.js_base, &checks, None, vec![], &bar)?;
     let seconds = started.elapsed().as_secs_f64();
     crate::progress::finish(bar);
     drop(backends);

@@ -263,6 +263,9 @@ pub struct ComparePlan {
     pub attack: Option<AttackSettings>,
     /// `None`: no natural-noise stage.
     pub noise: Option<NoiseSettings>,
+    /// The output cache's folder (`--cache`, `FIDELITY_CACHE`, else fidelity's cache directory);
+    /// `None` with `--no-cache`.
+    pub cache: Option<PathBuf>,
 }
 
 impl ComparePlan {

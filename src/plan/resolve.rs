@@ -226,6 +226,7 @@ impl ComparePlan {
             },
             quiet: args.quiet,
             speed,
+            cache: if args.no_cache { None } else { args.cache.clone().or_else(crate::cache::default_dir) },
             attack,
             noise,
             subgroups: SubgroupSettings {

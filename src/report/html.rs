@@ -385,6 +385,7 @@ pub fn render(report: &Report) -> Vec<u8> {
         .flatten()
         .map(|l| format!(" · {}", esc(&l)))
         .chain(super::format_deployment::truncation_warnings(report).into_iter().map(|w| format!(" · <strong class=\"warning\">warning: {}</strong>", esc(&w))))
+        .chain(super::format_cache::cache_line(report).map(|l| format!("{} · {}{}", super::format::TIMING_START, esc(&l), super::format::TIMING_END)))
         .collect::<String>();
     let conventions = report.conventions.entries().iter().map(|(k, v)| format!("<li><strong>{k}</strong>: {}</li>", esc(v))).collect::<String>();
     let html = fill(

@@ -45,6 +45,10 @@ pub fn render(report: &Report) -> Vec<u8> {
     for w in super::format_deployment::truncation_warnings(report) {
         let _ = writeln!(out, "**Warning: {}.**\n", cell(&w));
     }
+    if let Some(line) = super::format_cache::cache_line(report) {
+        // Nothing of it is left once a reader drops what lies between the markers.
+        let _ = write!(out, "{}\n{}.\n\n{}", super::format::TIMING_START, cell(&line), super::format::TIMING_END);
+    }
 
     let _ = writeln!(out, "{}", super::machine::MACHINE_START);
     for (warning, line) in super::machine::lines(report) {

@@ -6,6 +6,7 @@
 pub mod escape;
 pub mod files;
 pub mod format;
+pub mod format_cache;
 pub mod format_classes;
 pub mod format_curves;
 pub mod format_deployment;
@@ -298,7 +299,13 @@ pub struct ModelReport {
     /// For a model with integer kernels: the kernel class its numbers hold for, and a warning
     /// where this CPU's u8s8 GEMM can saturate on its weights.
     pub kernels: Option<machine::KernelNote>,
-    /// Timing field: seconds inside ONNX Runtime for the whole pass.
+    /// Where the model's outputs came from, per cached pass: the output cache's key, and whether
+    /// they were read from it (no inference ran) or computed (and stored). Absent with the cache
+    /// off. A run-dependent field, like the timings.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cache: Vec<crate::cache::CacheUse>,
+    /// Timing field: seconds inside ONNX Runtime for the whole pass (0 when the outputs were
+    /// read from the cache).
     pub inference_seconds: f64,
     /// Timing field: all seconds inside ONNX Runtime for this model up to the speed measurement:
     /// session creation, evaluation, batch-invariance check, attacks. `fidelity compare`'s wall

@@ -186,7 +186,7 @@ fn render_notes(report: &Report, out: &mut String) {
 }
 
 fn render_input_warnings(report: &Report, out: &mut String) {
-    for line in [super::format::choices_line(report), super::format_images::images_line(report)].into_iter().flatten() {
+    for line in [super::format::choices_line(report), super::format_images::images_line(report), super::format_cache::cache_line(report)].into_iter().flatten() {
         let _ = writeln!(out, "{line}.");
     }
     if let super::InputsInfo::Text { truncated, max_length, empty_texts, .. } = &report.data.inputs {

@@ -128,7 +128,7 @@ fn difference(committed: &Value, fresh: &Value, owners: &[String], rebuilt: bool
 pub fn normalised(v: Value) -> Value {
     crate::util::without_keys(
         v,
-        &["inference_seconds", "onnxruntime_seconds", "run_seconds", "library", "library_origin", "speed", "session_memory_bytes", "peak_rss_bytes", "machine", "kernels", "peaks", "peaks_note", "roofline", "energy"],
+        &["inference_seconds", "onnxruntime_seconds", "run_seconds", "cache", "library", "library_origin", "speed", "session_memory_bytes", "peak_rss_bytes", "machine", "kernels", "peaks", "peaks_note", "roofline", "energy"],
     )
 }
 

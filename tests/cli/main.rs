@@ -6,6 +6,7 @@ mod adult;
 mod attacks;
 mod bench;
 mod browser;
+mod cache;
 mod classes;
 mod deployed;
 mod errors;

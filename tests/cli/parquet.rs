@@ -10,7 +10,7 @@ use serde_json::Value;
 fn comparable(report: Value) -> Value {
     let text = without_keys(
         report,
-        &["inference_seconds", "onnxruntime_seconds", "library", "library_origin", "speed", "session_memory_bytes", "peak_rss_bytes", "path", "format"],
+        &["inference_seconds", "onnxruntime_seconds", "cache", "library", "library_origin", "speed", "session_memory_bytes", "peak_rss_bytes", "path", "format"],
     )
     .to_string();
     serde_json::from_str(&text.replace("\"origin\":\"line ", "\"origin\":\"row ")).unwrap()

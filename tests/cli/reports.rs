@@ -323,6 +323,7 @@ fn an_interrupted_run_keeps_the_finished_students_marked_incomplete() {
     let f = |p: &str| fixture(&format!("tweets/{p}"));
     // A long attack phase after the students' fidelity: the run is killed during it.
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_fidelity"))
+        .env("FIDELITY_CACHE", crate::util::own_output_cache())
         .args([
             "compare",
             &f("teacher.onnx"),

@@ -6,7 +6,7 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 /// Fields measured per part (speed, time, memory) and the merge's own provenance.
-const PER_PART: &[&str] = &["speed", "inference_seconds", "onnxruntime_seconds", "session_memory_bytes", "peak_rss_bytes", "peaks", "peaks_note", "energy", "roofline", "shards"];
+const PER_PART: &[&str] = &["speed", "cache", "inference_seconds", "onnxruntime_seconds", "session_memory_bytes", "peak_rss_bytes", "peaks", "peaks_note", "energy", "roofline", "shards"];
 
 fn tweets(p: &str) -> String {
     fixture(&format!("tweets/{p}"))

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Command;
 
 /// Fields measured per part, and the merge's provenance.
-const PER_PART: &[&str] = &["speed", "inference_seconds", "onnxruntime_seconds", "session_memory_bytes", "peak_rss_bytes", "peaks", "peaks_note", "energy", "roofline", "shards"];
+const PER_PART: &[&str] = &["speed", "cache", "inference_seconds", "onnxruntime_seconds", "session_memory_bytes", "peak_rss_bytes", "peaks", "peaks_note", "energy", "roofline", "shards"];
 
 /// The cluster, stopped on drop (also when an assertion fails).
 struct Cluster {

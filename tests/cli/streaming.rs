@@ -11,6 +11,7 @@ fn comparable(v: Value) -> Value {
         v,
         &[
             "inference_seconds",
+            "cache",
             "onnxruntime_seconds",
             "library",
             "library_origin",

@@ -16,8 +16,10 @@ pub fn fixture(path: &str) -> String {
 /// The fidelity binary, run through `FIDELITY_TEST_WRAPPER` when it is set (for example
 /// `qemu-x86_64 -cpu Haswell`: scripts/test-kernel-classes.sh runs the golden-value tests on
 /// another kernel class that way; scripts/golden.sh runs its Python under the same wrapper).
+/// Every run gets an output cache of its own (`FIDELITY_CACHE`): runs of different tests would
+/// otherwise read each other's entries, and fill the user's cache. Tests of the cache pass --cache.
 pub fn command() -> Command {
-    match std::env::var("FIDELITY_TEST_WRAPPER").ok().filter(|w| !w.trim().is_empty()) {
+    let mut c = match std::env::var("FIDELITY_TEST_WRAPPER").ok().filter(|w| !w.trim().is_empty()) {
         Some(wrapper) => {
             let mut words = wrapper.split_whitespace();
             let mut c = Command::new(words.next().unwrap());
@@ -25,7 +27,20 @@ pub fn command() -> Command {
             c
         }
         None => Command::new(env!("CARGO_BIN_EXE_fidelity")),
-    }
+    };
+    c.env("FIDELITY_CACHE", own_output_cache());
+    c
+}
+
+/// A fresh folder under target/test-output-cache/ (emptied when a test run starts).
+pub fn own_output_cache() -> PathBuf {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    static CLEARED: std::sync::Once = std::sync::Once::new();
+    let root = root().join("target").join("test-output-cache");
+    CLEARED.call_once(|| {
+        let _ = std::fs::remove_dir_all(&root);
+    });
+    root.join(format!("{}-{}", std::process::id(), NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)))
 }
 
 pub struct Run {
