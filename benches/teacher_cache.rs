@@ -11,11 +11,11 @@
 //! - second run: the teacher already in the cache (stored by a run with another student), the
 //!   new student computed: what a daily release check costs.
 //!
-//! Rounds alternate 5 times; each figure is the median. Targets (issue 37): second run / floor
-//! <= 1.15; first run / no cache <= 1.05.
+//! Every figure is a whole process's wall time: `compare` runs the release binary
+//! (target/release/fidelity: `cargo build --release` first), the floor runs this bench's own
+//! executable in its floor mode, so both load ONNX Runtime once. Rounds alternate 5 times; each
+//! figure is the median. Targets (issue 37): second run / floor <= 1.15; first run / no cache <= 1.05.
 
-use clap::Parser;
-use fidelity::cli::{Cli, Command};
 use fidelity::data::text::{text_batch, TextEncoder};
 use fidelity::data::{read_dataset, Columns, DataFormat, LabelNames};
 use fidelity::model::{Backend, OnnxBackend, Runtime};
@@ -27,9 +27,10 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-/// The student alone: load, read, tokenize, run.
-fn floor(runtime: &Runtime, folder: &Path, data: &Path) -> f64 {
-    let started = Instant::now();
+/// The student alone, in this process: load ONNX Runtime and the model, read, tokenize, run.
+fn floor_mode(folder: &Path, data: &Path) {
+    let runtime = Runtime::load(None, None).expect("ONNX Runtime loads");
+    let runtime = &runtime;
     let settings = fidelity::model::session::SessionSettings::default();
     let mut student = OnnxBackend::load(runtime, "ort_int8", &folder.join("ort_int8.onnx"), &settings).expect("the student loads");
     let labels = LabelNames::from_config(&folder.join("config.json")).unwrap();
@@ -40,14 +41,21 @@ fn floor(runtime: &Runtime, folder: &Path, data: &Path) -> f64 {
         checksum += student.predict(&text_batch(batch, encoded.pad_id)).unwrap()[[0, 0]];
     }
     std::hint::black_box(checksum);
+}
+
+/// The floor as its own process; returns the wall time.
+fn floor(folder: &Path, data: &Path) -> f64 {
+    let started = Instant::now();
+    let status =
+        std::process::Command::new(std::env::current_exe().unwrap()).args(["--floor".as_ref(), folder.as_os_str(), data.as_os_str()]).status().unwrap();
+    assert!(status.success());
     started.elapsed().as_secs_f64()
 }
 
-/// `fidelity compare` in this process, as a user runs it; returns the wall time.
+/// `fidelity compare` as a user runs it; returns the wall time.
 fn compare(folder: &Path, data: &Path, student: &str, cache: Option<&Path>, out: &Path) -> f64 {
     let model = |m: &str| folder.join(format!("{m}.onnx")).to_string_lossy().into_owned();
-    let mut args: Vec<String> =
-        ["fidelity", "compare", &model("teacher"), &model(student), "--data", &data.to_string_lossy()].iter().map(|s| s.to_string()).collect();
+    let mut args: Vec<String> = ["compare", &model("teacher"), &model(student), "--data", &data.to_string_lossy()].iter().map(|s| s.to_string()).collect();
     for flag in ["--batch-size", "32", "--group-column", "topic", "--no-speed", "--quiet"] {
         args.push(flag.into());
     }
@@ -56,14 +64,23 @@ fn compare(folder: &Path, data: &Path, student: &str, cache: Option<&Path>, out:
         None => args.push("--no-cache".into()),
     }
     args.extend(["--out".into(), out.join("r.json").to_string_lossy().into_owned()]);
-    let Command::Compare(compare_args) = Cli::parse_from(args).command else { unreachable!("a compare command line") };
+    let binary = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/release/fidelity");
     let started = Instant::now();
-    let plan = fidelity::plan::ComparePlan::from_args(&compare_args).unwrap();
-    fidelity::pipeline::run(&plan).unwrap();
+    let run = std::process::Command::new(&binary)
+        .args(&args)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("target/release/fidelity runs: cargo build --release first");
+    assert!(run.code().is_some_and(|c| c <= 1));
     started.elapsed().as_secs_f64()
 }
 
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(at) = args.iter().position(|a| a == "--floor") {
+        floor_mode(Path::new(&args[at + 1]), Path::new(&args[at + 2]));
+        return;
+    }
     let folder = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/minilm");
     if !folder.join("teacher.onnx").is_file() {
         println!("skipped: fixtures/minilm/ is not built (scripts/make_minilm.sh)");
@@ -72,10 +89,9 @@ fn main() {
     let work = tempfile::tempdir().unwrap();
     let data = work.path().join("tweets5.jsonl");
     std::fs::write(&data, std::fs::read_to_string(folder.join("test.jsonl")).unwrap().repeat(5)).unwrap();
-    let runtime = Runtime::load(None, None).expect("ONNX Runtime loads");
     let (mut floors, mut plain, mut first, mut second) = (vec![], vec![], vec![], vec![]);
     for round in 0..5 {
-        floors.push(floor(&runtime, &folder, &data));
+        floors.push(floor(&folder, &data));
         plain.push(compare(&folder, &data, "ort_int8", None, work.path()));
         let fresh = work.path().join(format!("first-{round}"));
         first.push(compare(&folder, &data, "ort_int8", Some(&fresh), work.path()));

@@ -47,7 +47,7 @@ pub fn ls(dir: &Path, now: SystemTime) -> std::io::Result<String> {
     let mut out = String::new();
     let _ = writeln!(out, "{}: {} entries, {}", dir.display(), entries.len(), bytes_text(entries.iter().map(|e| e.bytes).sum()));
     if !entries.is_empty() {
-        let _ = writeln!(out, "{:<16}  {:<20}  {:<10}  {:>9}  {:>9}  {:>10}  data", "key", "model", "stage", "examples", "size", "last used");
+        let _ = writeln!(out, "{:<16}  {:<20}  {:<11}  {:>9}  {:>9}  {:>10}  data", "key", "model", "stage", "examples", "size", "last used");
     }
     for e in &entries {
         let key = e.path.file_stem().map(|s| s.to_string_lossy().chars().take(16).collect::<String>()).unwrap_or_default();
@@ -57,12 +57,14 @@ pub fn ls(dir: &Path, now: SystemTime) -> std::io::Result<String> {
                 let d = &m.description;
                 let data = d["data"]["sha256"].as_str().map_or(String::new(), |s| format!("sha256 {}…", &s[..s.len().min(12)]));
                 let stage = d["stage"].as_str().unwrap_or("?");
-                let _ = writeln!(out, "{key:<16}  {:<20}  {stage:<10}  {:>9}  {:>9}  {age:>10}  {data}", m.model, m.examples, bytes_text(e.bytes));
+                // The later stages' entries hold model calls, not rows of the data.
+                let size = if stage == "evaluation" { m.examples.to_string() } else { format!("{} calls", m.chunks) };
+                let _ = writeln!(out, "{key:<16}  {:<20}  {stage:<11}  {size:>9}  {:>9}  {age:>10}  {data}", m.model, bytes_text(e.bytes));
             }
             None => {
                 let _ = writeln!(
                     out,
-                    "{key:<16}  {:<20}  {:<10}  {:>9}  {:>9}  {age:>10}  (damaged: recomputed when next used)",
+                    "{key:<16}  {:<20}  {:<11}  {:>9}  {:>9}  {age:>10}  (damaged: recomputed when next used)",
                     "?",
                     "?",
                     "",

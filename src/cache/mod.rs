@@ -14,6 +14,7 @@
 pub mod entry;
 pub mod key;
 pub mod manage;
+pub mod replay;
 
 use crate::data::{Batch, InputTensor};
 use crate::inference::invariance::BatchInvariance;
@@ -55,11 +56,11 @@ impl OutputCache {
         self.dir.join(format!("{}.{ENTRY_EXTENSION}", key.hex))
     }
 
-    /// The slot of one model's outputs: reading the entry when it is present and sound.
-    pub fn slot(&self, key: CacheKey, model: &str) -> ModelCache {
+    /// The slot of one model's outputs in one stage: reading the entry when it is present and sound.
+    pub fn slot(&self, key: CacheKey, model: &str, stage: CacheStage) -> ModelCache {
         let path = self.entry_path(&key);
-        let mut slot =
-            ModelCache { key, model: model.to_string(), path, temporary_dir: self.dir.clone(), reader: None, writer: None, read: 0, computed: 0, note: None };
+        let (dir, model) = (self.dir.clone(), model.to_string());
+        let mut slot = ModelCache { key, stage, model, path, temporary_dir: dir, reader: None, writer: None, read: 0, computed: 0, note: None };
         match EntryReader::open::<EntryMeta>(&slot.path) {
             Ok((reader, meta)) => slot.reader = Some((reader, meta)),
             Err(EntryError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -80,7 +81,9 @@ pub struct EntryMeta {
     pub created_unix: u64,
     pub examples: usize,
     pub chunks: usize,
-    pub track: CachedTrack,
+    /// The evaluation pass's decisions (absent for the other stages, whose entries are the model's
+    /// answers to the stage's queries, in order).
+    pub track: Option<CachedTrack>,
 }
 
 /// A model's evaluation decisions, as [`crate::pipeline::evaluate::ModelTrack`] holds them.
@@ -113,7 +116,8 @@ pub struct CacheUse {
     /// cached").
     pub key: String,
     pub outputs: CacheOutcome,
-    /// Chunks read from the cache, and all chunks of the pass.
+    /// Chunks (the evaluation pass) or model calls (the other stages) read from the cache, and all
+    /// of them in the pass.
     pub chunks_read: usize,
     pub chunks: usize,
     /// Why an entry was not used or not stored.
@@ -149,6 +153,7 @@ impl CacheOutcome {
 /// and written.
 pub struct ModelCache {
     key: CacheKey,
+    stage: CacheStage,
     model: String,
     path: PathBuf,
     temporary_dir: PathBuf,
@@ -169,9 +174,18 @@ impl ModelCache {
         self.note.get_or_insert(message);
     }
 
+    /// What an entry's parts are: chunks of the data, or the model's calls in a later stage.
+    fn unit(&self) -> &'static str {
+        if self.stage == CacheStage::Evaluation {
+            "chunk"
+        } else {
+            "model call"
+        }
+    }
+
     /// The first chunk's decisions, while the entry is being read from its start.
     pub fn track(&self) -> Option<&CachedTrack> {
-        self.reader.as_ref().filter(|_| self.computed == 0).map(|(_, meta)| &meta.track)
+        self.reader.as_ref().filter(|_| self.computed == 0).and_then(|(_, meta)| meta.track.as_ref())
     }
 
     /// This chunk's rows from the entry, if it still serves and the chunk's inputs are those it
@@ -185,8 +199,8 @@ impl ModelCache {
                 self.read += 1;
                 return Some(table);
             }
-            Ok(None) => format!("chunk {} of the data is not what the cache entry was computed from; recomputed from there", self.read + 1),
-            Err(e) => format!("the cache entry {} {e}; recomputed from chunk {}", self.path.display(), self.read + 1),
+            Ok(None) => format!("{} {} is not what the cache entry was computed from; recomputed from there", self.unit(), self.read + 1),
+            Err(e) => format!("the cache entry {} {e}; recomputed from {} {}", self.path.display(), self.unit(), self.read + 1),
         };
         self.warn(why);
         let prefix = self.reader.take().map(|(reader, _)| (reader, before));
@@ -227,9 +241,12 @@ impl ModelCache {
     }
 
     /// Commits what was computed and says where the outputs came from.
-    pub fn finish(mut self, track: CachedTrack, examples: usize) -> CacheUse {
+    pub fn finish(mut self, track: Option<CachedTrack>, examples: usize) -> CacheUse {
         let chunks = self.read + self.computed;
-        let outcome = if self.computed == 0 {
+        let outcome = if self.computed == 0 && self.reader.is_none() {
+            self.note.get_or_insert_with(|| "the pass made no model call".into());
+            CacheOutcome::NotStored
+        } else if self.computed == 0 {
             if let Some((reader, _)) = &self.reader {
                 // Marks the entry used: `fidelity cache prune --older-than` counts from the last use.
                 reader.touch();
@@ -256,7 +273,7 @@ impl ModelCache {
                 None => CacheOutcome::NotStored,
             }
         };
-        CacheUse { stage: CacheStage::Evaluation, key: self.key.hex, outputs: outcome, chunks_read: self.read, chunks, note: self.note }
+        CacheUse { stage: self.stage, key: self.key.hex, outputs: outcome, chunks_read: self.read, chunks, note: self.note }
     }
 }
 
@@ -270,6 +287,14 @@ pub fn inputs_digest(source: &dyn BatchSource, image_feed: Option<&str>) -> Inpu
     for rows in indices.chunks(64) {
         hash_batch(&mut hasher, &source.batch_of(rows), image_feed);
     }
+    hasher.finalize().into()
+}
+
+/// The digest of one model call's inputs: every tensor of `batch`.
+pub fn batch_digest(batch: &Batch) -> InputsDigest {
+    let mut hasher = Sha256::new();
+    hasher.update((batch.rows as u64).to_le_bytes());
+    hash_batch(&mut hasher, batch, None);
     hasher.finalize().into()
 }
 

@@ -9,6 +9,7 @@ use crate::attack::{
     AttackError, AttackOutcome, AttackStatus, AttackSummary, GroupAttack, ModelAttack, SynonymTable, TensorAttack, TensorAttackSettings, TensorClassifier,
     TensorExample, TextAttack, TextAttackSettings, TextClassifier, TextExample, TextInput,
 };
+use crate::cache::replay::Replayed;
 use crate::data::text::{text_batch, TextEncoder};
 use crate::data::{Batch, Example, InputTensor};
 use crate::metrics::probability::to_probabilities;
@@ -83,7 +84,8 @@ fn preprocessed(inputs: ArrayViewD<'_, f32>, images: &ImagePlan, feed: Option<&s
     let (k, h, w) = (shape[0], shape[1] as u32, shape[2] as u32);
     let per = inputs.len() / k.max(1);
     let flat: Vec<f32> = inputs.iter().copied().collect();
-    let pixels: Vec<Pixels> = flat.chunks(per.max(1)).take(k).map(|row| Pixels::new(w, h, 3, row.iter().map(|&x| (x.clamp(0.0, 1.0) * 255.0).round() as u8).collect())).collect();
+    let pixels: Vec<Pixels> =
+        flat.chunks(per.max(1)).take(k).map(|row| Pixels::new(w, h, 3, row.iter().map(|&x| (x.clamp(0.0, 1.0) * 255.0).round() as u8).collect())).collect();
     let names: Vec<String> = (0..k).map(|i| format!("perturbed image {i}")).collect();
     let own = (0..images.distinct.len()).find(|&i| Some(crate::vision::feed_name(i).as_str()) == feed);
     let data = match own {
@@ -224,7 +226,13 @@ pub fn attack_model(ctx: &AttackContext, backend: &mut dyn Backend, kind: Output
 /// Replays the teacher's successful adversarial inputs on a student, in batches of the evaluation
 /// batch size in sample order; `student_right[k]`: the student classified attacked example `k`
 /// correctly before its own attack. Per example: (replayed, fooled).
-pub fn transfer(ctx: &AttackContext, teacher: &Outcomes, backend: &mut dyn Backend, kind: OutputKind, student_right: &[bool]) -> Result<Vec<(bool, bool)>, AttackError> {
+pub fn transfer(
+    ctx: &AttackContext,
+    teacher: &Outcomes,
+    backend: &mut dyn Backend,
+    kind: OutputKind,
+    student_right: &[bool],
+) -> Result<Vec<(bool, bool)>, AttackError> {
     // Teacher successes on examples the student got right.
     let chosen: Vec<usize> = (0..ctx.sample.len())
         .filter(|&k| {
@@ -259,7 +267,9 @@ pub fn transfer(ctx: &AttackContext, teacher: &Outcomes, backend: &mut dyn Backe
 /// `--attack-out DIR` on image files: each successful adversarial image of `model` as
 /// `DIR/MODEL/ROW.png` (ROW: the example's 0-based row in the data), the 8-bit image the model saw.
 fn write_adversarial(ctx: &AttackContext, model: &str, outcomes: &Outcomes) -> Result<(), AttackError> {
-    let (Some(dir), Outcomes::Tensor(outcomes), AttackInputs::Tensor { images: Some(_), .. }) = (&ctx.settings.out, outcomes, ctx.inputs) else { return Ok(()) };
+    let (Some(dir), Outcomes::Tensor(outcomes), AttackInputs::Tensor { images: Some(_), .. }) = (&ctx.settings.out, outcomes, ctx.inputs) else {
+        return Ok(());
+    };
     let folder = dir.join(model);
     std::fs::create_dir_all(&folder).map_err(|e| AttackError::Model(format!("--attack-out: cannot create {}: {e}", folder.display())))?;
     for (o, &row) in outcomes.iter().zip(&ctx.sample) {
@@ -267,7 +277,8 @@ fn write_adversarial(ctx: &AttackContext, model: &str, outcomes: &Outcomes) -> R
         let shape = image.shape();
         let bytes: Vec<u8> = image.iter().map(|&x| (x.clamp(0.0, 1.0) * 255.0).round() as u8).collect();
         let file = folder.join(format!("{row}.png"));
-        crate::vision::decode::write_png(&Pixels::new(shape[1] as u32, shape[0] as u32, 3, bytes), &file).map_err(|e| AttackError::Model(format!("--attack-out: cannot write {}: {e}", file.display())))?;
+        crate::vision::decode::write_png(&Pixels::new(shape[1] as u32, shape[0] as u32, 3, bytes), &file)
+            .map_err(|e| AttackError::Model(format!("--attack-out: cannot write {}: {e}", file.display())))?;
     }
     Ok(())
 }
@@ -310,8 +321,13 @@ pub fn attack_all(
     let drawn = crate::inference::invariance::sample_indices(total, settings.examples, settings.seed);
     let (first, end) = (drawn.partition_point(|&i| i < rows.start), drawn.partition_point(|&i| i < rows.end));
     let run = (first / ATTACK_GROUP * ATTACK_GROUP)..(end.div_ceil(ATTACK_GROUP) * ATTACK_GROUP).min(drawn.len());
+    let mut slots = super::cache_slots::stage_slots(plan, session, crate::cache::CacheStage::Attack, serde_json::json!(settings), scope.is_some());
     let models = &mut session.models;
     let (examples, attack_inputs) = super::inputs::read_sample(plan, models.teacher.info(), session.label_names.as_ref(), &drawn[run.clone()])?;
+    // Every model's calls go through its cache slot: a model found there runs no attack query.
+    let mut each_slot = slots.iter_mut().map(Option::as_mut);
+    let mut teacher_model = Replayed::new(&mut models.teacher, each_slot.next().flatten());
+    let mut student_models: Vec<Replayed> = models.students.iter_mut().map(|s| Replayed::new(s, each_slot.next().flatten())).collect();
     let owned = settings.synonyms.as_deref().map(SynonymTable::from_json_file).transpose()?;
     let synonyms = owned.as_ref().unwrap_or_else(|| SynonymTable::wordnet());
     let kinds: Vec<OutputKind> = data.models.iter().map(|m| m.output_kind).collect();
@@ -342,11 +358,11 @@ pub fn attack_all(
             synonyms,
             quiet: plan.quiet,
         };
-        let (teacher, _) = attack_model(&ctx, &mut models.teacher, kinds[0])?;
-        write_adversarial(&ctx, models.teacher.info().name.as_str(), &teacher)?;
+        let (teacher, _) = attack_model(&ctx, &mut teacher_model, kinds[0])?;
+        write_adversarial(&ctx, teacher_model.info().name.as_str(), &teacher)?;
         let mut outcomes = vec![outcomes_without_inputs(&teacher)];
-        let mut transfers = Vec::with_capacity(models.students.len());
-        for (s, student) in models.students.iter_mut().enumerate() {
+        let mut transfers = Vec::with_capacity(student_models.len());
+        for (s, student) in student_models.iter_mut().enumerate() {
             let (direct, _) = attack_model(&ctx, student, kinds[s + 1])?;
             write_adversarial(&ctx, student.info().name.as_str(), &direct)?;
             let direct = outcomes_without_inputs(&direct);
@@ -363,6 +379,8 @@ pub fn attack_all(
             }
         }
     }
+    drop((teacher_model, student_models, each_slot));
     fill(report, &records, &data.groups);
+    super::cache_slots::record(report, slots);
     Ok(records)
 }

@@ -1,8 +1,9 @@
-//! Each model's slot in the output cache for the evaluation pass: the key made from the plan (see
-//! [`crate::cache::key`] for what is in it and why), opened in the cache folder.
+//! Each model's slot in the output cache for a pass (the evaluation, the attack, noise and
+//! population stages): the key made from the plan (see [`crate::cache::key`] for what is in it and
+//! why), opened in the cache folder.
 
 use crate::cache::key::{content_sha256, CacheKey};
-use crate::cache::{ModelCache, OutputCache};
+use crate::cache::{CacheStage, ModelCache, OutputCache};
 use crate::model::{Backend, ModelInfo};
 use crate::plan::{ComparePlan, InputPlan, ModelSource};
 use serde_json::{json, Value};
@@ -12,9 +13,11 @@ use std::path::Path;
 /// selection): every older entry then misses.
 const OUTPUTS_VERSION: u32 = 1;
 
-/// Every model's slot in the output cache (`plan.cache`); none when the cache is off. A cache that
-/// cannot be opened, or data that cannot be hashed, is a warning: the run computes everything.
-pub fn slots(plan: &ComparePlan, onnxruntime: &str, backends: &[&mut dyn Backend], chunk_size: usize) -> Vec<Option<ModelCache>> {
+/// Every model's slot in the output cache for `stage` (teacher first); none when the cache is off.
+/// `settings`: what, beyond the evaluation's key, the stage's model calls depend on (its own
+/// settings; `chunk_size` for the evaluation). A cache that cannot be opened, or data that cannot
+/// be hashed, is a warning: the run computes everything.
+pub fn slots(plan: &ComparePlan, onnxruntime: &str, infos: &[&ModelInfo], stage: CacheStage, settings: Value) -> Vec<Option<ModelCache>> {
     let Some(dir) = &plan.cache else { return vec![] };
     let opened = OutputCache::open(dir).and_then(|cache| Ok((cache, RunIdentity::of(plan, onnxruntime)?)));
     let (cache, run) = match opened {
@@ -26,15 +29,41 @@ pub fn slots(plan: &ComparePlan, onnxruntime: &str, backends: &[&mut dyn Backend
     };
     let sources = std::iter::once(&plan.teacher).chain(&plan.students);
     sources
-        .zip(backends)
-        .map(|(source, backend)| match evaluation_key(plan, source, backend.info(), &run, chunk_size) {
-            Ok(key) => Some(cache.slot(key, &source.name)),
+        .zip(infos)
+        .map(|(source, info)| match key(plan, source, info, &run, stage, &settings) {
+            Ok(key) => Some(cache.slot(key, &source.name, stage)),
             Err(e) => {
                 eprintln!("fidelity: warning: {}: its files cannot be hashed for the output cache ({e}); computed", source.name);
                 None
             }
         })
         .collect()
+}
+
+/// The slots of a later stage (attack, noise, populations) of `session`'s models; none for a
+/// shard's slice, whose stages run another part of the sample.
+pub fn stage_slots(plan: &ComparePlan, session: &super::load::Session, stage: CacheStage, settings: Value, shard: bool) -> Vec<Option<ModelCache>> {
+    if shard {
+        return vec![];
+    }
+    let models = &session.models;
+    let infos: Vec<&ModelInfo> = std::iter::once(models.teacher.info()).chain(models.students.iter().map(|s| s.info())).collect();
+    slots(plan, &session.runtime.version, &infos, stage, settings)
+}
+
+/// Slot `m` of `slots`, if any.
+pub fn slot(slots: &mut [Option<ModelCache>], m: usize) -> Option<&mut ModelCache> {
+    slots.get_mut(m).and_then(Option::as_mut)
+}
+
+/// Finishes a later stage's slots and records each model's use in the report (teacher first).
+pub fn record(report: &mut crate::report::Report, slots: Vec<Option<ModelCache>>) {
+    let models = std::iter::once(&mut report.teacher).chain(report.students.iter_mut().map(|s| &mut s.model));
+    for (model, slot) in models.zip(slots) {
+        if let Some(slot) = slot {
+            model.cache.push(slot.finish(None, 0));
+        }
+    }
 }
 
 /// What the whole run shares: the runtime, the machine and the data.
@@ -55,11 +84,11 @@ impl RunIdentity {
     }
 }
 
-/// The key of model `source`'s outputs in the evaluation pass (`chunk_size`: the pass's chunk size).
-fn evaluation_key(plan: &ComparePlan, source: &ModelSource, info: &ModelInfo, run: &RunIdentity, chunk_size: usize) -> std::io::Result<CacheKey> {
+/// The key of model `source`'s outputs in `stage`.
+fn key(plan: &ComparePlan, source: &ModelSource, info: &ModelInfo, run: &RunIdentity, stage: CacheStage, settings: &Value) -> std::io::Result<CacheKey> {
     let columns = &plan.columns;
     Ok(CacheKey::new(json!({
-        "stage": "evaluation",
+        "stage": stage,
         "outputs_version": OUTPUTS_VERSION,
         "model": model_description(source, info)?,
         "onnxruntime": run.onnxruntime,
@@ -77,10 +106,10 @@ fn evaluation_key(plan: &ComparePlan, source: &ModelSource, info: &ModelInfo, ru
             "batch_size": plan.batch_size,
             "batch_order": plan.batch_order,
             "serving_batch_size": plan.serving_batch_size,
-            "chunk_size": chunk_size,
             "invariance": plan.invariance,
             "outputs": plan.outputs,
         },
+        "settings": settings,
     })))
 }
 

@@ -318,7 +318,7 @@ pub fn evaluate(
     let group_tallies: Vec<Vec<FidelityAccumulator>> = students.iter().map(|tally| in_report_order(&tally.groups, &position, groups.len())).collect();
     let group_metrics = group_tallies.iter().map(|t| t.iter().map(FidelityAccumulator::finish).collect()).collect();
     Ok(Evaluation {
-        caches: caches.into_iter().zip(&tracks).map(|(slot, track)| slot.map(|s| s.finish(track.to_cached(), examples))).collect(),
+        caches: caches.into_iter().zip(&tracks).map(|(slot, track)| slot.map(|s| s.finish(Some(track.to_cached()), examples))).collect(),
         models: tracks,
         students,
         teacher,
@@ -513,7 +513,13 @@ pub fn evaluate_all(plan: &crate::plan::ComparePlan, session: &mut super::load::
     let mut backends: Vec<&mut dyn Backend> =
         std::iter::once(&mut models.teacher as &mut dyn Backend).chain(models.students.iter_mut().map(|s| s as &mut dyn Backend)).collect();
     // A shard's slice is not cached: its first-chunk decisions come from the data's first chunk.
-    let caches = if slice.is_none() { super::cache_slots::slots(plan, &session.runtime.version, &backends, chunk_size) } else { vec![] };
+    let caches = match slice {
+        None => {
+            let infos: Vec<&crate::model::ModelInfo> = backends.iter().map(|b| b.info()).collect();
+            super::cache_slots::slots(plan, &session.runtime.version, &infos, crate::cache::CacheStage::Evaluation, serde_json::json!({ "chunk_size": chunk_size }))
+        }
+        Some(_) => vec![],
+    };
     let started = std::time::Instant::now();
     let data = evaluate(&mut reader, chunk_size, &mut backends, &batching, &plan.columns.groups, plan.js_base, &checks, slice.map(|s| s.resume), caches, &bar)?;
     let seconds = started.elapsed().as_secs_f64();

@@ -5,7 +5,7 @@
 use super::evaluate::{evaluate, Batching, ClassChecks, Evaluation};
 use super::inputs::{Chunk, Chunks};
 use super::CompareError;
-use crate::cache::{CacheKey, CacheOutcome, OutputCache};
+use crate::cache::{CacheKey, CacheOutcome, CacheStage, OutputCache};
 use crate::inference::invariance::{InvarianceSettings, DEFAULT_TOLERANCE};
 use crate::inference::test_models::{texts, BatchScaledModel, CountingModel};
 use crate::inference::BatchOrder;
@@ -56,7 +56,7 @@ fn run(rows: Rows, cache: Option<&std::path::Path>) -> (Evaluation, Vec<usize>, 
     let slots = match cache {
         Some(dir) => {
             let cache = OutputCache::open(dir).unwrap();
-            ["teacher", "student"].iter().map(|m| Some(cache.slot(CacheKey::new(serde_json::json!({ "model": m })), m))).collect()
+            ["teacher", "student"].iter().map(|m| Some(cache.slot(CacheKey::new(serde_json::json!({ "model": m })), m, CacheStage::Evaluation))).collect()
         }
         None => vec![],
     };

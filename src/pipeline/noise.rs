@@ -8,6 +8,7 @@ use super::attack::{TensorModel, TextModel};
 use super::inputs::AttackInputs;
 use super::CompareError;
 use crate::attack::{TensorClassifier, TextClassifier, TextInput};
+use crate::cache::replay::Replayed;
 use crate::data::Example;
 use crate::metrics::{argmax, OutputKind};
 use crate::model::Backend;
@@ -24,9 +25,9 @@ enum SampleInputs {
 
 fn clean_inputs(inputs: &AttackInputs, examples: &[Example]) -> Result<SampleInputs, CompareError> {
     match inputs {
-        AttackInputs::Text(_) => Ok(SampleInputs::Text(
-            examples.iter().map(|e| TextInput { text: e.text.clone().unwrap_or_default(), pair: e.text_pair.clone() }).collect(),
-        )),
+        AttackInputs::Text(_) => {
+            Ok(SampleInputs::Text(examples.iter().map(|e| TextInput { text: e.text.clone().unwrap_or_default(), pair: e.text_pair.clone() }).collect()))
+        }
         AttackInputs::Tensor { values, .. } => Ok(SampleInputs::Tensor(values.clone())),
         AttackInputs::Unsupported(why) => Err(CompareError::Noise(why.replace("attacks need", "the noise stage needs").replace("to attack", "to perturb"))),
     }
@@ -170,6 +171,8 @@ pub fn noise_all(
     // share a batch with its first and last, outside its rows, and drops their labels.
     let batch = plan.batch_size.max(1);
     let run = (first / batch * batch)..(end.div_ceil(batch) * batch).min(sample.len());
+    let mut slots =
+        super::cache_slots::stage_slots(plan, session, crate::cache::CacheStage::Noise, serde_json::json!(settings), scope.rows != (0..scope.total_rows));
     let models = &mut session.models;
     let tensors = matches!(plan.inputs, crate::plan::InputPlan::Tensors);
     // Tensors scale noise by each feature's spread over the whole sample: read all of it.
@@ -187,17 +190,24 @@ pub fn noise_all(
     };
     let kept = (first - run.start)..(end - run.start);
     let kinds: Vec<OutputKind> = data.models.iter().map(|m| m.output_kind).collect();
-    let mut backends: Vec<&mut dyn Backend> = std::iter::once(&mut models.teacher as &mut dyn Backend).chain(models.students.iter_mut().map(|s| s as &mut dyn Backend)).collect();
+    // Every model's calls go through its cache slot: a model found there runs no noisy input.
+    let mut each_slot = slots.iter_mut().map(Option::as_mut);
+    let owned = std::iter::once(&mut models.teacher).chain(models.students.iter_mut());
+    let mut replayed: Vec<Replayed> = owned.map(|m| Replayed::new(m, each_slot.next().flatten())).collect();
+    let mut backends: Vec<&mut dyn Backend> = replayed.iter_mut().map(|r| r as &mut dyn Backend).collect();
     progress.say(format!("noise: {} examples, {} levels, {} models", end - first, settings.levels.len(), backends.len()));
     let mut labels_of = |inputs_at: &SampleInputs| -> Result<Vec<Vec<usize>>, CompareError> {
         backends.iter_mut().zip(&kinds).map(|(b, &k)| labels(&mut **b, k, &inputs, inputs_at, plan.batch_size).map(|l| l[kept.clone()].to_vec())).collect()
     };
-    let mut held = NoiseLabels { first, gold: examples[local.clone()][kept.clone()].iter().map(|e| e.label).collect(), clean: labels_of(&clean)?, noisy: vec![] };
+    let mut held =
+        NoiseLabels { first, gold: examples[local.clone()][kept.clone()].iter().map(|e| e.label).collect(), clean: labels_of(&clean)?, noisy: vec![] };
     let mut saved = Vec::new();
     for level in &settings.levels {
         let noisy = perturb(&clean, &sample[run.clone()], level, settings.seed, &spread);
         match (&settings.save, &noisy, &plan.inputs) {
-            (Some(path), SampleInputs::Tensor(values), crate::plan::InputPlan::Images(_)) => saved_images(&mut saved, path, level, &sample[run.clone()], values)?,
+            (Some(path), SampleInputs::Tensor(values), crate::plan::InputPlan::Images(_)) => {
+                saved_images(&mut saved, path, level, &sample[run.clone()], values)?
+            }
             (Some(_), ..) => saved_lines(&mut saved, level, &sample[run.clone()], &noisy),
             (None, ..) => {}
         }
@@ -206,6 +216,9 @@ pub fn noise_all(
     if let Some(path) = &settings.save {
         crate::report::files::write_atomically(path, &saved)?;
     }
+    drop(backends);
+    drop((replayed, each_slot));
     fill(&held, settings, plan.subgroups.bootstrap, report);
+    super::cache_slots::record(report, slots);
     Ok(held)
 }

@@ -7,6 +7,7 @@
 
 use super::evaluate::{Batching, ModelTrack};
 use super::CompareError;
+use crate::cache::replay::Replayed;
 use crate::inference::EvalError;
 use crate::metrics::argmax;
 use crate::model::{Backend, OnnxBackend};
@@ -34,15 +35,22 @@ fn run_members(
     extras: &mut [Vec<OnnxBackend>],
     quiet: bool,
     scope: Option<&super::inputs::Scope>,
+    slots: &mut [Option<crate::cache::ModelCache>],
 ) -> Result<PopulationLabels, CompareError> {
     let encoder = super::inputs::text_encoder(plan)?;
     let models = &mut session.models;
     let mut reader = super::inputs::ChunkReader::open(plan, models.teacher.info(), session.label_names.as_ref(), encoder.as_ref())?;
     let chunk_size = super::inputs::chunk_size(plan.chunk_size, plan.batch_size, plan.serving_batch_size);
     let batching = Batching::of(plan);
+    // Each role's own model goes through its cache slot (its other members are computed).
+    let mut each_slot = slots.iter_mut().map(Option::as_mut);
     let owns = std::iter::once(&mut models.teacher).chain(models.students.iter_mut());
-    let mut roles: Vec<Vec<&mut dyn Backend>> =
-        owns.zip(extras.iter_mut()).map(|(own, more)| std::iter::once(own as &mut dyn Backend).chain(more.iter_mut().map(|m| m as &mut dyn Backend)).collect()).collect();
+    let mut owns: Vec<Replayed> = owns.map(|m| Replayed::new(m, each_slot.next().flatten())).collect();
+    let mut roles: Vec<Vec<&mut dyn Backend>> = owns
+        .iter_mut()
+        .zip(extras.iter_mut())
+        .map(|(own, more)| std::iter::once(own as &mut dyn Backend).chain(more.iter_mut().map(|m| m as &mut dyn Backend)).collect())
+        .collect();
     let mut tracks: Vec<Vec<Option<ModelTrack>>> = roles.iter().map(|r| r.iter().map(|_| None).collect()).collect();
     let mut labels: Vec<Vec<Vec<u16>>> = roles.iter().map(|r| vec![Vec::new(); r.len()]).collect();
     let mut gold = Vec::new();
@@ -118,8 +126,16 @@ pub fn populations_all(
     }
     let sizes: Vec<String> = roles.iter().map(|r| format!("{} {}", r.name, r.population.len() + 1)).collect();
     progress.say(format!("populations: {}", sizes.join(", ")));
-    let held = run_members(plan, session, &mut extras, plan.quiet, scope)?;
+    let mut slots = super::cache_slots::stage_slots(
+        plan,
+        session,
+        crate::cache::CacheStage::Populations,
+        serde_json::json!({ "chunk_size": plan.chunk_size }),
+        scope.is_some(),
+    );
+    let held = run_members(plan, session, &mut extras, plan.quiet, scope, &mut slots)?;
     let names: Vec<_> = roles.iter().map(|role| member_names(role)).collect();
     fill(report, &held, &names, &evaluated.data.groups);
+    super::cache_slots::record(report, slots);
     Ok(held)
 }

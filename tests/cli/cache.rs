@@ -246,3 +246,53 @@ fn cache_du_and_prune_by_age() {
     let all = fidelity(["cache", "prune", "--older-than", "0", "--cache", c], dir.path());
     assert!(all.stdout.contains("removed 2 entries"), "{}", all.stdout);
 }
+
+#[test]
+fn the_attack_noise_and_population_stages_read_the_teacher_from_the_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let data = tweets("test.jsonl");
+    let stages = |student: &str| -> Vec<String> {
+        [
+            "--attack-n",
+            "24",
+            "--noise",
+            "--noise-levels",
+            "typos:0.1",
+            "--noise-examples",
+            "200",
+            "--population",
+            &format!("teacher={}", tweets("populations/teacher-seed1.onnx")),
+            "--population",
+            &format!("{student}={}", tweets(&format!("populations/{student}-seed1.onnx"))),
+            "--bootstrap",
+            "100",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let with = |student: &str, more: &[&str]| -> Vec<String> { stages(student).into_iter().chain(more.iter().map(|s| s.to_string())).collect() };
+    let cache_flag = ["--cache", cache.to_str().unwrap()];
+    fn args(v: &[String]) -> Vec<&str> {
+        v.iter().map(String::as_str).collect()
+    }
+    compare(dir.path(), "monday", &tweets("pruned.onnx"), &data, &args(&with("pruned", &cache_flag)));
+    let (run, tuesday, _) = compare(dir.path(), "tuesday", &tweets("int8.onnx"), &data, &args(&with("int8", &cache_flag)));
+    let teacher: Vec<(String, String)> = tuesday["teacher"]["cache"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["stage"].as_str().unwrap().to_string(), c["outputs"].as_str().unwrap().to_string()))
+        .collect();
+    let read = |stage: &str| (stage.to_string(), "read".to_string());
+    assert_eq!(teacher, [read("evaluation"), read("attack"), read("noise"), read("populations")], "{}", run.stderr);
+    let int8 = &crate::util::student(&tuesday, "int8")["model"]["cache"];
+    assert!(int8.as_array().unwrap().iter().all(|c| c["outputs"] == "stored"), "{int8}");
+    for c in tuesday["teacher"]["cache"].as_array().unwrap() {
+        assert!(c["chunks_read"].as_u64().unwrap() > 0 && c["chunks_read"] == c["chunks"], "every model call of the teacher's was read: {c}");
+    }
+    let (_, uncached, _) = compare(dir.path(), "uncached", &tweets("int8.onnx"), &data, &args(&with("int8", &["--no-cache"])));
+    let text = |v: &Value| serde_json::to_string_pretty(&normalised(v.clone())).unwrap();
+    assert_eq!(text(&tuesday), text(&uncached), "every stage's numbers are the uncached run's");
+}
