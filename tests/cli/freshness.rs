@@ -36,6 +36,10 @@ enum Difference {
     Same,
     Rebuilt,
     Fp32,
+    /// Models rebuilt here from other bytes *and* on another fp32 kernel family: the MiniLM head is
+    /// trained on this machine's embeddings, so its weights differ with the kernels and its
+    /// numbers are not comparable (they are checked against the independent values made here).
+    RebuiltElsewhere,
     Integer,
 }
 
@@ -112,6 +116,8 @@ fn difference(committed: &Value, fresh: &Value, owners: &[String], rebuilt: bool
         let ((fa, ia), (fb, ib)) = (path_of(committed, a), path_of(fresh, b));
         let d = if ia != ib {
             (Difference::Integer, format!("{name}'s integer kernels: {ia} there, {ib} here"))
+        } else if fa != fb && rebuilt {
+            (Difference::RebuiltElsewhere, format!("{name} was rebuilt here on other fp32 kernels: {fa} there, {fb} here"))
         } else if fa != fb {
             (Difference::Fp32, format!("{name}'s fp32 kernels: {fa} there, {fb} here"))
         } else {
@@ -128,7 +134,23 @@ fn difference(committed: &Value, fresh: &Value, owners: &[String], rebuilt: bool
 pub fn normalised(v: Value) -> Value {
     crate::util::without_keys(
         v,
-        &["inference_seconds", "onnxruntime_seconds", "run_seconds", "cache", "library", "library_origin", "speed", "session_memory_bytes", "peak_rss_bytes", "machine", "kernels", "peaks", "peaks_note", "roofline", "energy"],
+        &[
+            "inference_seconds",
+            "onnxruntime_seconds",
+            "run_seconds",
+            "cache",
+            "library",
+            "library_origin",
+            "speed",
+            "session_memory_bytes",
+            "peak_rss_bytes",
+            "machine",
+            "kernels",
+            "peaks",
+            "peaks_note",
+            "roofline",
+            "energy",
+        ],
     )
 }
 
@@ -197,10 +219,12 @@ fn walk(committed: &Value, fresh: &Value, a: &Value, b: &Value, at: &mut Vec<Str
             Ok(())
         }
         Difference::Fp32 if is_language_model_student(fresh, at) => {
-            outcome.not_exact.insert(format!("{}'s token statistics not compared (differences of nearly equal logits; {why})", owners.last().map_or("?", String::as_str)));
+            outcome
+                .not_exact
+                .insert(format!("{}'s token statistics not compared (differences of nearly equal logits; {why})", owners.last().map_or("?", String::as_str)));
             Ok(())
         }
-        Difference::Integer => {
+        Difference::Integer | Difference::RebuiltElsewhere => {
             outcome.not_exact.insert(format!("{} not compared ({why})", owners.last().map_or("?", String::as_str)));
             Ok(())
         }
@@ -265,6 +289,16 @@ mod tests {
         // The exact twin is compared (it computes what the VNNI machine did), and so is the teacher.
         let stale_twin = report(machine("avx512f", "avx512vnni", false), 0.7655, 0.7600, 0.765);
         assert!(compare(&stale_twin, &fresh, false).unwrap_err().starts_with(".students.1.fidelity.student_accuracy"));
+    }
+
+    #[test]
+    fn models_rebuilt_on_other_fp32_kernels_are_not_compared_but_rebuilt_on_the_same_are() {
+        let committed = report(machine("avx512f", "amx", false), 0.7655, 0.7655, 0.765);
+        let elsewhere = report(machine("fma3", "avx2", true), 0.7600, 0.7600, 0.760);
+        let outcome = compare(&committed, &elsewhere, true).unwrap();
+        assert!(outcome.not_exact.iter().any(|l| l.contains("was rebuilt here on other fp32 kernels")), "{:?}", outcome.not_exact);
+        let same_kernels = report(machine("avx512f", "amx", false), 0.7655, 0.7655, 0.760);
+        assert!(compare(&committed, &same_kernels, true).unwrap_err().starts_with(".teacher.accuracy"), "rebuilt on the same kernels: within REBUILT");
     }
 
     #[test]
