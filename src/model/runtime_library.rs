@@ -3,6 +3,9 @@
 //! fidelity loads ONNX Runtime at run time (`ort`'s `load-dynamic`), so one binary runs any
 //! ONNX Runtime from 1.2x to 1.31 that a host already has. In order:
 //! 1. an explicit path: `--ort-lib` or `ORT_DYLIB_PATH`;
+//! 1b. when the binary runs from a Python environment (installed by `pip install fidelity`: the
+//!    wheel depends on `onnxruntime`), that environment's `onnxruntime/capi/` library: no second
+//!    download, and the version the user's own Python code runs;
 //! 2. the cache: `$FIDELITY_CACHE_DIR`, else `$XDG_CACHE_HOME/fidelity`, else `~/.cache/fidelity`,
 //!    holding `onnxruntime-<PINNED_VERSION>/`;
 //! 3. a first-run fetch of the pinned PyPI `onnxruntime` wheel with `python3 -m pip download`
@@ -61,6 +64,10 @@ pub fn locate(explicit: Option<&Path>) -> Result<LibraryLocation, RuntimeLibrary
         };
     }
     let mut tried = vec!["--ort-lib / ORT_DYLIB_PATH (not set)".to_string()];
+    if let Some(found) = std::env::current_exe().ok().and_then(|exe| python_environment_library(&exe)) {
+        let origin = format!("the onnxruntime package of the Python environment {}", found.environment.display());
+        return Ok(LibraryLocation { path: found.library, origin });
+    }
     let Some(cache) = cache_dir() else {
         tried.push("the cache (no FIDELITY_CACHE_DIR, XDG_CACHE_HOME or HOME)".into());
         return Err(RuntimeLibraryError::NotFound { tried: tried.join("; ") });
@@ -82,6 +89,44 @@ pub fn locate(explicit: Option<&Path>) -> Result<LibraryLocation, RuntimeLibrary
             Err(RuntimeLibraryError::NotFound { tried: tried.join("; ") })
         }
     }
+}
+
+/// The onnxruntime library of the Python environment a binary lives in.
+pub struct EnvironmentLibrary {
+    /// The environment's root (the venv, conda env or `~/.local`).
+    pub environment: PathBuf,
+    pub library: PathBuf,
+}
+
+/// For a binary at `exe` installed by pip (`<env>/bin/fidelity`, `<env>\Scripts\fidelity.exe`),
+/// the `onnxruntime` package's shared library in that environment's site-packages
+/// (`<env>/lib/python3.X/site-packages/onnxruntime/capi/libonnxruntime.so.1.X.Y`,
+/// `<env>\Lib\site-packages\onnxruntime\capi\onnxruntime.dll`); `None` for a binary elsewhere.
+pub fn python_environment_library(exe: &Path) -> Option<EnvironmentLibrary> {
+    let environment = exe.parent()?.parent()?.to_path_buf();
+    let lib = environment.join("lib");
+    let mut site_packages: Vec<PathBuf> = std::fs::read_dir(&lib)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("python"))
+        .map(|e| e.path().join("site-packages"))
+        .collect();
+    site_packages.sort();
+    site_packages.push(environment.join("Lib").join("site-packages"));
+    let library = site_packages.iter().map(|s| s.join("onnxruntime").join("capi")).find_map(|capi| {
+        let mut names: Vec<PathBuf> = std::fs::read_dir(&capi).ok()?.flatten().map(|e| e.path()).filter(|p| is_runtime_library(p)).collect();
+        names.sort();
+        names.pop()
+    })?;
+    Some(EnvironmentLibrary { environment, library })
+}
+
+/// `libonnxruntime.so.1.X.Y`, `libonnxruntime.1.X.Y.dylib` or `onnxruntime.dll` (not the providers'
+/// libraries beside it).
+fn is_runtime_library(path: &Path) -> bool {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    name.starts_with("libonnxruntime.so") || (name.starts_with("libonnxruntime.") && name.ends_with(".dylib")) || name == "onnxruntime.dll"
 }
 
 /// Downloads the pinned wheel with pip and extracts its `onnxruntime/capi/` libraries into `target`.
@@ -141,6 +186,23 @@ mod tests {
     fn explicit_missing_path_is_a_clear_error() {
         let err = locate(Some(Path::new("/nonexistent/libonnxruntime.so"))).unwrap_err().to_string();
         assert!(err.contains("/nonexistent/libonnxruntime.so") && err.contains("ORT_DYLIB_PATH"), "{err}");
+    }
+
+    #[test]
+    fn a_binary_in_a_python_environment_finds_its_onnxruntime_package() {
+        let env = tempfile::tempdir().unwrap();
+        let capi = env.path().join("lib/python3.11/site-packages/onnxruntime/capi");
+        std::fs::create_dir_all(&capi).unwrap();
+        std::fs::create_dir_all(env.path().join("bin")).unwrap();
+        for name in ["libonnxruntime.so.1.22.0", "libonnxruntime_providers_shared.so", "onnxruntime_pybind11_state.so"] {
+            std::fs::write(capi.join(name), b"").unwrap();
+        }
+        let found = python_environment_library(&env.path().join("bin/fidelity")).unwrap();
+        assert_eq!(found.library, capi.join("libonnxruntime.so.1.22.0"));
+        assert_eq!(found.environment, env.path());
+        // A binary outside an environment with onnxruntime (target/release/fidelity) finds nothing.
+        let elsewhere = tempfile::tempdir().unwrap();
+        assert!(python_environment_library(&elsewhere.path().join("release/fidelity")).is_none());
     }
 
     #[test]
