@@ -1,14 +1,14 @@
 //! Where the ONNX Runtime shared library comes from.
 //!
 //! fidelity loads ONNX Runtime at run time (`ort`'s `load-dynamic`), so one binary runs any
-//! ONNX Runtime from 1.2x to 1.31 that a host already has. In order:
+//! ONNX Runtime from 1.2x to 1.32 that a host already has. In order:
 //! 1. an explicit path: `--ort-lib` or `ORT_DYLIB_PATH`;
-//! 1b. when the binary runs from a Python environment (installed by `pip install fidelity`: the
+//! 2. when the binary runs from a Python environment (installed by `pip install fidelity`: the
 //!    wheel depends on `onnxruntime`), that environment's `onnxruntime/capi/` library: no second
 //!    download, and the version the user's own Python code runs;
-//! 2. the cache: `$FIDELITY_CACHE_DIR`, else `$XDG_CACHE_HOME/fidelity`, else `~/.cache/fidelity`,
+//! 3. the cache: `$FIDELITY_CACHE_DIR`, else `$XDG_CACHE_HOME/fidelity`, else `~/.cache/fidelity`,
 //!    holding `onnxruntime-<PINNED_VERSION>/`;
-//! 3. a first-run fetch of the pinned PyPI `onnxruntime` wheel with `python3 -m pip download`
+//! 4. a first-run fetch of the pinned PyPI `onnxruntime` wheel with `python3 -m pip download`
 //!    (`$FIDELITY_PYTHON` overrides the interpreter), whose `onnxruntime/capi/` libraries are
 //!    extracted into the cache. ort's own binary download is off: its CDN is not reachable from
 //!    many CI machines, PyPI usually is.

@@ -144,8 +144,8 @@ fn changing_any_one_key_element_misses_the_cache() {
     ];
     for (what, teacher, data, flags) in cases {
         let report = run(what, teacher, data, flags);
-        assert_eq!(outcome(&report, &report["teacher"]["name"].as_str().unwrap().to_string()), "stored", "{what} changed: the teacher must miss");
         let name = report["teacher"]["name"].as_str().unwrap().to_string();
+        assert_eq!(outcome(&report, &name), "stored", "{what} changed: the teacher must miss");
         assert_ne!(cache_of(&report, &name)["key"], cache_of(&base, "teacher")["key"], "{what}");
     }
 }
