@@ -34,6 +34,9 @@ pub enum Command {
     /// written, and judge its gates (exit 0 passed, 1 a gate failed, 2 the parts do not belong
     /// together).
     Merge(MergeArgs),
+    /// Render a JSON report again: print its terminal table and write the Markdown, HTML or JUnit
+    /// files asked for (the Python API's notebooks render reports this way).
+    Render(RenderArgs),
     /// The output cache: list its entries, total its size, remove old ones.
     Cache {
         #[command(subcommand)]
@@ -61,6 +64,17 @@ pub enum Command {
         #[arg(long, env = "ORT_DYLIB_PATH")]
         ort_lib: Option<PathBuf>,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// A JSON report written by `fidelity compare` or `fidelity merge`.
+    pub report: PathBuf,
+    #[command(flatten)]
+    pub also: ExtraReports,
+    /// Print nothing (only write the files).
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -25,10 +25,13 @@ fn main() -> ExitCode {
 }
 
 /// The machine's roofs on the CPU provider, measured now or read from the cache.
-fn machine_peaks(machine: &fidelity::machine::MachineInfo, threads: Option<usize>, ort_lib: Option<&std::path::Path>) -> anyhow::Result<fidelity::roofline::MachinePeaks> {
+fn machine_peaks(
+    machine: &fidelity::machine::MachineInfo,
+    threads: Option<usize>,
+    ort_lib: Option<&std::path::Path>,
+) -> anyhow::Result<fidelity::roofline::MachinePeaks> {
     let runtime = fidelity::model::Runtime::load(ort_lib, threads)?;
-    fidelity::roofline::peaks::cached_or_measured(&runtime, fidelity::model::Device::Cpu, machine)
-        .map_err(|e| anyhow::anyhow!("machine peaks: {e}"))
+    fidelity::roofline::peaks::cached_or_measured(&runtime, fidelity::model::Device::Cpu, machine).map_err(|e| anyhow::anyhow!("machine peaks: {e}"))
 }
 
 /// Writes to stdout; a closed pipe (`fidelity ... | head`) is not an error.
@@ -75,6 +78,31 @@ fn locate(args: &fidelity::cli::LocateArgs) -> anyhow::Result<ExitCode> {
         fidelity::report::files::write_atomically(html, fidelity::locate::html::render(&report).as_bytes())?;
     }
     print(fidelity::locate::terminal::render(&report).as_bytes())
+}
+
+/// `fidelity render`: a JSON report's table, and the other formats written again.
+fn render(args: &fidelity::cli::RenderArgs) -> anyhow::Result<ExitCode> {
+    let text = std::fs::read_to_string(&args.report).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", args.report.display()))?;
+    let report: fidelity::report::Report = serde_json::from_str(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "{} is not a classifier report of this fidelity version ({e}); language-model reports have their own Markdown and HTML, written by compare",
+            args.report.display()
+        )
+    })?;
+    let writes = [
+        (&args.also.markdown, fidelity::report::markdown::render as fn(&fidelity::report::Report) -> Vec<u8>),
+        (&args.also.html, fidelity::report::html::render),
+        (&args.also.junit, fidelity::report::junit::render),
+    ];
+    for (path, writer) in writes {
+        if let Some(path) = path {
+            fidelity::report::files::write_atomically(path, &writer(&report))?;
+        }
+    }
+    if args.quiet {
+        return Ok(ExitCode::SUCCESS);
+    }
+    print(&fidelity::report::terminal::render(&report))
 }
 
 /// `fidelity cache ls|du|prune`.
@@ -152,6 +180,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Cache { action, cache } => cache_command(action, cache),
+        Command::Render(args) => render(&args),
         Command::Schema => print(&fidelity::report::json::schema()),
         Command::Machine { json, peaks, threads, ort_lib } => {
             let machine = fidelity::machine::MachineInfo::detect();

@@ -25,6 +25,7 @@ mod model_folders;
 mod parquet;
 mod populations;
 mod portability;
+mod render;
 mod reports;
 mod roofline;
 mod runtime_settings;
