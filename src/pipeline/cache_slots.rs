@@ -79,9 +79,29 @@ impl RunIdentity {
         Ok(Self {
             onnxruntime: onnxruntime.to_string(),
             kernel_class: crate::machine::MachineInfo::detect().kernels.class,
-            data_sha256: content_sha256(&plan.data)?,
+            data_sha256: data_sha256(&plan.data)?,
         })
     }
+}
+
+/// The data's content hash, computed once per process for a data file (every cached stage's key
+/// has it; a large file is not read four times): remembered by path, size and modification time.
+/// An image folder is hashed each time (its files can change without the folder's time changing).
+fn data_sha256(path: &Path) -> std::io::Result<String> {
+    type Seen = Vec<(std::path::PathBuf, u64, Option<std::time::SystemTime>, String)>;
+    static SEEN: std::sync::Mutex<Seen> = std::sync::Mutex::new(Vec::new());
+    let meta = std::fs::metadata(path)?;
+    if meta.is_dir() {
+        return content_sha256(path);
+    }
+    let (len, modified) = (meta.len(), meta.modified().ok());
+    let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((.., hash)) = seen.iter().find(|(p, l, m, _)| p == path && *l == len && *m == modified) {
+        return Ok(hash.clone());
+    }
+    let hash = content_sha256(path)?;
+    seen.push((path.to_path_buf(), len, modified, hash.clone()));
+    Ok(hash)
 }
 
 /// The key of model `source`'s outputs in `stage`.
