@@ -35,15 +35,9 @@ fn outcome(report: &Value, model: &str) -> String {
     cache_of(report, model)["outputs"].as_str().unwrap_or("absent").to_string()
 }
 
-/// The Markdown without its timing parts (the cache line is one).
+/// The Markdown without its timing parts (the cache line is one); the machine part is compared.
 fn without_timings(text: &str) -> String {
-    let mut out = String::new();
-    let mut rest = text;
-    while let Some(at) = rest.find("<!-- timing:start -->") {
-        out.push_str(&rest[..at]);
-        rest = rest[at..].split_once("<!-- timing:end -->").map_or("", |(_, after)| after);
-    }
-    out + rest
+    crate::reports::strip_between(text, "<!-- timing:start -->", "<!-- timing:end -->")
 }
 
 #[test]

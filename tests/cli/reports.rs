@@ -133,18 +133,19 @@ use crate::freshness::normalised;
 /// Drops the parts between timing markers (measured speed differs run to run) and between machine
 /// markers (the CPU, compared through the JSON's kernel classes instead).
 fn without_timings(text: &str) -> String {
-    let mut text = text.to_string();
-    for (start, end) in [("<!-- timing:start -->", "<!-- timing:end -->"), ("<!-- machine:start -->", "<!-- machine:end -->")] {
-        let mut out = String::new();
-        let mut rest = text.as_str();
-        while let Some(at) = rest.find(start) {
-            out.push_str(&rest[..at]);
-            rest = rest[at..].split_once(end).map_or("", |(_, after)| after);
-        }
-        out.push_str(rest);
-        text = out;
+    let text = strip_between(text, "<!-- timing:start -->", "<!-- timing:end -->");
+    strip_between(&text, "<!-- machine:start -->", "<!-- machine:end -->")
+}
+
+/// `text` without every part from `start` to the next `end`, markers included.
+pub(crate) fn strip_between(text: &str, start: &str, end: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find(start) {
+        out.push_str(&rest[..at]);
+        rest = rest[at..].split_once(end).map_or("", |(_, after)| after);
     }
-    text
+    out + rest
 }
 
 /// The language-model suite has a test of its own (below): scripts/test-kernel-classes.sh leaves it
